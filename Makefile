@@ -1,0 +1,58 @@
+# Every target sets itself up: a virtualenv in .venv with the project and its
+# tools, rebuilt when pyproject.toml changes.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run up test unit integration e2e lint typecheck cfn-lint bench schema openapi clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## run: start the local stack (API on :3000, embedded AWS emulator)
+run: $(STAMP)
+	$(BIN)/talkavocado up
+
+up: run
+
+## test: lint, type-check, template lint, then the whole test suite
+test: lint typecheck cfn-lint
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+cfn-lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+
+## bench: latency of the API against the emulator, as ratios to the bare AWS calls
+bench: $(STAMP)
+	$(BIN)/python -m bench.api_latency
+
+## schema: regenerate the manifest JSON Schema file from the model
+schema: $(STAMP)
+	$(BIN)/talkavocado schema > src/talkavocado/schemas/manifest.schema.json
+
+openapi: $(STAMP)
+	@$(BIN)/talkavocado openapi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""The job API: Powertools REST resolver with request validation and OpenAPI.
+
+Routes parse, call one use case and shape the answer; the logic lives in
+:mod:`talkavocado.job_service`, the error mapping in :mod:`talkavocado.api.errors`.
+"""
+
+from __future__ import annotations
+
+import time
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from talkavocado.api import errors
+from talkavocado.api.models import (
+    CreateJobRequest,
+    CreateJobResponse,
+    ErrorResponse,
+    JobListResponse,
+    JobResponse,
+    JobSummary,
+    TenantId,
+)
+from talkavocado.errors import PayloadTooLarge
+from talkavocado.job_service import CreateJob, InputSpec
+from talkavocado.manifest import JobStatus
+from talkavocado.observability import (
+    correlation_id_from,
+    current_correlation_id,
+    logger,
+    start_invocation,
+)
+from talkavocado.wiring import job_service
+
+MAX_BODY_BYTES = 64 * 1024
+CORRELATION_HEADER = "X-Correlation-Id"
+
+app = APIGatewayRestResolver(enable_validation=True)
+errors.register(app)
+
+_ERRORS: dict[int, Any] = {
+    status: {
+        "description": status.phrase,
+        "content": {"application/json": {"model": ErrorResponse}},
+    }
+    for status in (HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT)
+}
+
+
+def _json(status: HTTPStatus, body: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=headers or {},
+    )
+
+
+@app.post(
+    "/jobs",
+    summary="Create a job",
+    responses={
+        201: {
+            "description": "Created",
+            "content": {"application/json": {"model": CreateJobResponse}},
+        },
+        **_ERRORS,
+    },
+)
+def create_job(request: CreateJobRequest) -> Response[str]:
+    source = request.input
+    record = job_service().create_job(
+        CreateJob(
+            tenant_id=request.tenant_id,
+            job_id=request.job_id,
+            correlation_id=current_correlation_id(),
+            input=InputSpec(source.original_filename, source.bytes, source.mime_type)
+            if source
+            else None,
+        )
+    )
+    location = f"/jobs/{record.job_id}?tenantId={record.tenant_id}"
+    body = CreateJobResponse.of(record).model_dump_json(by_alias=True)
+    return _json(HTTPStatus.CREATED, body, {"Location": location})
+
+
+@app.get(
+    "/jobs/<job_id>",
+    summary="Read a job's status and artifacts",
+    responses={
+        200: {"description": "OK", "content": {"application/json": {"model": JobResponse}}},
+        **_ERRORS,
+    },
+)
+def get_job(job_id: str, tenant_id: Annotated[TenantId, Query(alias="tenantId")]) -> Response[str]:
+    view = job_service().get_job(tenant_id, job_id)
+    return _json(HTTPStatus.OK, JobResponse.of(view).model_dump_json(by_alias=True))
+
+
+@app.get(
+    "/jobs",
+    summary="List a tenant's jobs, newest first",
+    responses={
+        200: {"description": "OK", "content": {"application/json": {"model": JobListResponse}}},
+        **_ERRORS,
+    },
+)
+def list_jobs(
+    tenant_id: Annotated[TenantId, Query(alias="tenantId")],
+    status: Annotated[JobStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response[str]:
+    records = job_service().list_jobs(tenant_id, status, limit)
+    body = JobListResponse(
+        tenant_id=tenant_id,
+        jobs=[JobSummary.model_validate(r.model_dump()) for r in records],
+    )
+    return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True))
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Resolve one API Gateway proxy event. The correlation id is fixed before
+    anything else so that every log line and every response carries it."""
+    request = APIGatewayProxyEvent(event)
+    correlation_id = correlation_id_from(
+        request.get_header_value(CORRELATION_HEADER, case_sensitive=False)
+    )
+    start_invocation(correlation_id=correlation_id, step="api", context=context)
+    started = time.perf_counter()
+    if len((request.body or "").encode()) > MAX_BODY_BYTES:
+        response = _too_large()
+    else:
+        response = app.resolve(event, context)
+    response.setdefault("multiValueHeaders", {})[CORRELATION_HEADER] = [correlation_id]
+    logger.info(
+        "request handled",
+        extra={
+            "method": request.http_method,
+            "path": request.path,
+            "status": response.get("statusCode"),
+            "durationMs": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response
+
+
+def _too_large() -> dict[str, Any]:
+    error = PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    return {
+        "statusCode": int(errors.status_of(error)),
+        "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+        "body": errors.error_body(error.code, error.message),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,113 @@
+"""Request and response bodies of the job API (the wire contract)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from talkavocado.job_service import JobView
+from talkavocado.jobs import JobRecord
+from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
+from talkavocado.manifest import MIME_PATTERN, JobStatus
+
+TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo-tenant"])]
+JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class CreateJobInput(_Wire):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    original_filename: Annotated[str, Field(min_length=1, max_length=1024)]
+    bytes: Annotated[int, Field(ge=0)]
+    mime_type: Annotated[str, Field(pattern=MIME_PATTERN, examples=["video/mp4"])]
+
+
+class CreateJobRequest(_Wire):
+    """Unknown fields and wrong types are refused (strict), not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    tenant_id: TenantId
+    job_id: JobId | None = None
+    input: CreateJobInput | None = None
+
+
+class CreateJobResponse(_Wire):
+    job_id: str
+    status: JobStatus
+    env: Env
+    tenant_id: str
+    manifest_key: str
+
+    @classmethod
+    def of(cls, record: JobRecord) -> CreateJobResponse:
+        return cls(
+            job_id=record.job_id,
+            status=record.status,
+            env=record.env,
+            tenant_id=record.tenant_id,
+            manifest_key=record.manifest_key,
+        )
+
+
+class ArtifactPointers(_Wire):
+    audio: str | None = None
+    transcript: str | None = None
+    plan: str | None = None
+    renders: list[str] = Field(default_factory=list)
+
+
+class JobResponse(_Wire):
+    job_id: str
+    tenant_id: str
+    status: JobStatus
+    artifacts: ArtifactPointers
+    manifest_key: str
+    updated_at: str
+    created_at: str
+    correlation_id: str
+
+    @classmethod
+    def of(cls, view: JobView) -> JobResponse:
+        record, artifacts = view.record, view.artifacts
+        return cls(
+            job_id=record.job_id,
+            tenant_id=record.tenant_id,
+            status=record.status,
+            artifacts=ArtifactPointers.model_validate(asdict(artifacts)),
+            manifest_key=record.manifest_key,
+            updated_at=view.updated_at,
+            created_at=record.created_at,
+            correlation_id=record.correlation_id,
+        )
+
+
+class JobSummary(_Wire):
+    job_id: str
+    status: JobStatus
+    created_at: str
+    updated_at: str
+    manifest_key: str
+
+
+class JobListResponse(_Wire):
+    tenant_id: str
+    jobs: list[JobSummary]
+
+
+class ErrorDetail(_Wire):
+    code: str
+    message: str
+    details: dict[str, object] = Field(default_factory=dict)
+
+
+class ErrorResponse(_Wire):
+    error: ErrorDetail
+    correlation_id: str

@@ -1,0 +1,44 @@
+"""Settings read from the environment, once per process (cold start)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from talkavocado.errors import ValidationFailed
+from talkavocado.keys import Env, parse_env
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ValidationFailed(f"{name} must be true or false; got {raw!r}", field=name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Env
+    storage_path: Path
+    jobs_table: str
+    event_bus: str
+    start_on_create: bool
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = parse_env(os.environ.get("TALKAVOCADO_ENV"))
+        return cls(
+            env=env,
+            storage_path=Path(os.environ.get("MEDIA_STORAGE_PATH") or "./storage"),
+            jobs_table=os.environ.get("JOBS_TABLE") or f"talkavocado-{env}-jobs",
+            event_bus=os.environ.get("EVENT_BUS_NAME") or f"talkavocado-{env}",
+            start_on_create=_flag("START_ON_CREATE", True),
+        )

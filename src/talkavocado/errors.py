@@ -1,0 +1,62 @@
+"""Domain errors. They carry a stable ``code`` and structured ``details``;
+the API maps them to HTTP status codes in one place (``api/errors.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TalkAvocadoError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ValidationFailed(TalkAvocadoError):
+    code = "VALIDATION_FAILED"
+
+
+class InvalidKey(ValidationFailed):
+    """A storage key that does not stay inside its job's prefix."""
+
+
+class PayloadTooLarge(TalkAvocadoError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class JobNotFound(TalkAvocadoError):
+    code = "NOT_FOUND"
+
+
+class JobAlreadyExists(TalkAvocadoError):
+    code = "CONFLICT"
+
+
+class InvalidTransition(TalkAvocadoError):
+    """A conditional status write was refused: the job is not in a state
+    that allows the transition (another writer got there first)."""
+
+    code = "INVALID_TRANSITION"
+
+
+class ConcurrentUpdate(TalkAvocadoError):
+    """A versioned write lost the race against another writer."""
+
+    code = "CONCURRENT_UPDATE"
+
+
+class StorageObjectMissing(TalkAvocadoError):
+    code = "NOT_FOUND"
+
+
+class SchemaViolation(ValidationFailed):
+    """A document (such as a manifest) failed its JSON Schema."""
+
+
+class DependencyUnavailable(TalkAvocadoError):
+    """An AWS dependency refused or failed a request; retrying may succeed."""
+
+    code = "DEPENDENCY_UNAVAILABLE"

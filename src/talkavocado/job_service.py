@@ -1,0 +1,206 @@
+"""Creating and reading jobs: the control-plane use cases, free of HTTP and AWS.
+
+Write order on create, and why a crash never shows a half-created job:
+
+1. ``manifest.json`` is created (create-only write).
+2. The job record is put with ``attribute_not_exists`` - the single arbiter of
+   "who created this job": of any number of simultaneous creates, exactly one
+   wins it.
+3. ``JobCreated`` is published, then the record is stamped ``publishedAt``.
+
+Reads go through the record first, so a job is visible only once its manifest
+exists. A crash after 1 leaves an orphan manifest that no read can reach; a
+retry of the same create adopts it (rewriting it with its own content). A
+crash after 2 leaves a pending job whose ``JobCreated`` may never have gone
+out; a retry of the create answers 409 and re-publishes it (consumers are
+idempotent, so a duplicate is harmless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from talkavocado.clock import now_iso
+from talkavocado.config import Settings
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, JobNotFound
+from talkavocado.events import JobCreated
+from talkavocado.jobs import JobRecord
+from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
+from talkavocado.manifest import InputSection, Manifest, ManifestStore
+from talkavocado.observability import bind_job, logger
+from talkavocado.ports import EventPublisher, JobRepository
+
+# A pending job older than this whose JobCreated was never recorded as
+# published is taken to be the leftover of a crashed create.
+REPUBLISH_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    original_filename: str
+    bytes: int
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class CreateJob:
+    tenant_id: str
+    correlation_id: str
+    job_id: str | None = None
+    input: InputSpec | None = None
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    audio: str | None = None
+    transcript: str | None = None
+    plan: str | None = None
+    renders: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobView:
+    record: JobRecord
+    manifest: Manifest
+
+    @property
+    def artifacts(self) -> Artifacts:
+        m = self.manifest
+        return Artifacts(
+            audio=m.audio.key if m.audio else None,
+            transcript=m.transcript.json_key if m.transcript else None,
+            plan=m.plan.key if m.plan else None,
+            renders=[r.key for r in m.renders],
+        )
+
+    @property
+    def updated_at(self) -> str:
+        return max(self.record.updated_at, self.manifest.updated_at)
+
+
+class JobService:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobRepository,
+        manifests: ManifestStore,
+        publisher: EventPublisher,
+    ) -> None:
+        self._settings = settings
+        self._jobs = jobs
+        self._manifests = manifests
+        self._publisher = publisher
+
+    def create_job(self, command: CreateJob) -> JobRecord:
+        tenant_id = parse_tenant_id(command.tenant_id)
+        job_id = parse_job_id(command.job_id) if command.job_id else new_job_id()
+        bind_job(tenant_id=tenant_id, job_id=job_id)
+        keys = JobKeys(self._settings.env, tenant_id, job_id)
+        manifest = self._initial_manifest(keys, command)
+        record = JobRecord(
+            tenant_id=tenant_id,
+            job_id=job_id,
+            env=keys.env,
+            status="pending",
+            manifest_key=keys.manifest,
+            correlation_id=command.correlation_id,
+            created_at=manifest.created_at,
+            updated_at=manifest.created_at,
+            source_key=manifest.source_video_key,
+        )
+
+        adopted_orphan = False
+        try:
+            self._manifests.create(keys, manifest)
+        except ConcurrentUpdate:
+            self._refuse_if_exists(tenant_id, job_id)
+            adopted_orphan = True
+        try:
+            self._jobs.create(record)
+        except JobAlreadyExists:
+            self._refuse_if_exists(tenant_id, job_id)
+            raise
+        if adopted_orphan:
+            _, version = self._manifests.load(keys)
+            self._manifests.replace(keys, manifest, version)
+        logger.info("job created", extra={"status": record.status, "adopted": adopted_orphan})
+
+        if self._settings.start_on_create:
+            self._publish_created(record)
+        return record
+
+    def get_job(self, tenant_id: str, job_id: str) -> JobView:
+        tenant_id = parse_tenant_id(tenant_id)
+        job_id = parse_job_id(job_id)
+        bind_job(tenant_id=tenant_id, job_id=job_id)
+        record = self._jobs.get(tenant_id, job_id)
+        if record is None:
+            raise JobNotFound("job not found", jobId=job_id)
+        keys = JobKeys(record.env, tenant_id, job_id)
+        manifest, _ = self._manifests.load(keys)
+        if manifest.tenant_id != tenant_id or manifest.job_id != job_id:
+            # Never answer with another tenant's data, whatever the storage holds.
+            logger.error("manifest does not belong to the job record")
+            raise JobNotFound("job not found", jobId=job_id)
+        return JobView(record=record, manifest=manifest)
+
+    def list_jobs(self, tenant_id: str, status: str | None, limit: int) -> list[JobRecord]:
+        tenant_id = parse_tenant_id(tenant_id)
+        bind_job(tenant_id=tenant_id)
+        return self._jobs.list_jobs(tenant_id, status=status, limit=limit)
+
+    def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
+        now = now_iso()
+        source: InputSection | None = None
+        if command.input is not None:
+            filename = safe_filename(command.input.original_filename)
+            source = InputSection(
+                source_key=keys.input(filename),
+                original_filename=filename,
+                bytes=command.input.bytes,
+                mime_type=command.input.mime_type,
+            )
+        return Manifest(
+            env=keys.env,
+            tenant_id=keys.tenant_id,
+            job_id=keys.job_id,
+            created_at=now,
+            updated_at=now,
+            status="pending",
+            correlation_id=command.correlation_id,
+            source_video_key=source.source_key if source else None,
+            input=source,
+        )
+
+    def _refuse_if_exists(self, tenant_id: str, job_id: str) -> None:
+        existing = self._jobs.get(tenant_id, job_id)
+        if existing is None:
+            return
+        if self._looks_abandoned(existing):
+            logger.warning("re-publishing JobCreated of a job whose create did not finish")
+            self._publish_created(existing)
+        raise JobAlreadyExists("a job with this jobId already exists", job=existing.pointer)
+
+    def _looks_abandoned(self, record: JobRecord) -> bool:
+        if not self._settings.start_on_create or record.status != "pending":
+            return False
+        if record.published_at is not None:
+            return False
+        created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+        return datetime.now(UTC) - created > REPUBLISH_AFTER
+
+    def _publish_created(self, record: JobRecord) -> None:
+        self._publisher.publish(
+            JobCreated(
+                env=record.env,
+                tenant_id=record.tenant_id,
+                job_id=record.job_id,
+                correlation_id=record.correlation_id,
+                run=record.run,
+                manifest_key=record.manifest_key,
+                source_key=record.source_key,
+            )
+        )
+        # Any status: the pipeline may already have moved the job on.
+        self._jobs.update(record, expected_statuses=None, changes={"publishedAt": now_iso()})

@@ -1,0 +1,87 @@
+"""``talkavocado``: the local runtime and project tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from talkavocado.errors import TalkAvocadoError
+
+
+def _up(args: argparse.Namespace) -> int:
+    from talkavocado.local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(
+        template_path=args.template, api_port=args.port, emulator_port=args.emulator_port
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runtime.start()
+    assert runtime.api is not None
+    emulator = "embedded emulator" if runtime.emulator else "external endpoint"
+    print(f"TalkAvocado API on {runtime.api.url}", file=sys.stderr)
+    print(f"AWS endpoint ({emulator}): {runtime.endpoint}", file=sys.stderr)
+    print("Ctrl-C stops.", file=sys.stderr)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def _schema(_: argparse.Namespace) -> int:
+    from talkavocado.manifest import generate_schema
+
+    print(json.dumps(generate_schema(), indent=2))
+    return 0
+
+
+def _openapi(_: argparse.Namespace) -> int:
+    from talkavocado.api.app import app
+
+    print(app.get_openapi_json_schema(title="TalkAvocado job API", version="1.0.0"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="talkavocado", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the API and the pipeline locally, no Docker, no AWS")
+    up.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
+    up.add_argument(
+        "--emulator-port", type=int, default=5050, help="embedded AWS emulator port (default 5050)"
+    )
+    up.add_argument("--template", type=Path, default=None, help="SAM template (template.yaml)")
+    up.set_defaults(run=_up)
+
+    commands.add_parser("schema", help="print the manifest JSON Schema").set_defaults(run=_schema)
+    commands.add_parser("openapi", help="print the API's OpenAPI document").set_defaults(
+        run=_openapi
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: Any = args.run(args)
+    except TalkAvocadoError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return int(result)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

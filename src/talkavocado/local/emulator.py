@@ -1,0 +1,103 @@
+"""The embedded AWS emulator (moto server on loopback) and the provisioning of
+template.yaml's resources into it (or into any endpoint, e.g. LocalStack)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from talkavocado.local.template import Template
+
+_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _OneRequestAtATime:
+    """Serialises emulator requests. Real DynamoDB and S3 make each request
+    atomic (a conditional put checks and writes as one step); moto's
+    in-memory backends do not guard against concurrent threads, so without
+    this lock a race test could see two winners that AWS would never allow."""
+
+    def __init__(self, app: _WSGIApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """The emulator's access log would drown the functions' own logs."""
+
+
+class Emulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="aws-emulator", daemon=True
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self._server.host}:{self._server.port}"
+
+    def start(self) -> Emulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _ignore_existing(call: Callable[[], Any], *codes: str) -> None:
+    try:
+        call()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in codes:
+            raise
+
+
+_TABLE_ARGUMENTS = (
+    "TableName",
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "ProvisionedThroughput",
+    "StreamSpecification",
+)
+
+
+def provision(template: Template, session: boto3.Session) -> None:
+    """Create every resource the local runtime emulates, from the template.
+    Idempotent: resources that already exist are left as they are."""
+    dynamodb = session.client("dynamodb")
+    for props in template.of_type("AWS::DynamoDB::Table").values():
+        arguments = {k: props[k] for k in _TABLE_ARGUMENTS if k in props}
+        if props.get("SSESpecification", {}).get("SSEEnabled"):
+            arguments["SSESpecification"] = {"Enabled": True}
+        _ignore_existing(partial(dynamodb.create_table, **arguments), "ResourceInUseException")
+
+    events = session.client("events")
+    for props in template.of_type("AWS::Events::EventBus").values():
+        _ignore_existing(
+            partial(events.create_event_bus, Name=props["Name"]), "ResourceAlreadyExistsException"
+        )

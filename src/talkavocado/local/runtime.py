@@ -1,0 +1,99 @@
+"""The local runtime: the same functions as on AWS, wired by template.yaml to
+an embedded emulator (or to ``AWS_ENDPOINT_URL``) instead of AWS."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import boto3
+
+from talkavocado import wiring
+from talkavocado.keys import parse_env
+from talkavocado.local.emulator import Emulator, provision
+from talkavocado.local.http_front import ApiServer
+from talkavocado.local.invoke import REGION, load_handler
+from talkavocado.local.template import Template
+
+# Used only against the embedded emulator, which accepts any credentials.
+_EMULATOR_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def default_template_path() -> Path:
+    here = Path("template.yaml")
+    if here.is_file():
+        return here
+    return Path(__file__).resolve().parents[3] / "template.yaml"
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        template_path: Path | None = None,
+        host: str = "127.0.0.1",
+        api_port: int = 3000,
+        emulator_port: int = 5050,
+    ) -> None:
+        self._template_path = template_path or default_template_path()
+        self._host = host
+        self._api_port = api_port
+        self._emulator_port = emulator_port
+        self._saved_env: dict[str, str | None] = {}
+        self.emulator: Emulator | None = None
+        self.api: ApiServer | None = None
+        self.template: Template | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return os.environ["AWS_ENDPOINT_URL"]
+
+    def start(self) -> LocalRuntime:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if not os.environ.get("AWS_ENDPOINT_URL"):
+            self.emulator = Emulator(self._host, self._emulator_port).start()
+            self._set_env({"AWS_ENDPOINT_URL": self.emulator.endpoint, **_EMULATOR_ENV})
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
+        env = parse_env(os.environ.get("TALKAVOCADO_ENV"))
+        self.template = Template.load(self._template_path, {"Env": env}, region)
+        provision(self.template, boto3.Session())
+
+        functions = self.template.functions()
+        for function in functions:
+            # The caller's environment wins, so MEDIA_STORAGE_PATH=... make run works.
+            self._set_env({k: v for k, v in function.environment.items() if k not in os.environ})
+        wiring.reset()
+        handlers = {function.logical_id: load_handler(function.handler) for function in functions}
+        self.api = ApiServer(self.template.routes(), handlers, self._host, self._api_port).start()
+
+    def stop(self) -> None:
+        if self.api:
+            self.api.stop()
+            self.api = None
+        if self.emulator:
+            self.emulator.stop()
+            self.emulator = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        wiring.reset()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value

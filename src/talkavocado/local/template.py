@@ -1,0 +1,193 @@
+"""Reads template.yaml, the single source of truth for infrastructure, and
+resolves the intrinsic functions the local runtime needs (Ref, Sub, GetAtt,
+Join) against its parameters and the emulator's account and region."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT_ID = "123456789012"
+_SHORT_TAGS = [
+    *("Ref", "Sub", "GetAtt", "Join", "If", "Equals", "Not", "And", "Or", "Select"),
+    *("Split", "FindInMap", "Condition", "ImportValue", "GetAZs", "Base64"),
+]
+_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short tags into their long form."""
+
+
+def _construct(tag: str) -> Any:
+    long_name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = str(value).split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {long_name: value}
+
+    return construct
+
+
+for _tag in _SHORT_TAGS:
+    _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str
+    timeout: int
+    environment: dict[str, str]
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Template:
+    def __init__(self, document: dict[str, Any], parameters: dict[str, str], region: str) -> None:
+        self.document = document
+        self.region = region
+        self.resources: dict[str, dict[str, Any]] = document.get("Resources", {})
+        declared = document.get("Parameters", {})
+        self.parameters = {
+            name: str(parameters.get(name, spec.get("Default", "")))
+            for name, spec in declared.items()
+        }
+        self.runtime_refs: dict[str, str] = {}  # e.g. queue URLs known once created
+
+    @classmethod
+    def load(cls, path: Path, parameters: dict[str, str], region: str) -> Template:
+        document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return cls(document, parameters, region)
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: self.resolve(resource.get("Properties", {}))
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == resource_type
+        }
+
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        properties = resource.get("Properties", {})
+        name_property = {
+            "AWS::DynamoDB::Table": "TableName",
+            "AWS::Events::EventBus": "Name",
+            "AWS::Events::Rule": "Name",
+            "AWS::SQS::Queue": "QueueName",
+            "AWS::Serverless::Function": "FunctionName",
+        }.get(resource["Type"])
+        if name_property and name_property in properties:
+            return str(self.resolve(properties[name_property]))
+        return logical_id
+
+    def arn(self, logical_id: str) -> str:
+        service = {
+            "AWS::DynamoDB::Table": ("dynamodb", "table/"),
+            "AWS::Events::EventBus": ("events", "event-bus/"),
+            "AWS::Events::Rule": ("events", "rule/"),
+            "AWS::SQS::Queue": ("sqs", ""),
+            "AWS::Serverless::Function": ("lambda", "function:"),
+        }[self.resources[logical_id]["Type"]]
+        name = self.physical_name(logical_id)
+        return f"arn:aws:{service[0]}:{self.region}:{ACCOUNT_ID}:{service[1]}{name}"
+
+    def ref(self, name: str) -> str:
+        if name == "AWS::Region":
+            return self.region
+        if name == "AWS::AccountId":
+            return ACCOUNT_ID
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.runtime_refs:
+            return self.runtime_refs[name]
+        return self.physical_name(name)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self.ref(argument)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = argument
+                if attribute in ("Arn", "QueueArn"):
+                    return self.arn(logical_id)
+                if attribute == "QueueName" or attribute == "Name":
+                    return self.physical_name(logical_id)
+                raise NotImplementedError(f"GetAtt {logical_id}.{attribute}")
+            if key == "Fn::Sub":
+                return self._sub(argument)
+            if key == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(item) for item in self.resolve(items))
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = self.resolve(variables)
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name:
+                return str(self.resolve({"Fn::GetAtt": name.split(".", 1)}))
+            return self.ref(name)
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+    def functions(self) -> list[FunctionSpec]:
+        function_globals = self.document.get("Globals", {}).get("Function", {})
+        global_env = function_globals.get("Environment", {}).get("Variables", {})
+        specs = []
+        for logical_id, props in self.of_type("AWS::Serverless::Function").items():
+            env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            specs.append(
+                FunctionSpec(
+                    logical_id=logical_id,
+                    handler=props["Handler"],
+                    timeout=int(props.get("Timeout", function_globals.get("Timeout", 3))),
+                    environment={k: str(v) for k, v in self.resolve(env).items()},
+                    events=props.get("Events", {}),
+                )
+            )
+        return specs
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(
+                method=event["Properties"]["Method"].upper(),
+                path=event["Properties"]["Path"],
+                function=function.logical_id,
+            )
+            for function in self.functions()
+            for event in function.events.values()
+            if event.get("Type") == "Api"
+        ]

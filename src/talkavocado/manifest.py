@@ -1,0 +1,226 @@
+"""The job manifest: one pydantic model, the JSON Schema file generated from it,
+and the versioned read-modify-write every writer goes through.
+
+``schemas/manifest.schema.json`` is generated from :class:`Manifest`
+(``talkavocado schema``); a test fails when the two drift apart. Every write is
+validated against the schema file, and every write is a compare-and-swap on
+the stored object's version, so a concurrent update is retried, never lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from talkavocado.clock import TIMESTAMP_PATTERN, now_iso
+from talkavocado.errors import ConcurrentUpdate, SchemaViolation
+from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
+from talkavocado.ports import Storage
+
+SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
+SCHEMA_FILE = "manifest.schema.json"
+MIME_PATTERN = r"^(video|audio)/[a-z0-9][a-z0-9.+-]*$"
+
+JobStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
+Timestamp = Annotated[str, Field(pattern=TIMESTAMP_PATTERN)]
+Key = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=False
+    )
+
+
+class InputSection(_Section):
+    source_key: Key
+    original_filename: Annotated[str, Field(min_length=1, max_length=255)]
+    bytes: Annotated[int, Field(ge=0)]
+    mime_type: Annotated[str, Field(pattern=MIME_PATTERN)]
+    checksum: str | None = None
+    uploaded_at: Timestamp | None = None
+
+
+class AudioSection(_Section):
+    key: Key
+    codec: Literal["mp3", "wav", "aac"]
+    duration_sec: Annotated[float, Field(ge=0)]
+    bitrate_kbps: Annotated[float, Field(ge=0)]
+    sample_rate: Literal[16000, 22050, 44100, 48000]
+    extracted_at: Timestamp
+
+
+class TranscriptSection(_Section):
+    json_key: Key
+    srt_key: Key
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    model: Annotated[str, Field(min_length=1, max_length=128)]
+    confidence: Annotated[float, Field(ge=0, le=1)]
+    transcribed_at: Timestamp
+
+
+class PlanSection(_Section):
+    key: Key
+    schema_version: str
+    algorithm: str
+    total_cuts: Annotated[int, Field(ge=0)]
+    planned_at: Timestamp
+
+
+class RenderEntry(_Section):
+    key: Key
+    type: Literal["preview", "final", "thumbnail"]
+    codec: Literal["h264", "h265", "vp9"]
+    duration_sec: Annotated[float, Field(ge=0)] | None = None
+    resolution: Annotated[str, Field(pattern=r"^\d{1,5}x\d{1,5}$")] | None = None
+    notes: str | None = None
+    rendered_at: Timestamp | None = None
+
+
+class SubtitleEntry(_Section):
+    key: Key
+    format: Literal["srt", "vtt"]
+    language: str | None = None
+    created_at: Timestamp | None = None
+
+
+class LogEntry(_Section):
+    type: Literal["pipeline", "error", "debug"]
+    created_at: Timestamp
+    key: Key | None = None
+    step: str | None = None
+    message: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class Metadata(_Section):
+    client_version: str | None = None
+    processing_time_ms: Annotated[int, Field(ge=0)] | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class Manifest(_Section):
+    """Manifest schema v1.0.0 (see README, "Manifest")."""
+
+    model_config = ConfigDict(
+        title="TalkAvocado job manifest",
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+    schema_version: Literal["1.0.0"] = SCHEMA_VERSION
+    env: Env
+    tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
+    job_id: Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+    created_at: Timestamp
+    updated_at: Timestamp
+    status: JobStatus
+    correlation_id: Annotated[str, Field(max_length=128)] | None = None
+    source_video_key: Key | None = None
+    input: InputSection | None = None
+    audio: AudioSection | None = None
+    transcript: TranscriptSection | None = None
+    plan: PlanSection | None = None
+    renders: list[RenderEntry] = Field(default_factory=list)
+    subtitles: list[SubtitleEntry] = Field(default_factory=list)
+    logs: list[LogEntry] = Field(default_factory=list)
+    metadata: Metadata | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class _OptionalMeansAbsent(GenerateJsonSchema):
+    """Optional fields are omitted when unset (``exclude_none``), never null,
+    so the schema does not admit null for them."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        generated = super().default_schema(schema)
+        if generated.get("default", ...) is None:
+            generated.pop("default")
+        return generated
+
+
+def generate_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`Manifest`, as shipped in ``schemas/``."""
+    schema = Manifest.model_json_schema(schema_generator=_OptionalMeansAbsent)
+    # Defaulted on construction, but every stored document must state it.
+    schema["required"] = ["schemaVersion", *schema["required"]]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://talkavocado.dev/schemas/manifest/{SCHEMA_VERSION}.json",
+        **schema,
+    }
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("talkavocado.schemas").joinpath(SCHEMA_FILE).read_text()
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def validate_document(document: dict[str, Any]) -> None:
+    """Validate a manifest document against the shipped JSON Schema file."""
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(root)"
+        raise SchemaViolation(f"manifest invalid at {where}: {first.message}", path=where)
+
+
+def encode(manifest: Manifest) -> bytes:
+    document = manifest.to_document()
+    validate_document(document)
+    return json.dumps(document, indent=2, sort_keys=True).encode()
+
+
+def decode(data: bytes) -> Manifest:
+    return Manifest.model_validate_json(data)
+
+
+class ManifestStore:
+    """Versioned manifest reads and writes over a :class:`Storage`."""
+
+    MAX_ATTEMPTS = 8
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def create(self, keys: JobKeys, manifest: Manifest) -> str:
+        """Write the first version; raises ``ConcurrentUpdate`` if one exists."""
+        return self._storage.put(keys, keys.manifest, encode(manifest), if_none_match=True)
+
+    def load(self, keys: JobKeys) -> tuple[Manifest, str]:
+        stored = self._storage.get(keys, keys.manifest)
+        return decode(stored.data), stored.version
+
+    def replace(self, keys: JobKeys, manifest: Manifest, expected_version: str) -> str:
+        manifest.updated_at = now_iso()
+        return self._storage.put(keys, keys.manifest, encode(manifest), if_match=expected_version)
+
+    def update(self, keys: JobKeys, mutate: Callable[[Manifest], None]) -> Manifest:
+        """Read, apply ``mutate``, write back if the version is unchanged;
+        on a lost race, re-read and re-apply (``mutate`` must be repeatable)."""
+        for _ in range(self.MAX_ATTEMPTS):
+            manifest, version = self.load(keys)
+            mutate(manifest)
+            try:
+                self.replace(keys, manifest, version)
+                return manifest
+            except ConcurrentUpdate:
+                continue
+        raise ConcurrentUpdate(
+            f"manifest {keys.manifest} kept changing; gave up after {self.MAX_ATTEMPTS} attempts"
+        )

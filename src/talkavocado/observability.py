@@ -1,0 +1,49 @@
+"""Structured logging. Every line carries correlationId, tenantId, jobId and
+step; the keys live in a per-thread context, so concurrent invocations in the
+local runtime never mix them up."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "talkavocado"), utc=True)
+
+# Shown until the value is known (a request rejected before it names a job).
+UNKNOWN = "-"
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def correlation_id_from(candidate: str | None) -> str:
+    """Reuse the caller's id if it is sane, otherwise start a new one."""
+    if candidate and _CORRELATION_ID.fullmatch(candidate):
+        return candidate
+    return str(uuid.uuid4())
+
+
+def start_invocation(*, correlation_id: str, step: str, context: LambdaContext | None) -> None:
+    """Reset the log keys of this thread for a new invocation. (Powertools'
+    ``inject_lambda_context`` appends keys process-wide, which concurrent
+    invocations in the local runtime would mix up.)"""
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(
+        correlationId=correlation_id,
+        tenantId=UNKNOWN,
+        jobId=UNKNOWN,
+        step=step,
+        functionName=getattr(context, "function_name", None),
+        requestId=getattr(context, "aws_request_id", None),
+    )
+
+
+def bind_job(*, tenant_id: str | None = None, job_id: str | None = None) -> None:
+    keys = {"tenantId": tenant_id, "jobId": job_id}
+    logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v is not None})
+
+
+def current_correlation_id() -> str:
+    return str(logger.thread_safe_get_current_keys().get("correlationId", UNKNOWN))
