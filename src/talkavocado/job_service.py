@@ -122,8 +122,7 @@ class JobService:
             self._refuse_if_exists(tenant_id, job_id)
             raise
         if adopted_orphan:
-            _, version = self._manifests.load(keys)
-            self._manifests.replace(keys, manifest, version)
+            self._manifests.replace(keys, manifest, self._manifests.current_version(keys))
         logger.info("job created", extra={"status": record.status, "adopted": adopted_orphan})
 
         if self._settings.start_on_create:

@@ -206,6 +206,10 @@ class ManifestStore:
         stored = self._storage.get(keys, keys.manifest)
         return decode(stored.data), stored.version
 
+    def current_version(self, keys: JobKeys) -> str:
+        """The stored version, without parsing (the document may be damaged)."""
+        return self._storage.get(keys, keys.manifest).version
+
     def replace(self, keys: JobKeys, manifest: Manifest, expected_version: str) -> str:
         manifest.updated_at = now_iso()
         return self._storage.put(keys, keys.manifest, encode(manifest), if_match=expected_version)

@@ -126,9 +126,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway proxy event. The correlation id is fixed before
     anything else so that every log line and every response carries it."""
     request = APIGatewayProxyEvent(event)
-    correlation_id = correlation_id_from(
-        request.get_header_value(CORRELATION_HEADER, case_sensitive=False)
-    )
+    correlation_id = correlation_id_from(request.headers.get(CORRELATION_HEADER))
     start_invocation(correlation_id=correlation_id, step="api", context=context)
     started = time.perf_counter()
     if len((request.body or "").encode()) > MAX_BODY_BYTES:

@@ -1,0 +1,63 @@
+"""In-memory stand-ins for the ports, for unit tests (fakes over mocks)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from talkavocado.clock import now_iso
+from talkavocado.errors import InvalidTransition, JobAlreadyExists
+from talkavocado.events import PipelineEvent
+from talkavocado.jobs import JobRecord
+
+
+class InMemoryJobRepository:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, record: JobRecord) -> None:
+        with self._lock:
+            key = (record.tenant_id, record.job_id)
+            if key in self.items:
+                raise JobAlreadyExists("exists", job=record.pointer)
+            self.items[key] = record.to_item()
+
+    def get(self, tenant_id: str, job_id: str) -> JobRecord | None:
+        item = self.items.get((tenant_id, job_id))
+        return JobRecord.model_validate(item) if item else None
+
+    def update(
+        self,
+        record: JobRecord,
+        *,
+        expected_statuses: Sequence[str] | None,
+        changes: dict[str, Any],
+    ) -> JobRecord:
+        with self._lock:
+            item = self.items.get((record.tenant_id, record.job_id))
+            if item is None or (
+                expected_statuses is not None and item["status"] not in expected_statuses
+            ):
+                raise InvalidTransition("refused")
+            item.update(changes, updatedAt=now_iso(), version=item["version"] + 1)
+            return JobRecord.model_validate(item)
+
+    def list_jobs(
+        self, tenant_id: str, *, status: str | None = None, limit: int = 50
+    ) -> list[JobRecord]:
+        records = [
+            JobRecord.model_validate(item)
+            for (tenant, _), item in self.items.items()
+            if tenant == tenant_id and (status is None or item["status"] == status)
+        ]
+        return sorted(records, key=lambda r: r.created_at, reverse=True)[:limit]
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.events: list[PipelineEvent] = []
+
+    def publish(self, event: PipelineEvent) -> None:
+        self.events.append(event)

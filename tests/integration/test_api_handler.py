@@ -1,0 +1,266 @@
+"""The API Lambda handler invoked with real API Gateway proxy events (the
+samples in events/), against moto."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from talkavocado.handlers.api import lambda_handler
+from talkavocado.local.invoke import LocalContext
+from talkavocado.local.template import Template
+from talkavocado.manifest import validate_document
+from tests.conftest import sample_event
+
+JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
+CONTEXT = LocalContext.for_function("ApiFunction")
+SEED_CREATE_FIELDS = {"jobId", "status", "env", "tenantId", "manifestKey"}
+
+
+def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
+    response = lambda_handler(event, CONTEXT)
+    body = json.loads(response["body"]) if response.get("body") else {}
+    return response["statusCode"], body, response.get("multiValueHeaders", {})
+
+
+def create_event(body: Any, raw: str | None = None) -> dict[str, Any]:
+    event = copy.deepcopy(sample_event("api_create_job.json"))
+    event["body"] = raw if raw is not None else json.dumps(body)
+    return event
+
+
+def get_event(job_id: str, tenant_id: str | None) -> dict[str, Any]:
+    event = copy.deepcopy(sample_event("api_get_job.json"))
+    event["path"] = f"/jobs/{job_id}"
+    event["pathParameters"] = {"jobId": job_id}
+    query = {"tenantId": tenant_id} if tenant_id is not None else None
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in (query or {}).items()} or None
+    return event
+
+
+@pytest.fixture
+def created(aws: Template) -> dict[str, Any]:
+    status, body, _ = invoke(sample_event("api_create_job.json"))
+    assert status == 201, body
+    return body
+
+
+def test_create_answers_201_with_exactly_the_seed_fields(aws: Template) -> None:
+    status, body, headers = invoke(sample_event("api_create_job.json"))
+    assert status == 201
+    assert set(body) == SEED_CREATE_FIELDS
+    assert body == {
+        "jobId": JOB,
+        "status": "pending",
+        "env": "test",
+        "tenantId": "demo-tenant",
+        "manifestKey": f"test/demo-tenant/{JOB}/manifest.json",
+    }
+    assert headers["Location"] == [f"/jobs/{JOB}?tenantId=demo-tenant"]
+    assert headers["X-Correlation-Id"] == ["sample-correlation-1"]
+
+
+def test_create_writes_a_valid_manifest_at_the_canonical_path(
+    created: dict[str, Any], storage_root: Path
+) -> None:
+    document = json.loads((storage_root / created["manifestKey"]).read_text())
+    validate_document(document)
+    assert document["correlationId"] == "sample-correlation-1"
+    assert document["input"]["sourceKey"] == f"test/demo-tenant/{JOB}/input/sample.mp4"
+
+
+def test_create_writes_the_job_record(created: dict[str, Any]) -> None:
+    item = (
+        boto3.resource("dynamodb")
+        .Table("talkavocado-test-jobs")
+        .get_item(Key={"tenantId": "demo-tenant", "jobSort": f"JOB#{JOB}"})["Item"]
+    )
+    for attribute in (
+        "jobId",
+        "status",
+        "env",
+        "manifestKey",
+        "correlationId",
+        "createdAt",
+        "updatedAt",
+        "version",
+    ):
+        assert attribute in item
+    assert item["correlationId"] == "sample-correlation-1"
+    assert item["statusSort"].startswith("pending#")
+
+
+def test_create_publishes_job_created_on_the_bus(aws: Template) -> None:
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue_url = sqs.create_queue(QueueName="spy")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(
+        Name="spy",
+        EventBusName="talkavocado-test",
+        EventPattern=json.dumps({"source": ["talkavocado.pipeline"]}),
+    )
+    events.put_targets(
+        Rule="spy", EventBusName="talkavocado-test", Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
+    invoke(sample_event("api_create_job.json"))
+    [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    event = json.loads(message["Body"])
+    assert event["detail-type"] == "JobCreated"
+    assert event["detail"] == {
+        "detailVersion": 1,
+        "env": "test",
+        "tenantId": "demo-tenant",
+        "jobId": JOB,
+        "correlationId": "sample-correlation-1",
+        "run": 1,
+        "manifestKey": f"test/demo-tenant/{JOB}/manifest.json",
+        "sourceKey": f"test/demo-tenant/{JOB}/input/sample.mp4",
+    }
+
+
+def test_get_returns_the_job_in_the_seed_shape(created: dict[str, Any]) -> None:
+    status, body, headers = invoke(sample_event("api_get_job.json"))
+    assert status == 200
+    assert {"jobId", "tenantId", "status", "artifacts", "manifestKey", "updatedAt"} <= set(body)
+    assert body["status"] == "pending"
+    assert body["artifacts"] == {"audio": None, "transcript": None, "plan": None, "renders": []}
+    assert body["manifestKey"] == created["manifestKey"]
+    assert headers["X-Correlation-Id"] == ["sample-correlation-2"]
+
+
+def test_another_tenant_gets_404_like_a_missing_job(created: dict[str, Any]) -> None:
+    other_status, other_body, _ = invoke(sample_event("api_get_job_other_tenant.json"))
+    missing_status, missing_body, _ = invoke(
+        get_event("0b6c0a57-0f4e-4a43-9a55-6d1f0f7b2c11", "demo-tenant")
+    )
+    assert other_status == missing_status == 404
+    assert other_body["error"]["code"] == missing_body["error"]["code"] == "NOT_FOUND"
+
+
+def test_second_create_with_the_same_job_id_is_409_with_the_existing_pointer(
+    created: dict[str, Any],
+) -> None:
+    status, body, _ = invoke(sample_event("api_create_job.json"))
+    assert status == 409
+    assert body["error"]["code"] == "CONFLICT"
+    assert body["error"]["details"]["job"]["jobId"] == JOB
+    assert body["error"]["details"]["job"]["manifestKey"] == created["manifestKey"]
+
+
+VALID_INPUT = {"originalFilename": "a.mp4", "bytes": 10, "mimeType": "video/mp4"}
+
+
+@pytest.mark.parametrize(
+    ("body", "raw"),
+    [
+        (None, "{not json"),
+        (None, ""),
+        (None, "[]"),
+        (None, '"tenant"'),
+        ({}, None),
+        ({"tenantId": 42}, None),
+        ({"tenantId": "Demo Tenant"}, None),
+        ({"tenantId": "t", "extra": 1}, None),
+        ({"tenantId": "t", "jobId": "not-a-uuid"}, None),
+        ({"tenantId": "t", "jobId": JOB.upper()}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "bytes": -1}}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "bytes": "10"}}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "bytes": True}}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "bytes": 1.5}}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "mimeType": "text/plain"}}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "unknown": 1}}, None),
+        ({"tenantId": "t", "input": {"bytes": 1, "mimeType": "video/mp4"}}, None),
+        ({"tenantId": "t", "input": {**VALID_INPUT, "originalFilename": "///"}}, None),
+        ({"tenantId": "t", "input": "sample.mp4"}, None),
+    ],
+)
+def test_invalid_create_bodies_get_400_with_a_json_error(
+    aws: Template, body: Any, raw: str | None
+) -> None:
+    status, response, _ = invoke(create_event(body, raw))
+    assert status == 400, response
+    assert response["error"]["code"] == "VALIDATION_FAILED"
+    assert response["error"]["message"]
+    assert response["correlationId"] == "sample-correlation-1"
+    assert "Traceback" not in json.dumps(response)
+
+
+def test_sample_invalid_body_event_gets_400_naming_each_problem(aws: Template) -> None:
+    status, body, _ = invoke(sample_event("api_create_job_invalid_body.json"))
+    assert status == 400
+    fields = {p["field"] for p in body["error"]["details"]["problems"]}
+    assert fields == {"tenantId", "input.bytes", "input.mimeType"}
+
+
+def test_a_body_over_64_kib_gets_413(aws: Template) -> None:
+    status, body, _ = invoke(create_event(None, json.dumps({"tenantId": "t", "pad": "x" * 70000})))
+    assert status == 413
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize(
+    ("job_id", "tenant_id"),
+    [
+        ("not-a-uuid", "demo-tenant"),
+        (f"..%2Fother-tenant%2F{JOB}", "demo-tenant"),
+        (JOB, None),
+        (JOB, "Bad Tenant"),
+        (JOB, ""),
+    ],
+)
+def test_malformed_get_requests_get_400(
+    created: dict[str, Any], job_id: str, tenant_id: str | None
+) -> None:
+    status, body, _ = invoke(get_event(job_id, tenant_id))
+    assert status == 400, body
+    assert body["error"]["code"] == "VALIDATION_FAILED"
+
+
+def test_list_returns_the_tenants_jobs_by_status(created: dict[str, Any]) -> None:
+    event = get_event(JOB, "demo-tenant")
+    event.update(path="/jobs", resource="/jobs", pathParameters=None)
+    event["queryStringParameters"] = {"tenantId": "demo-tenant", "status": "pending"}
+    event["multiValueQueryStringParameters"] = {"tenantId": ["demo-tenant"], "status": ["pending"]}
+    status, body, _ = invoke(event)
+    assert status == 200
+    assert [job["jobId"] for job in body["jobs"]] == [JOB]
+    event["queryStringParameters"]["status"] = "completed"
+    event["multiValueQueryStringParameters"]["status"] = ["completed"]
+    assert invoke(event)[1]["jobs"] == []
+
+
+def test_every_log_line_carries_correlation_tenant_and_job(
+    aws: Template, log_lines: list[dict[str, Any]]
+) -> None:
+    invoke(sample_event("api_create_job.json"))
+    invoke(sample_event("api_get_job.json"))
+    invoke(sample_event("api_get_job_other_tenant.json"))
+    assert log_lines
+    for line in log_lines:
+        assert line["correlationId"].startswith("sample-correlation-")
+        assert line["tenantId"] in ("demo-tenant", "other-tenant")
+        assert line["jobId"] == JOB
+        assert line["step"] == "api"
+
+
+def test_an_unexpected_failure_is_500_without_internals(
+    aws: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from talkavocado.job_service import JobService
+
+    def explode(*_: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(JobService, "get_job", explode)
+    status, body, _ = invoke(sample_event("api_get_job.json"))
+    assert status == 500
+    assert "secret" not in json.dumps(body)
+    assert body["correlationId"] == "sample-correlation-2"

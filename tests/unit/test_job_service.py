@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.config import Settings
+from talkavocado.errors import JobAlreadyExists, JobNotFound, ValidationFailed
+from talkavocado.events import JobCreated
+from talkavocado.job_service import CreateJob, InputSpec, JobService
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import ManifestStore
+from tests.fakes import InMemoryJobRepository, RecordingPublisher
+
+JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
+
+
+class World:
+    def __init__(self, root: Path, start_on_create: bool = True) -> None:
+        self.settings = Settings(
+            env="test",
+            storage_path=root,
+            jobs_table="t",
+            event_bus="b",
+            start_on_create=start_on_create,
+        )
+        self.jobs = InMemoryJobRepository()
+        self.storage = LocalStorage(root)
+        self.manifests = ManifestStore(self.storage)
+        self.publisher = RecordingPublisher()
+        self.service = JobService(self.settings, self.jobs, self.manifests, self.publisher)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def create(world: World, **kwargs: object) -> CreateJob:
+    command = CreateJob(tenant_id="demo-tenant", correlation_id="corr-1", **kwargs)  # type: ignore[arg-type]
+    world.service.create_job(command)
+    return command
+
+
+def test_create_writes_manifest_and_record_and_publishes_job_created(world: World) -> None:
+    record = world.service.create_job(
+        CreateJob(
+            tenant_id="demo-tenant",
+            correlation_id="corr-1",
+            job_id=JOB,
+            input=InputSpec("../My Talk.mp4", 1000, "video/mp4"),
+        )
+    )
+    keys = JobKeys("test", "demo-tenant", JOB)
+    manifest, _ = world.manifests.load(keys)
+    assert (record.status, record.manifest_key) == ("pending", keys.manifest)
+    assert manifest.status == "pending" and manifest.correlation_id == "corr-1"
+    assert manifest.input is not None
+    assert manifest.input.source_key == keys.prefix + "input/My_Talk.mp4"
+    assert manifest.input.original_filename == "My_Talk.mp4"
+    assert world.jobs.get("demo-tenant", JOB) is not None
+    [event] = world.publisher.events
+    assert isinstance(event, JobCreated)
+    assert (event.job_id, event.run, event.correlation_id) == (JOB, 1, "corr-1")
+    assert event.source_key == manifest.input.source_key
+    stored = world.jobs.get("demo-tenant", JOB)
+    assert stored is not None and stored.published_at is not None
+
+
+def test_a_job_id_is_generated_when_the_client_gives_none(world: World) -> None:
+    record = world.service.create_job(CreateJob(tenant_id="demo-tenant", correlation_id="c"))
+    assert len(record.job_id) == 36 and record.job_id != JOB
+
+
+def test_no_event_when_start_on_create_is_off(tmp_path: Path) -> None:
+    world = World(tmp_path, start_on_create=False)
+    create(world, job_id=JOB)
+    assert world.publisher.events == []
+
+
+def test_second_create_with_the_same_job_id_is_a_conflict_with_a_pointer(world: World) -> None:
+    create(world, job_id=JOB)
+    with pytest.raises(JobAlreadyExists) as refused:
+        create(world, job_id=JOB)
+    assert refused.value.details["job"]["jobId"] == JOB
+    assert len(world.publisher.events) == 1
+
+
+def test_the_same_job_id_under_another_tenant_is_another_job(world: World) -> None:
+    create(world, job_id=JOB)
+    world.service.create_job(CreateJob(tenant_id="other", correlation_id="c", job_id=JOB))
+    assert world.jobs.get("other", JOB) is not None
+
+
+def test_an_orphan_manifest_from_a_crashed_create_is_adopted(world: World) -> None:
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.storage.put(keys, keys.manifest, b"{}")  # the crash left only a manifest
+    record = world.service.create_job(
+        CreateJob(tenant_id="demo-tenant", correlation_id="retry", job_id=JOB)
+    )
+    manifest, _ = world.manifests.load(keys)
+    assert record.correlation_id == manifest.correlation_id == "retry"
+
+
+def test_retrying_the_create_of_an_abandoned_job_republishes_job_created(world: World) -> None:
+    create(world, job_id=JOB)
+    item = world.jobs.items[("demo-tenant", JOB)]
+    item.pop("publishedAt")  # the crash hit between the record and the event
+    item["createdAt"] = "2020-01-01T00:00:00.000Z"
+    with pytest.raises(JobAlreadyExists):
+        create(world, job_id=JOB)
+    assert len(world.publisher.events) == 2
+
+
+def test_get_returns_status_and_artifact_pointers(world: World) -> None:
+    create(world, job_id=JOB)
+    view = world.service.get_job("demo-tenant", JOB)
+    assert view.record.status == "pending"
+    assert view.artifacts.audio is None and view.artifacts.renders == []
+
+
+def test_another_tenant_cannot_read_the_job(world: World) -> None:
+    create(world, job_id=JOB)
+    with pytest.raises(JobNotFound):
+        world.service.get_job("other-tenant", JOB)
+
+
+def test_a_manifest_of_another_tenant_is_never_returned(world: World) -> None:
+    create(world, job_id=JOB)
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.manifests.update(keys, lambda m: setattr(m, "tenant_id", "intruder"))
+    with pytest.raises(JobNotFound):
+        world.service.get_job("demo-tenant", JOB)
+
+
+@pytest.mark.parametrize(("tenant", "job"), [("Bad Tenant", JOB), ("demo-tenant", "../x")])
+def test_malformed_identifiers_are_refused(world: World, tenant: str, job: str) -> None:
+    with pytest.raises(ValidationFailed):
+        world.service.get_job(tenant, job)
+
+
+def test_list_returns_only_the_tenants_jobs(world: World) -> None:
+    create(world, job_id=JOB)
+    world.service.create_job(CreateJob(tenant_id="other", correlation_id="c"))
+    assert [r.job_id for r in world.service.list_jobs("demo-tenant", None, 10)] == [JOB]
