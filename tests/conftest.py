@@ -54,7 +54,6 @@ def storage_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test builds its services from its own environment."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("TALKAVOCADO_ENV", "test")
     wiring.reset()
     yield

@@ -24,6 +24,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, storage_root: Path) -> Iterator[Templat
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         template = Template.load(TEMPLATE, {"Env": "test"}, "us-east-1")
         provision(template, boto3.Session())

@@ -6,10 +6,11 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.handlers.api import lambda_handler
 from talkavocado.local.invoke import LocalContext
@@ -18,7 +19,7 @@ from talkavocado.manifest import validate_document
 from tests.conftest import sample_event
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
-CONTEXT = LocalContext.for_function("ApiFunction")
+CONTEXT = cast(LambdaContext, LocalContext.for_function("ApiFunction"))
 SEED_CREATE_FIELDS = {"jobId", "status", "env", "tenantId", "manifestKey"}
 
 

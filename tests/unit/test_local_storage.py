@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ def test_files_land_at_the_canonical_path(storage: LocalStorage, tmp_path: Path)
 def test_no_temporary_file_is_left_behind(storage: LocalStorage, tmp_path: Path) -> None:
     storage.put(KEYS, KEYS.manifest, b"one")
     storage.put(KEYS, KEYS.manifest, b"two")
-    assert os.listdir(tmp_path / KEYS.prefix) == ["manifest.json"]
+    assert [p.name for p in (tmp_path / KEYS.prefix).iterdir()] == ["manifest.json"]
 
 
 def test_create_only_write_refuses_an_existing_object(storage: LocalStorage) -> None:

@@ -1,0 +1,76 @@
+"""The local stack (`talkavocado up`) started in-process on free ports."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from talkavocado.local.runtime import LocalRuntime
+from tests.conftest import TEMPLATE
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Stack:
+    runtime: LocalRuntime
+    url: str
+    storage: Path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, payload, response_headers = (
+                    response.status,
+                    response.read(),
+                    response.headers,
+                )
+        except urllib.error.HTTPError as error:
+            status, payload, response_headers = error.code, error.read(), error.headers
+        return HttpResponse(
+            status=status,
+            headers=dict(response_headers.items()),
+            body=json.loads(payload) if payload else None,
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    storage = tmp_path_factory.mktemp("storage")
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("AWS_ENDPOINT_URL", raising=False)
+        env.setenv("TALKAVOCADO_ENV", "test")
+        env.setenv("MEDIA_STORAGE_PATH", str(storage))
+        runtime = LocalRuntime(TEMPLATE, api_port=0, emulator_port=0).start()
+        assert runtime.api is not None
+        try:
+            yield Stack(runtime=runtime, url=runtime.api.url, storage=storage)
+        finally:
+            runtime.stop()

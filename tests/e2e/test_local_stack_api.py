@@ -1,0 +1,118 @@
+"""The job API over HTTP through the local stack, as a user drives it with curl."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+
+from talkavocado.manifest import validate_document
+from tests.e2e.conftest import HttpResponse, Stack
+
+SAMPLE_INPUT = {"originalFilename": "sample.mp4", "bytes": 123456, "mimeType": "video/mp4"}
+
+
+def new_tenant() -> str:
+    return f"tenant-{uuid.uuid4().hex[:8]}"
+
+
+def test_create_then_get_over_http(stack: Stack) -> None:
+    tenant = new_tenant()
+    created = stack.request("POST", "/jobs", {"tenantId": tenant, "input": SAMPLE_INPUT})
+    assert created.status == 201
+    assert set(created.body) == {"jobId", "status", "env", "tenantId", "manifestKey"}
+    job_id = created.body["jobId"]
+    assert created.headers["Location"] == f"/jobs/{job_id}?tenantId={tenant}"
+    assert created.headers["X-Correlation-Id"]
+
+    manifest_path = stack.storage / created.body["manifestKey"]
+    assert manifest_path == stack.storage / "test" / tenant / job_id / "manifest.json"
+    validate_document(json.loads(manifest_path.read_text()))
+
+    fetched = stack.request("GET", f"/jobs/{job_id}?tenantId={tenant}")
+    assert fetched.status == 200
+    assert fetched.body["jobId"] == job_id
+    assert fetched.body["manifestKey"] == created.body["manifestKey"]
+
+
+def test_another_tenant_gets_404_over_http(stack: Stack) -> None:
+    created = stack.request("POST", "/jobs", {"tenantId": new_tenant()})
+    other = stack.request("GET", f"/jobs/{created.body['jobId']}?tenantId={new_tenant()}")
+    assert other.status == 404
+    assert other.body["error"]["code"] == "NOT_FOUND"
+
+
+def test_path_traversal_towards_another_tenant_is_refused(stack: Stack) -> None:
+    victim = new_tenant()
+    created = stack.request("POST", "/jobs", {"tenantId": victim})
+    job_id = created.body["jobId"]
+    response = stack.request("GET", f"/jobs/..%2F{victim}%2F{job_id}?tenantId={new_tenant()}")
+    assert response.status in (400, 404)
+    assert job_id not in json.dumps(response.body)
+
+
+def test_bad_input_gets_400_with_a_json_error_over_http(stack: Stack) -> None:
+    response = stack.request("POST", "/jobs", raw=b"{oops", headers={"X-Correlation-Id": "c-1"})
+    assert response.status == 400
+    assert response.body["error"]["code"] == "VALIDATION_FAILED"
+    assert response.body["correlationId"] == "c-1"
+    assert response.headers["X-Correlation-Id"] == "c-1"
+
+
+def test_unknown_routes_and_methods_answer_json(stack: Stack) -> None:
+    assert stack.request("GET", "/nope").status == 404
+    assert stack.request("DELETE", "/jobs").status == 405
+
+
+def test_twenty_simultaneous_creates_of_one_job_id_make_exactly_one_job(stack: Stack) -> None:
+    tenant, job_id = new_tenant(), str(uuid.uuid4())
+
+    def create(index: int) -> tuple[HttpResponse, str]:
+        correlation = f"race-{index}"
+        body = {"tenantId": tenant, "jobId": job_id, "input": SAMPLE_INPUT}
+        return stack.request(
+            "POST", "/jobs", body, headers={"X-Correlation-Id": correlation}
+        ), correlation
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(create, range(20)))
+
+    statuses = sorted(response.status for response, _ in results)
+    assert statuses == [201] + [409] * 19
+    [winner] = [correlation for response, correlation in results if response.status == 201]
+    conflicts = [response.body for response, _ in results if response.status == 409]
+    assert all(body["error"]["details"]["job"]["jobId"] == job_id for body in conflicts)
+
+    job_dir = stack.storage / "test" / tenant
+    assert [p.name for p in job_dir.iterdir()] == [job_id]
+    assert [p.name for p in (job_dir / job_id).iterdir()] == ["manifest.json"]
+    manifest: dict[str, Any] = json.loads((job_dir / job_id / "manifest.json").read_text())
+    assert manifest["correlationId"] == winner
+
+    items = (
+        boto3.resource("dynamodb")
+        .Table("talkavocado-test-jobs")
+        .query(KeyConditionExpression=Key("tenantId").eq(tenant))["Items"]
+    )
+    assert len(items) == 1
+    assert items[0]["correlationId"] == winner
+
+
+def test_every_log_line_of_a_request_carries_correlation_tenant_and_job(
+    stack: Stack, log_lines: list[dict[str, Any]]
+) -> None:
+    tenant = new_tenant()
+    created = stack.request(
+        "POST", "/jobs", {"tenantId": tenant}, headers={"X-Correlation-Id": "trace-1"}
+    )
+    job_id = created.body["jobId"]
+    stack.request(
+        "GET", f"/jobs/{job_id}?tenantId={tenant}", headers={"X-Correlation-Id": "trace-2"}
+    )
+    mine = [line for line in log_lines if line.get("correlationId") in ("trace-1", "trace-2")]
+    assert len(mine) >= 2
+    assert all(line["tenantId"] == tenant and line["jobId"] == job_id for line in mine)

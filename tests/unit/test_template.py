@@ -1,0 +1,67 @@
+"""template.yaml is the single source of truth for infrastructure; the code
+must agree with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_STATUS_INDEX
+from talkavocado.config import Settings
+from talkavocado.keys import ENVS
+from talkavocado.local.invoke import load_handler
+from talkavocado.local.template import Route, Template
+from tests.conftest import TEMPLATE
+
+
+@pytest.fixture
+def template() -> Template:
+    return Template.load(TEMPLATE, {"Env": "stage"}, "eu-west-1")
+
+
+def test_env_parameter_allows_exactly_the_known_envs(template: Template) -> None:
+    assert template.document["Parameters"]["Env"]["AllowedValues"] == list(ENVS)
+
+
+def test_names_resolve_with_the_env(template: Template) -> None:
+    [table] = template.of_type("AWS::DynamoDB::Table").values()
+    [bus] = template.of_type("AWS::Events::EventBus").values()
+    assert table["TableName"] == "talkavocado-stage-jobs"
+    assert bus["Name"] == "talkavocado-stage"
+
+
+def test_function_environment_matches_the_code_defaults(
+    template: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [api] = [f for f in template.functions() if f.logical_id == "ApiFunction"]
+    monkeypatch.setenv("TALKAVOCADO_ENV", "stage")
+    for name in ("JOBS_TABLE", "EVENT_BUS_NAME", "START_ON_CREATE"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = Settings.from_env()
+    assert api.environment["JOBS_TABLE"] == defaults.jobs_table
+    assert api.environment["EVENT_BUS_NAME"] == defaults.event_bus
+
+
+def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -> None:
+    [table] = template.of_type("AWS::DynamoDB::Table").values()
+    assert {k["AttributeName"] for k in table["KeySchema"]} == {"tenantId", "jobSort"}
+    indexes = {index["IndexName"] for index in table["GlobalSecondaryIndexes"]}
+    assert indexes == {BY_STATUS_INDEX, BY_CREATED_AT_INDEX}
+
+
+def test_api_routes_are_declared(template: Template) -> None:
+    assert set(template.routes()) == {
+        Route("POST", "/jobs", "ApiFunction"),
+        Route("GET", "/jobs", "ApiFunction"),
+        Route("GET", "/jobs/{jobId}", "ApiFunction"),
+    }
+
+
+def test_every_function_handler_imports(template: Template) -> None:
+    for function in template.functions():
+        assert callable(load_handler(function.handler))
+
+
+def test_route_patterns_capture_path_parameters() -> None:
+    match = Route("GET", "/jobs/{jobId}", "F").pattern.match("/jobs/abc")
+    assert match is not None and match.groupdict() == {"jobId": "abc"}
+    assert Route("GET", "/jobs/{jobId}", "F").pattern.match("/jobs/a/b") is None
