@@ -43,7 +43,7 @@ class LocalStorage:
         """The file for ``key``, refusing anything that resolves (through
         ``..`` or a symlink) outside the job's own directory."""
         job.check(key)
-        job_dir = (self._root / job.prefix).resolve()
+        job_dir = self._root / job.prefix  # the root is resolved: a symlinked job dir fails too
         path = (self._root / key).resolve()
         if not path.is_relative_to(job_dir) or path == job_dir:
             raise InvalidKey(f"key {key!r} resolves outside its job directory")

@@ -1,0 +1,192 @@
+"""createJob / getJob latency, in-process against the embedded emulator.
+
+Each figure is printed beside its floor: the same AWS calls and file I/O made
+directly with boto3, measured in the same run and interleaved with the
+subject, so that the ratio (not the absolute time) is what is compared.
+Target: p95 ratio <= 1.5 for both operations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from talkavocado.clock import now_iso
+from talkavocado.jobs import JobRecord
+from talkavocado.keys import JobKeys
+from talkavocado.local.invoke import LocalContext
+from talkavocado.local.runtime import LocalRuntime
+
+ITERATIONS = int(os.environ.get("BENCH_ITERATIONS", "300"))
+WARMUP = 20
+TARGET_P95_RATIO = 1.5
+REPO = Path(__file__).resolve().parents[1]
+
+
+def percentile(samples: list[float], q: int) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def api_event(
+    method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "requestContext": {"stage": "bench", "requestId": str(uuid.uuid4())},
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+class Floor:
+    """The bare work a create and a get must do: the same AWS calls with the
+    same item and document sizes, and the same file write and read."""
+
+    def __init__(self, storage: Path) -> None:
+        self.table = boto3.resource("dynamodb").Table("talkavocado-test-jobs")
+        self.events = boto3.client("events")
+        self.storage = storage
+
+    @staticmethod
+    def _record(tenant: str, job_id: str) -> JobRecord:
+        now = now_iso()
+        keys = JobKeys("test", tenant, job_id)
+        return JobRecord(
+            tenant_id=tenant,
+            job_id=job_id,
+            env="test",
+            status="pending",
+            manifest_key=keys.manifest,
+            correlation_id=str(uuid.uuid4()),
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _path(self, tenant: str, job_id: str) -> Path:
+        return self.storage / "floor" / tenant / job_id / "manifest.json"
+
+    def create(self, tenant: str, job_id: str) -> None:
+        record = self._record(tenant, job_id)
+        document = json.dumps(
+            {
+                **record.model_dump(by_alias=True),
+                "schemaVersion": "1.0.0",
+                "renders": [],
+                "logs": [],
+                "subtitles": [],
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        path = self._path(tenant, job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w") as handle:  # the same durable write as the manifest store
+            handle.write(document)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+        self.table.put_item(
+            Item=record.to_item(), ConditionExpression="attribute_not_exists(jobSort)"
+        )
+        self.events.put_events(
+            Entries=[
+                {
+                    "Source": "bench",
+                    "DetailType": "JobCreated",
+                    "Detail": document,
+                    "EventBusName": "talkavocado-test",
+                }
+            ]
+        )
+        self.table.update_item(
+            Key={"tenantId": tenant, "jobSort": record.job_sort},
+            UpdateExpression="SET publishedAt = :now",
+            ExpressionAttributeValues={":now": now_iso()},
+        )
+
+    def get(self, tenant: str, job_id: str) -> None:
+        self.table.get_item(
+            Key={"tenantId": tenant, "jobSort": f"JOB#{job_id}"}, ConsistentRead=True
+        )
+        self._path(tenant, job_id).read_bytes()
+
+
+def timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> int:
+    storage = Path(tempfile.mkdtemp(prefix="talkavocado-bench-"))
+    os.environ.update({"TALKAVOCADO_ENV": "test", "MEDIA_STORAGE_PATH": str(storage)})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    runtime = LocalRuntime(REPO / "template.yaml", api_port=0, emulator_port=0).start()
+    from talkavocado.handlers.api import lambda_handler
+    from talkavocado.observability import logger
+
+    devnull = Path(os.devnull).open("w")  # noqa: SIM115 - lives as long as the run
+    cast(logging.StreamHandler, logger.registered_handler).setStream(devnull)  # type: ignore[type-arg]
+    context = cast(LambdaContext, LocalContext.for_function("ApiFunction"))
+    floor = Floor(storage)
+    tenant = "bench-tenant"
+    samples: dict[str, list[float]] = {"create": [], "create floor": [], "get": [], "get floor": []}
+    try:
+        for i in range(WARMUP + ITERATIONS):
+            job_id, floor_job = str(uuid.uuid4()), str(uuid.uuid4())
+            create = api_event("POST", "/jobs", {"tenantId": tenant, "jobId": job_id})
+            get = api_event("GET", f"/jobs/{job_id}", query={"tenantId": tenant})
+            results = {
+                "create": timed(partial(lambda_handler, create, context)),
+                "create floor": timed(partial(floor.create, tenant, floor_job)),
+                "get": timed(partial(lambda_handler, get, context)),
+                "get floor": timed(partial(floor.get, tenant, floor_job)),
+            }
+            if i >= WARMUP:
+                for name, value in results.items():
+                    samples[name].append(value)
+    finally:
+        runtime.stop()
+
+    print(f"API latency, in-process against the embedded emulator ({ITERATIONS} requests each)")
+    print(
+        f"{'operation':<10}{'p50 ms':>9}{'p95 ms':>9}{'floor p50':>11}{'floor p95':>11}"
+        f"{'p50 ratio':>11}{'p95 ratio':>11}  target"
+    )
+    verdict = 0
+    for name in ("create", "get"):
+        subject, base = samples[name], samples[f"{name} floor"]
+        p50, p95 = percentile(subject, 50), percentile(subject, 95)
+        f50, f95 = percentile(base, 50), percentile(base, 95)
+        ratio95 = p95 / f95
+        ok = ratio95 <= TARGET_P95_RATIO
+        verdict |= 0 if ok else 1
+        print(
+            f"{name:<10}{p50:>9.2f}{p95:>9.2f}{f50:>11.2f}{f95:>11.2f}{p50 / f50:>11.2f}"
+            f"{ratio95:>11.2f}  p95 ratio <= {TARGET_P95_RATIO}: {'met' if ok else 'MISSED'}"
+        )
+    return verdict
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
