@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 from talkavocado.clock import now_iso
-from talkavocado.errors import InvalidTransition, JobAlreadyExists
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.events import PipelineEvent
 from talkavocado.jobs import JobRecord
 
@@ -28,21 +27,16 @@ class InMemoryJobRepository:
         item = self.items.get((tenant_id, job_id))
         return JobRecord.model_validate(item) if item else None
 
-    def update(
-        self,
-        record: JobRecord,
-        *,
-        expected_statuses: Sequence[str] | None,
-        changes: dict[str, Any],
-    ) -> JobRecord:
+    def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
         with self._lock:
-            item = self.items.get((record.tenant_id, record.job_id))
-            if item is None or (
-                expected_statuses is not None and item["status"] not in expected_statuses
-            ):
-                raise InvalidTransition("refused")
-            item.update(changes, updatedAt=now_iso(), version=item["version"] + 1)
-            return JobRecord.model_validate(item)
+            key = (record.tenant_id, record.job_id)
+            if key not in self.items or self.items[key]["version"] != expected_version:
+                raise ConcurrentUpdate("changed meanwhile")
+            saved = record.model_copy(
+                update={"version": expected_version + 1, "updated_at": now_iso()}
+            )
+            self.items[key] = saved.to_item()
+            return saved
 
     def list_jobs(
         self, tenant_id: str, *, status: str | None = None, limit: int = 50

@@ -3,6 +3,7 @@ the API maps them to HTTP status codes in one place (``api/errors.py``)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
@@ -60,3 +61,28 @@ class DependencyUnavailable(TalkAvocadoError):
     """An AWS dependency refused or failed a request; retrying may succeed."""
 
     code = "DEPENDENCY_UNAVAILABLE"
+
+
+class ErrorType(StrEnum):
+    """Why a pipeline step failed. Only the retryable ones are retried."""
+
+    INPUT_MISSING = "INPUT_MISSING"
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    CODEC_UNSUPPORTED = "CODEC_UNSUPPORTED"
+    TIMEOUT = "TIMEOUT"
+    TRANSIENT_DEPENDENCY = "TRANSIENT_DEPENDENCY"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def retryable(self) -> bool:
+        return self in (ErrorType.TIMEOUT, ErrorType.TRANSIENT_DEPENDENCY)
+
+
+class StepFailed(TalkAvocadoError):
+    """A step could not do its work; ``type`` decides retry or fail."""
+
+    code = "STEP_FAILED"
+
+    def __init__(self, error_type: ErrorType, message: str) -> None:
+        super().__init__(message)
+        self.type = error_type

@@ -25,7 +25,7 @@ from talkavocado.clock import now_iso
 from talkavocado.config import Settings
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, JobNotFound
 from talkavocado.events import JobCreated
-from talkavocado.jobs import JobRecord
+from talkavocado.jobs import JobRecord, mutate_job
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
@@ -201,5 +201,10 @@ class JobService:
                 source_key=record.source_key,
             )
         )
-        # Any status: the pipeline may already have moved the job on.
-        self._jobs.update(record, expected_statuses=None, changes={"publishedAt": now_iso()})
+        stamp = now_iso()
+        mutate_job(
+            self._jobs,
+            record.tenant_id,
+            record.job_id,
+            lambda job: setattr(job, "published_at", stamp),
+        )

@@ -2,19 +2,25 @@
 
 ``pending -> processing -> completed | failed``; ``pending | processing ->
 cancelled``; ``failed -> processing`` only through an explicit retry (run + 1).
-Every transition is a conditional write on the current status, so status never
-moves backwards, whatever order events arrive in.
+Transitions are computed here, on a freshly read record, and written back
+with a compare-and-swap on ``version`` (:func:`mutate_job`), so a status never
+moves backwards whatever order events arrive in.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.keys import Env
 from talkavocado.manifest import JobStatus
+from talkavocado.pipeline import STEP_NAMES
+from talkavocado.ports import JobRepository
+from talkavocado.retry import retry_on_conflict
 
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
@@ -25,6 +31,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
+
+StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
+FINISHED_STEP_STATUSES: frozenset[str] = frozenset({"completed", "skipped", "failed"})
 
 
 def statuses_that_may_become(target: str) -> list[str]:
@@ -40,10 +49,30 @@ def status_sort_key(status: str, created_at: str, job_id: str) -> str:
     return f"{status}#{created_at}#{job_id}"
 
 
-class JobRecord(BaseModel):
-    """One item of the jobs table (partition ``tenantId``, sort ``jobSort``)."""
-
+class _Camel(BaseModel):
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+
+class JobError(_Camel):
+    type: ErrorType
+    message: str
+    step: str
+
+
+class StepState(_Camel):
+    status: StepStatus = "pending"
+    attempts: Annotated[int, Field(ge=0)] = 0
+    started_at: str | None = None
+    completed_at: str | None = None
+    error: JobError | None = None
+
+
+def _initial_steps() -> dict[str, StepState]:
+    return {name: StepState() for name in STEP_NAMES}
+
+
+class JobRecord(_Camel):
+    """One item of the jobs table (partition ``tenantId``, sort ``jobSort``)."""
 
     tenant_id: str
     job_id: str
@@ -57,6 +86,8 @@ class JobRecord(BaseModel):
     run: Annotated[int, Field(ge=1)] = 1
     source_key: str | None = None
     published_at: str | None = None
+    steps: dict[str, StepState] = Field(default_factory=_initial_steps)
+    error: JobError | None = None
 
     @property
     def job_sort(self) -> str:
@@ -81,3 +112,74 @@ class JobRecord(BaseModel):
             "status": self.status,
             "manifestKey": self.manifest_key,
         }
+
+    @property
+    def finished_steps(self) -> int:
+        return sum(1 for state in self.steps.values() if state.status in ("completed", "skipped"))
+
+    # --- transitions: each raises InvalidTransition when not allowed --------
+
+    def _move_to(self, target: JobStatus) -> None:
+        if target not in ALLOWED_TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                f"job {self.job_id} cannot go from {self.status} to {target}", job=self.pointer
+            )
+        self.status = target
+
+    def start_step(self, step: str, now: str) -> None:
+        """Mark ``step`` running (again, after a retryable failure); the first
+        step to start also moves the job to processing (MarkProcessing)."""
+        if self.status == "pending":
+            self._move_to("processing")
+        if self.status != "processing":
+            raise InvalidTransition(f"job {self.job_id} is {self.status}", job=self.pointer)
+        state = self.steps.setdefault(step, StepState())
+        if state.status in FINISHED_STEP_STATUSES:
+            raise InvalidTransition(f"step {step} is already {state.status}", job=self.pointer)
+        state.status = "running"
+        state.attempts += 1
+        state.started_at = state.started_at or now
+
+    def note_step_error(self, step: str, error: JobError) -> None:
+        """A retryable error: the step stays running; the error is kept."""
+        self.steps[step].error = error
+
+    def finish_step(self, step: str, status: Literal["completed", "skipped"], now: str) -> None:
+        state = self.steps[step]
+        if self.status != "processing" or state.status != "running":
+            raise InvalidTransition(f"step {step} is not running", job=self.pointer)
+        state.status = status
+        state.completed_at = now
+        state.error = None
+
+    def complete(self) -> None:
+        self._move_to("completed")
+
+    def fail(self, error: JobError, now: str) -> None:
+        self._move_to("failed")
+        self.error = error
+        state = self.steps.setdefault(error.step, StepState())
+        if state.status not in ("completed", "skipped"):
+            state.status = "failed"
+            state.completed_at = now
+            state.error = error
+
+
+def mutate_job(
+    jobs: JobRepository,
+    tenant_id: str,
+    job_id: str,
+    change: Callable[[JobRecord], None],
+) -> JobRecord:
+    """Read the record, apply ``change`` (which may raise InvalidTransition),
+    and write it back only if nobody wrote in between; re-read on a lost race."""
+
+    def attempt() -> JobRecord:
+        current = jobs.get(tenant_id, job_id)
+        if current is None:
+            raise JobNotFound("job not found", jobId=job_id)
+        updated = current.model_copy(deep=True)
+        change(updated)
+        return jobs.save(updated, expected_version=current.version)
+
+    return retry_on_conflict(attempt, f"job {job_id}")

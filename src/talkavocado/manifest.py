@@ -22,9 +22,10 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from talkavocado.clock import TIMESTAMP_PATTERN, now_iso
-from talkavocado.errors import ConcurrentUpdate, SchemaViolation
+from talkavocado.errors import SchemaViolation
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 from talkavocado.ports import Storage
+from talkavocado.retry import retry_on_conflict
 
 SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
 SCHEMA_FILE = "manifest.schema.json"
@@ -193,8 +194,6 @@ def decode(data: bytes) -> Manifest:
 class ManifestStore:
     """Versioned manifest reads and writes over a :class:`Storage`."""
 
-    MAX_ATTEMPTS = 8
-
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
@@ -217,14 +216,11 @@ class ManifestStore:
     def update(self, keys: JobKeys, mutate: Callable[[Manifest], None]) -> Manifest:
         """Read, apply ``mutate``, write back if the version is unchanged;
         on a lost race, re-read and re-apply (``mutate`` must be repeatable)."""
-        for _ in range(self.MAX_ATTEMPTS):
+
+        def attempt() -> Manifest:
             manifest, version = self.load(keys)
             mutate(manifest)
-            try:
-                self.replace(keys, manifest, version)
-                return manifest
-            except ConcurrentUpdate:
-                continue
-        raise ConcurrentUpdate(
-            f"manifest {keys.manifest} kept changing; gave up after {self.MAX_ATTEMPTS} attempts"
-        )
+            self.replace(keys, manifest, version)
+            return manifest
+
+        return retry_on_conflict(attempt, f"manifest {keys.manifest}")

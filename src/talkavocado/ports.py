@@ -3,9 +3,8 @@ them over AWS or the filesystem; unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from talkavocado.events import PipelineEvent
@@ -51,17 +50,10 @@ class JobRepository(Protocol):
 
     def get(self, tenant_id: str, job_id: str) -> JobRecord | None: ...
 
-    def update(
-        self,
-        record: JobRecord,
-        *,
-        expected_statuses: Sequence[str] | None,
-        changes: dict[str, Any],
-    ) -> JobRecord:
-        """Apply ``changes`` (attribute name -> value) and bump ``version`` and
-        ``updatedAt``, if the job exists and, unless ``expected_statuses`` is
-        None, its stored status is one of them; raise ``InvalidTransition``
-        otherwise."""
+    def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
+        """Replace the record if its stored ``version`` is still
+        ``expected_version``; bump ``version`` and ``updatedAt``. Raise
+        ``ConcurrentUpdate`` if another writer got there first."""
         ...
 
     def list_jobs(

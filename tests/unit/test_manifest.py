@@ -149,9 +149,12 @@ def test_every_write_moves_updated_at(store: ManifestStore) -> None:
 def test_replace_with_a_stale_version_is_refused(store: ManifestStore) -> None:
     store.create(KEYS, new_manifest())
     manifest, version = store.load(KEYS)
+    manifest.status = "processing"
     store.replace(KEYS, manifest, version)
+    manifest.status = "cancelled"
     with pytest.raises(ConcurrentUpdate):
         store.replace(KEYS, manifest, version)
+    assert store.load(KEYS)[0].status == "processing"
 
 
 def test_concurrent_updates_are_never_lost(store: ManifestStore) -> None:

@@ -6,7 +6,6 @@ Index names must match template.yaml (a test checks).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -14,8 +13,8 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from talkavocado.clock import now_iso
-from talkavocado.errors import InvalidTransition, JobAlreadyExists
-from talkavocado.jobs import JobRecord, job_sort_key, status_sort_key
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
+from talkavocado.jobs import JobRecord, job_sort_key
 
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
@@ -45,51 +44,20 @@ class DynamoJobRepository:
         ).get("Item")
         return JobRecord.model_validate(item) if item else None
 
-    def update(
-        self,
-        record: JobRecord,
-        *,
-        expected_statuses: Sequence[str] | None,
-        changes: dict[str, Any],
-    ) -> JobRecord:
-        now = now_iso()
-        values: dict[str, Any] = {":now": now, ":one": 1}
-        names: dict[str, str] = {"#updatedAt": "updatedAt", "#version": "version"}
-        sets = ["#updatedAt = :now", "#version = #version + :one"]
-        for index, (name, value) in enumerate(changes.items()):
-            names[f"#c{index}"] = name
-            values[f":c{index}"] = value
-            sets.append(f"#c{index} = :c{index}")
-        if "status" in changes:
-            names["#statusSort"] = "statusSort"
-            values[":statusSort"] = status_sort_key(
-                changes["status"], record.created_at, record.job_id
-            )
-            sets.append("#statusSort = :statusSort")
-        condition = "attribute_exists(jobSort)"
-        if expected_statuses is not None:
-            names["#status"] = "status"
-            placeholders = []
-            for index, status in enumerate(expected_statuses):
-                values[f":s{index}"] = status
-                placeholders.append(f":s{index}")
-            condition += f" AND #status IN ({', '.join(placeholders)})"
+    def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
+        saved = record.model_copy(update={"version": expected_version + 1, "updated_at": now_iso()})
         try:
-            response = self._table.update_item(
-                Key={"tenantId": record.tenant_id, "jobSort": record.job_sort},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+            self._table.put_item(
+                Item=saved.to_item(),
+                ConditionExpression="#version = :expected",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={":expected": expected_version},
             )
         except ClientError as error:
             if _condition_failed(error):
-                raise InvalidTransition(
-                    f"job {record.job_id} is not in {expected_statuses}", job=record.pointer
-                ) from None
+                raise ConcurrentUpdate(f"job {record.job_id} changed meanwhile") from None
             raise
-        return JobRecord.model_validate(response["Attributes"])
+        return saved
 
     def list_jobs(
         self, tenant_id: str, *, status: str | None = None, limit: int = 50

@@ -1,0 +1,56 @@
+"""The pipeline order, declared once. template.yaml's queues, rules and
+functions must agree with it (tests/unit/test_pipeline_template.py checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    consumes: str
+    emits: str
+
+    @property
+    def resource_prefix(self) -> str:
+        """``audio-extraction`` -> ``AudioExtraction``: the stem of the step's
+        logical ids in template.yaml (``...Function``, ``...Queue``,
+        ``...DeadLetterQueue``, ``...Rule``)."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
+    def handler(self) -> str:
+        return f"talkavocado.handlers.workers.{self.name.replace('-', '_')}"
+
+
+PIPELINE: tuple[Step, ...] = (
+    Step("audio-extraction", consumes="JobCreated", emits="AudioExtracted"),
+    Step("transcription", consumes="AudioExtracted", emits="TranscriptReady"),
+    Step("smart-cut-planner", consumes="TranscriptReady", emits="CutPlanReady"),
+    Step("video-render", consumes="CutPlanReady", emits="RenderCompleted"),
+    # MarkCompleted: the finalizer completes the job and announces it.
+    Step("job-finalizer", consumes="RenderCompleted", emits="JobCompleted"),
+)
+FINALIZER = PIPELINE[-1]
+STEP_NAMES: tuple[str, ...] = tuple(step.name for step in PIPELINE)
+DEAD_LETTER_HANDLER = "DeadLetterFunction"
+
+
+def step_named(name: str) -> Step:
+    for step in PIPELINE:
+        if step.name == name:
+            return step
+    raise KeyError(name)
+
+
+def consumer_of(detail_type: str) -> Step | None:
+    for step in PIPELINE:
+        if step.consumes == detail_type:
+            return step
+    return None
+
+
+def next_step(step: Step) -> Step | None:
+    index = PIPELINE.index(step)
+    return PIPELINE[index + 1] if index + 1 < len(PIPELINE) else None
