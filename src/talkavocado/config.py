@@ -24,6 +24,19 @@ def _flag(name: str, default: bool) -> bool:
     raise ValidationFailed(f"{name} must be true or false; got {raw!r}", field=name)
 
 
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValidationFailed(f"{name} must be a number >= 0; got {raw!r}", field=name)
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     env: Env
@@ -31,6 +44,9 @@ class Settings:
     jobs_table: str
     event_bus: str
     start_on_create: bool
+    idempotency_table: str
+    retry_base_seconds: float
+    retry_max_seconds: float
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,4 +57,8 @@ class Settings:
             jobs_table=os.environ.get("JOBS_TABLE") or f"talkavocado-{env}-jobs",
             event_bus=os.environ.get("EVENT_BUS_NAME") or f"talkavocado-{env}",
             start_on_create=_flag("START_ON_CREATE", True),
+            idempotency_table=os.environ.get("IDEMPOTENCY_TABLE")
+            or f"talkavocado-{env}-idempotency",
+            retry_base_seconds=_number("RETRY_BASE_SECONDS", 2),
+            retry_max_seconds=_number("RETRY_MAX_SECONDS", 300),
         )

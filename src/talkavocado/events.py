@@ -1,5 +1,11 @@
-"""Pipeline events. The EventBridge detail-type is the class name; the detail
-carries the full job context so that no consumer depends on earlier state."""
+"""Pipeline events on the bus ``talkavocado-{env}``, source
+``talkavocado.pipeline``; the detail-type is the class name.
+
+Every detail carries the full job context: the job's identity, its run and
+every artifact key known so far, so that no consumer depends on state that a
+previous event held. ``detailVersion`` lets the shape evolve: consumers accept
+the versions they know.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,39 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
+from talkavocado.errors import ErrorType
+from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 
 EVENT_SOURCE = "talkavocado.pipeline"
 DETAIL_VERSION = 1
 
 
-class PipelineEvent(BaseModel):
+class _Camel(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
+
+class EventError(_Camel):
+    type: ErrorType
+    message: str
+    step: str
+
+
+class PipelineEvent(_Camel):
     detail_type: ClassVar[str]
 
-    detail_version: int = DETAIL_VERSION
+    detail_version: Annotated[int, Field(ge=1, le=DETAIL_VERSION)] = DETAIL_VERSION
     env: Env
     tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
     job_id: Annotated[str, Field(pattern=JOB_ID_PATTERN)]
-    correlation_id: str
+    correlation_id: Annotated[str, Field(min_length=1, max_length=128)]
     run: Annotated[int, Field(ge=1)] = 1
     manifest_key: str
+    source_key: str | None = None
+    audio_key: str | None = None
+    transcript_key: str | None = None
+    captions_key: str | None = None
+    plan_key: str | None = None
+    render_keys: list[str] = Field(default_factory=list)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -34,6 +55,64 @@ class PipelineEvent(BaseModel):
     def detail_json(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True)
 
+    @property
+    def keys(self) -> JobKeys:
+        return JobKeys(self.env, self.tenant_id, self.job_id)
+
+    def storage_keys(self) -> list[str]:
+        named = [
+            self.manifest_key,
+            self.source_key,
+            self.audio_key,
+            self.transcript_key,
+            self.captions_key,
+            self.plan_key,
+            *self.render_keys,
+        ]
+        return [key for key in named if key is not None]
+
+    def context(self) -> dict[str, Any]:
+        """The fields to carry into the next event."""
+        return self.model_dump(exclude={"detail_version"})
+
 
 class JobCreated(PipelineEvent):
-    source_key: str | None = None
+    pass
+
+
+class AudioExtracted(PipelineEvent):
+    pass
+
+
+class TranscriptReady(PipelineEvent):
+    pass
+
+
+class CutPlanReady(PipelineEvent):
+    pass
+
+
+class RenderCompleted(PipelineEvent):
+    pass
+
+
+class JobCompleted(PipelineEvent):
+    pass
+
+
+class JobFailed(PipelineEvent):
+    error: EventError
+
+
+EVENT_TYPES: dict[str, type[PipelineEvent]] = {
+    cls.detail_type: cls
+    for cls in (
+        JobCreated,
+        AudioExtracted,
+        TranscriptReady,
+        CutPlanReady,
+        RenderCompleted,
+        JobCompleted,
+        JobFailed,
+    )
+}

@@ -139,6 +139,13 @@ class Manifest(_Section):
     def to_document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    def put_log(self, entry: LogEntry) -> None:
+        """Add ``entry``, replacing an earlier one of the same type and step,
+        so that a step that runs again leaves no duplicate entries."""
+        self.logs = [
+            log for log in self.logs if (log.type, log.step) != (entry.type, entry.step)
+        ] + [entry]
+
 
 class _OptionalMeansAbsent(GenerateJsonSchema):
     """Optional fields are omitted when unset (``exclude_none``), never null,

@@ -9,6 +9,7 @@ import re
 import uuid
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "talkavocado"), utc=True)
@@ -47,3 +48,25 @@ def bind_job(*, tenant_id: str | None = None, job_id: str | None = None) -> None
 
 def current_correlation_id() -> str:
     return str(logger.thread_safe_get_current_keys().get("correlationId", UNKNOWN))
+
+
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TalkAvocado")
+
+
+def record_step_metrics(
+    step: str, outcome: str, duration_ms: float, error_type: str | None
+) -> None:
+    """Per-step EMF metrics: duration by outcome, and failures by error type.
+    ``EphemeralMetrics`` keeps each set to this call, which is safe when
+    several invocations share a process, as in the local runtime."""
+    duration = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+    duration.add_dimension(name="step", value=step)
+    duration.add_dimension(name="outcome", value=outcome)
+    duration.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+    duration.flush_metrics()
+    if error_type is not None:
+        failures = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+        failures.add_dimension(name="step", value=step)
+        failures.add_dimension(name="errorType", value=error_type)
+        failures.add_metric(name="StepFailures", unit=MetricUnit.Count, value=1)
+        failures.flush_metrics()

@@ -1,16 +1,34 @@
-"""Builds the domain services from settings, once per process (cold start).
-The only module that chooses adapters."""
+"""Builds the services from settings, once per process (cold start). The only
+module that chooses adapters."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 
 from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
 from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.adapters.sqs import SqsVisibility
 from talkavocado.config import Settings
 from talkavocado.job_service import JobService
 from talkavocado.manifest import ManifestStore
+from talkavocado.pipeline import step_named
+from talkavocado.workers.batch import RetryPolicy, SqsBatch
+from talkavocado.workers.dead_letter import DeadLetterHandler
+from talkavocado.workers.failure import JobFailer
+from talkavocado.workers.runner import StepRunner
+from talkavocado.workers.steps import BODIES
+from talkavocado.workers.worker import StepWorker
+
+IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
 
 @cache
@@ -19,17 +37,77 @@ def settings() -> Settings:
 
 
 @cache
+def jobs() -> DynamoJobRepository:
+    return DynamoJobRepository(settings().jobs_table)
+
+
+@cache
+def storage() -> LocalStorage:
+    return LocalStorage(settings().storage_path)
+
+
+@cache
+def publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(settings().event_bus)
+
+
+@cache
+def visibility() -> SqsVisibility:
+    return SqsVisibility()
+
+
+def _retry_policy() -> RetryPolicy:
+    return RetryPolicy(settings().retry_base_seconds, settings().retry_max_seconds)
+
+
+@cache
 def job_service() -> JobService:
-    config = settings()
-    return JobService(
-        config,
-        DynamoJobRepository(config.jobs_table),
-        ManifestStore(LocalStorage(config.storage_path)),
-        EventBridgePublisher(config.event_bus),
+    return JobService(settings(), jobs(), ManifestStore(storage()), publisher())
+
+
+@cache
+def step_worker(name: str) -> StepWorker:
+    step = step_named(name)
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
     )
+    # One persistence layer per step: Powertools configures it per function.
+    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+
+    def idempotency(function: Callable[..., Any]) -> Callable[..., Any]:
+        wrapped: Callable[..., Any] = idempotent_function(
+            function,
+            data_keyword_argument="work",
+            persistence_store=persistence,
+            config=config,
+            key_prefix=name,
+        )
+        return wrapped
+
+    runner = StepRunner(
+        step, BODIES[name], jobs(), ManifestStore(storage()), storage(), publisher(), idempotency
+    )
+    return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()), config)
+
+
+@cache
+def dead_letter_worker() -> DeadLetterHandler:
+    failer = JobFailer(jobs(), ManifestStore(storage()), publisher())
+    return DeadLetterHandler(jobs(), failer, SqsBatch("dead-letter", visibility(), _retry_policy()))
 
 
 def reset() -> None:
     """Forget built services, e.g. after the environment changed (tests)."""
-    settings.cache_clear()
-    job_service.cache_clear()
+    for built in (
+        settings,
+        jobs,
+        storage,
+        publisher,
+        visibility,
+        job_service,
+        step_worker,
+        dead_letter_worker,
+    ):
+        built.cache_clear()

@@ -24,6 +24,9 @@ class World:
             jobs_table="t",
             event_bus="b",
             start_on_create=start_on_create,
+            idempotency_table="i",
+            retry_base_seconds=1,
+            retry_max_seconds=1,
         )
         self.jobs = InMemoryJobRepository()
         self.storage = LocalStorage(root)

@@ -3,6 +3,8 @@ template.yaml's resources into it (or into any endpoint, e.g. LocalStack)."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -22,17 +24,28 @@ from talkavocado.local.template import Template
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class _OneRequestAtATime:
-    """Serialises emulator requests. Real DynamoDB and S3 make each request
-    atomic (a conditional put checks and writes as one step); moto's
-    in-memory backends do not guard against concurrent threads, so without
-    this lock a race test could see two winners that AWS would never allow."""
+_CREDENTIAL_SCOPE = re.compile(r"/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
+
+
+def _service_of(environ: dict[str, Any]) -> str:
+    scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return scope.group(1) if scope else ""
+
+
+class _OneWriteAtATime:
+    """Serialises emulator requests, except SQS's. Real DynamoDB and S3 make
+    each request atomic (a conditional put checks and writes as one step);
+    moto's in-memory backends do not guard against concurrent threads, so
+    without this lock a race test could see two winners that AWS would never
+    allow. SQS stays concurrent: its long polls wait inside the request."""
 
     def __init__(self, app: _WSGIApp) -> None:
         self._app = app
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if _service_of(environ) == "sqs":
+            return list(self._app(environ, start_response))
         with self._lock:
             return list(self._app(environ, start_response))
 
@@ -44,7 +57,7 @@ class _QuietRequestHandler(MotoRequestHandler):
 
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        app = _OneWriteAtATime(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=_QuietRequestHandler
         )
@@ -101,3 +114,35 @@ def provision(template: Template, session: boto3.Session) -> None:
         _ignore_existing(
             partial(events.create_event_bus, Name=props["Name"]), "ResourceAlreadyExistsException"
         )
+
+    _provision_queues(template, session.client("sqs"))
+    for logical_id, props in template.of_type("AWS::Events::Rule").items():
+        events.put_rule(
+            Name=logical_id,
+            EventBusName=props["EventBusName"],
+            EventPattern=json.dumps(props["EventPattern"]),
+            State=props.get("State", "ENABLED"),
+        )
+        events.put_targets(
+            Rule=logical_id,
+            EventBusName=props["EventBusName"],
+            Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in props["Targets"]],
+        )
+
+
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+
+
+def _provision_queues(template: Template, sqs: Any) -> None:
+    """Dead-letter queues first: a redrive policy names an existing queue."""
+    queues = [k for k, v in template.resources.items() if v.get("Type") == "AWS::SQS::Queue"]
+    queues.sort(key=lambda k: "RedrivePolicy" in template.resources[k].get("Properties", {}))
+    for logical_id in queues:
+        props = template.resolve(template.resources[logical_id].get("Properties", {}))
+        attributes = {k: str(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        template.runtime_refs[logical_id] = url
+        template.runtime_arns[logical_id] = arn["QueueArn"]

@@ -13,6 +13,7 @@ from talkavocado.keys import parse_env
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler
+from talkavocado.local.pollers import QueuePoller, event_sources
 from talkavocado.local.template import Template
 
 # Used only against the embedded emulator, which accepts any credentials.
@@ -48,6 +49,7 @@ class LocalRuntime:
         self.emulator: Emulator | None = None
         self.api: ApiServer | None = None
         self.template: Template | None = None
+        self.pollers: list[QueuePoller] = []
 
     @property
     def endpoint(self) -> str:
@@ -74,11 +76,28 @@ class LocalRuntime:
         for function in functions:
             # The caller's environment wins, so MEDIA_STORAGE_PATH=... make run works.
             self._set_env({k: v for k, v in function.environment.items() if k not in os.environ})
+        # Metrics are CloudWatch EMF documents: on AWS they become metrics,
+        # here they would only bury the logs. POWERTOOLS_METRICS_DISABLED=false shows them.
+        self._set_env(
+            {"POWERTOOLS_METRICS_DISABLED": "true"}
+            if "POWERTOOLS_METRICS_DISABLED" not in os.environ
+            else {}
+        )
         wiring.reset()
         handlers = {function.logical_id: load_handler(function.handler) for function in functions}
         self.api = ApiServer(self.template.routes(), handlers, self._host, self._api_port).start()
+        sqs = boto3.client("sqs")
+        self.pollers = [
+            QueuePoller(source, handlers[source.function.logical_id], sqs, region).start()
+            for source in event_sources(self.template)
+        ]
 
     def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        for poller in self.pollers:
+            poller.join()
+        self.pollers = []
         if self.api:
             self.api.stop()
             self.api = None

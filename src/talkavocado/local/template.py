@@ -76,7 +76,10 @@ class Template:
             name: str(parameters.get(name, spec.get("Default", "")))
             for name, spec in declared.items()
         }
-        self.runtime_refs: dict[str, str] = {}  # e.g. queue URLs known once created
+        # Values only known once a resource exists, e.g. a queue's URL (its Ref)
+        # and ARN (its GetAtt Arn), which depend on the emulator's account.
+        self.runtime_refs: dict[str, str] = {}
+        self.runtime_arns: dict[str, str] = {}
 
     @classmethod
     def load(cls, path: Path, parameters: dict[str, str], region: str) -> Template:
@@ -105,6 +108,8 @@ class Template:
         return logical_id
 
     def arn(self, logical_id: str) -> str:
+        if logical_id in self.runtime_arns:
+            return self.runtime_arns[logical_id]
         service = {
             "AWS::DynamoDB::Table": ("dynamodb", "table/"),
             "AWS::Events::EventBus": ("events", "event-bus/"),

@@ -1,0 +1,91 @@
+"""What a step body receives and returns, and how job state becomes the next
+event. No AWS here: bodies reach storage through the ``Storage`` port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from talkavocado.errors import (
+    DependencyUnavailable,
+    ErrorType,
+    StepFailed,
+    StorageObjectMissing,
+    TalkAvocadoError,
+    ValidationFailed,
+)
+from talkavocado.events import EVENT_TYPES, EventError, PipelineEvent
+from talkavocado.jobs import JobError, JobRecord
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import Manifest
+from talkavocado.pipeline import Step
+from talkavocado.ports import Storage
+
+
+@dataclass(frozen=True)
+class StepContext:
+    step: Step
+    keys: JobKeys
+    job: JobRecord
+    manifest: Manifest
+    storage: Storage
+    remaining_seconds: Callable[[], float]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """``apply`` records the step's artifacts in the manifest; it must be
+    repeatable (it replaces, never appends), since a write may be retried."""
+
+    status: Literal["completed", "skipped"]
+    summary: str
+    apply: Callable[[Manifest], None] = field(default=lambda manifest: None)
+
+
+StepBody = Callable[[StepContext], StepOutcome]
+
+
+def classify(error: BaseException, step: str) -> JobError:
+    """Map whatever a step body raised onto the error taxonomy."""
+    if isinstance(error, StepFailed):
+        error_type = error.type
+    elif isinstance(error, DependencyUnavailable | ConnectionError):
+        error_type = ErrorType.TRANSIENT_DEPENDENCY
+    elif isinstance(error, TimeoutError):
+        error_type = ErrorType.TIMEOUT
+    elif isinstance(error, StorageObjectMissing):
+        error_type = ErrorType.INPUT_MISSING
+    elif isinstance(error, ValidationFailed):
+        error_type = ErrorType.VALIDATION_FAILED
+    else:
+        error_type = ErrorType.UNKNOWN
+    if isinstance(error, TalkAvocadoError):
+        message = error.message
+    else:
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return JobError(type=error_type, message=message[:1000], step=step)
+
+
+def event_for(
+    detail_type: str, job: JobRecord, manifest: Manifest, error: JobError | None = None
+) -> PipelineEvent:
+    """The event announcing the job's current state: its identity and run
+    from the record, every artifact key from the manifest."""
+    fields = {
+        "env": job.env,
+        "tenant_id": job.tenant_id,
+        "job_id": job.job_id,
+        "correlation_id": job.correlation_id,
+        "run": job.run,
+        "manifest_key": job.manifest_key,
+        "source_key": manifest.source_video_key,
+        "audio_key": manifest.audio.key if manifest.audio else None,
+        "transcript_key": manifest.transcript.json_key if manifest.transcript else None,
+        "captions_key": manifest.transcript.srt_key if manifest.transcript else None,
+        "plan_key": manifest.plan.key if manifest.plan else None,
+        "render_keys": [render.key for render in manifest.renders],
+    }
+    if error is not None:
+        fields["error"] = EventError(type=error.type, message=error.message, step=error.step)
+    return EVENT_TYPES[detail_type](**fields)

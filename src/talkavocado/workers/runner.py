@@ -1,0 +1,192 @@
+"""The one step runner every pipeline worker shares.
+
+For each delivered event: check it belongs to the job it names, skip what is
+stale or already decided, run the step body once (Powertools idempotency,
+key ``tenantId#jobId#step#run``), record the outcome in the manifest and on
+the job record, and publish the next event.
+
+Crash safety: work is recorded before the next event is published. A
+redelivery that finds the step already recorded re-publishes the next event
+(unless the next step has visibly received it), so a crash between
+"recorded" and "published" never stalls a job, and a duplicate delivery
+repeats no side effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from talkavocado.clock import now_iso
+from talkavocado.errors import InvalidTransition
+from talkavocado.events import EVENT_TYPES, PipelineEvent
+from talkavocado.jobs import TERMINAL_STATUSES, JobRecord, mutate_job
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import LogEntry, Manifest, ManifestStore
+from talkavocado.observability import logger, record_step_metrics
+from talkavocado.pipeline import FINALIZER, Step, next_step
+from talkavocado.ports import EventPublisher, JobRepository, Storage
+from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify, event_for
+from talkavocado.workers.failure import JobFailer
+
+Work = dict[str, Any]
+Idempotency = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+class RejectedEvent(Exception):
+    """An event that must change nothing: it names keys outside its job, a
+    tenant that does not own the job, or another environment."""
+
+
+class StepRunner:
+    def __init__(
+        self,
+        step: Step,
+        body: StepBody,
+        jobs: JobRepository,
+        manifests: ManifestStore,
+        storage: Storage,
+        publisher: EventPublisher,
+        idempotency: Idempotency | None = None,
+    ) -> None:
+        self.step = step
+        self._body = body
+        self._jobs = jobs
+        self._manifests = manifests
+        self._storage = storage
+        self._publisher = publisher
+        self._failer = JobFailer(jobs, manifests, publisher)
+        self._execute_once = idempotency(self._execute) if idempotency else self._execute
+        self._remaining: Callable[[], float] = lambda: float("inf")
+
+    def process(self, event: PipelineEvent, remaining_seconds: Callable[[], float]) -> None:
+        try:
+            job = self._job_for(event)
+        except RejectedEvent as rejected:
+            logger.warning("event rejected; nothing changed", extra={"reason": str(rejected)})
+            return
+        if job.run != event.run:
+            logger.info("stale event of an earlier run; ignored", extra={"eventRun": event.run})
+            return
+        state = job.steps.get(self.step.name)
+        if state is not None and state.status in ("completed", "skipped"):
+            self._replay(job)
+            return
+        if job.status in TERMINAL_STATUSES:
+            logger.info("job is already finished; step not run", extra={"status": job.status})
+            return
+        self._remaining = remaining_seconds
+        work = {"key": f"{job.tenant_id}#{job.job_id}#{self.step.name}#{job.run}"}
+        following = self._execute_once(work=work | {"tenantId": job.tenant_id, "jobId": job.job_id})
+        if following is not None:
+            self._publish(EVENT_TYPES[following["detailType"]].model_validate(following["detail"]))
+
+    def _job_for(self, event: PipelineEvent) -> JobRecord:
+        keys = event.keys
+        if event.manifest_key != keys.manifest:
+            raise RejectedEvent("manifestKey is not the job's manifest")
+        for key in event.storage_keys():
+            if not key.startswith(keys.prefix) or key == keys.prefix:
+                raise RejectedEvent(f"key outside the job's prefix: {key[:200]}")
+        job = self._jobs.get(event.tenant_id, event.job_id)
+        if job is None:
+            raise RejectedEvent("no such job for this tenant")
+        if job.env != event.env:
+            raise RejectedEvent("event env does not match the job's")
+        return job
+
+    def _execute(self, work: Work) -> dict[str, Any] | None:
+        """Run the step once and record it; return the next event to publish
+        (stored by the idempotency layer for duplicate deliveries)."""
+        started_at = now_iso()
+        try:
+            job = mutate_job(
+                self._jobs,
+                work["tenantId"],
+                work["jobId"],
+                lambda j: j.start_step(self.step.name, started_at),
+            )
+        except InvalidTransition as refused:
+            logger.info("step not started", extra={"reason": refused.message})
+            return None
+        keys = JobKeys(job.env, job.tenant_id, job.job_id)
+        manifest, _ = self._manifests.load(keys)
+        if manifest.status == "pending":
+            manifest = self._manifests.update(keys, _mark_processing)
+        logger.info("step started", extra={"attempt": job.steps[self.step.name].attempts})
+
+        clock = time.perf_counter()
+        try:
+            outcome = self._body(
+                StepContext(self.step, keys, job, manifest, self._storage, self._remaining)
+            )
+        except Exception as raised:
+            error = classify(raised, self.step.name)
+            record_step_metrics(self.step.name, "failed", _ms_since(clock), error.type)
+            if error.type.retryable:
+                mutate_job(
+                    self._jobs,
+                    job.tenant_id,
+                    job.job_id,
+                    lambda j: j.note_step_error(self.step.name, error),
+                )
+                raise
+            logger.exception("step failed", extra={"errorType": error.type})
+            self._failer.fail(job, error)
+            return None
+
+        manifest = self._manifests.update(keys, lambda m: self._record(m, outcome))
+        finished_at = now_iso()
+
+        def finish(j: JobRecord) -> None:
+            j.finish_step(self.step.name, outcome.status, finished_at)
+            if self.step is FINALIZER:
+                j.complete()
+
+        job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish)
+        duration = _ms_since(clock)
+        record_step_metrics(self.step.name, outcome.status, duration, None)
+        logger.info(
+            "step finished",
+            extra={"outcome": outcome.status, "summary": outcome.summary, "durationMs": duration},
+        )
+        following = event_for(self.step.emits, job, manifest)
+        return {"detailType": following.detail_type, "detail": following.model_dump(mode="json")}
+
+    def _record(self, manifest: Manifest, outcome: StepOutcome) -> None:
+        outcome.apply(manifest)
+        if self.step is FINALIZER:
+            manifest.status = "completed"
+        manifest.put_log(
+            LogEntry(
+                type="pipeline",
+                created_at=now_iso(),
+                step=self.step.name,
+                message=f"{outcome.status}: {outcome.summary}",
+            )
+        )
+
+    def _replay(self, job: JobRecord) -> None:
+        """The step is already recorded: publish its event again, unless the
+        next step shows it has received it."""
+        after = next_step(self.step)
+        if after is not None and job.steps[after.name].status != "pending":
+            logger.info("duplicate delivery; already done and passed on")
+            return
+        manifest, _ = self._manifests.load(JobKeys(job.env, job.tenant_id, job.job_id))
+        logger.info("already done; re-publishing its event")
+        self._publish(event_for(self.step.emits, job, manifest))
+
+    def _publish(self, event: PipelineEvent) -> None:
+        self._publisher.publish(event)
+        logger.info("event published", extra={"detailType": event.detail_type})
+
+
+def _mark_processing(manifest: Manifest) -> None:
+    if manifest.status == "pending":
+        manifest.status = "processing"
+
+
+def _ms_since(clock: float) -> float:
+    return round((time.perf_counter() - clock) * 1000, 1)
