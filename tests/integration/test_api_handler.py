@@ -97,24 +97,13 @@ def test_create_writes_the_job_record(created: dict[str, Any]) -> None:
     assert item["statusSort"].startswith("pending#")
 
 
-def test_create_publishes_job_created_on_the_bus(aws: Template) -> None:
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    queue_url = sqs.create_queue(QueueName="spy")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(
-        Name="spy",
-        EventBusName="talkavocado-test",
-        EventPattern=json.dumps({"source": ["talkavocado.pipeline"]}),
-    )
-    events.put_targets(
-        Rule="spy", EventBusName="talkavocado-test", Targets=[{"Id": "q", "Arn": queue_arn}]
-    )
+def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
+    sqs = boto3.client("sqs")
+    queue_url = aws.runtime_refs["AudioExtractionQueue"]
     invoke(sample_event("api_create_job.json"))
     [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     event = json.loads(message["Body"])
-    assert event["detail-type"] == "JobCreated"
+    assert (event["source"], event["detail-type"]) == ("talkavocado.pipeline", "JobCreated")
     assert event["detail"] == {
         "detailVersion": 1,
         "env": "test",
@@ -124,6 +113,7 @@ def test_create_publishes_job_created_on_the_bus(aws: Template) -> None:
         "run": 1,
         "manifestKey": f"test/demo-tenant/{JOB}/manifest.json",
         "sourceKey": f"test/demo-tenant/{JOB}/input/sample.mp4",
+        "renderKeys": [],
     }
 
 

@@ -23,9 +23,10 @@ def test_env_parameter_allows_exactly_the_known_envs(template: Template) -> None
 
 
 def test_names_resolve_with_the_env(template: Template) -> None:
-    [table] = template.of_type("AWS::DynamoDB::Table").values()
+    tables = template.of_type("AWS::DynamoDB::Table")
     [bus] = template.of_type("AWS::Events::EventBus").values()
-    assert table["TableName"] == "talkavocado-stage-jobs"
+    assert tables["JobsTable"]["TableName"] == "talkavocado-stage-jobs"
+    assert tables["IdempotencyTable"]["TableName"] == "talkavocado-stage-idempotency"
     assert bus["Name"] == "talkavocado-stage"
 
 
@@ -34,15 +35,16 @@ def test_function_environment_matches_the_code_defaults(
 ) -> None:
     [api] = [f for f in template.functions() if f.logical_id == "ApiFunction"]
     monkeypatch.setenv("TALKAVOCADO_ENV", "stage")
-    for name in ("JOBS_TABLE", "EVENT_BUS_NAME", "START_ON_CREATE"):
+    for name in ("JOBS_TABLE", "EVENT_BUS_NAME", "IDEMPOTENCY_TABLE", "START_ON_CREATE"):
         monkeypatch.delenv(name, raising=False)
     defaults = Settings.from_env()
     assert api.environment["JOBS_TABLE"] == defaults.jobs_table
     assert api.environment["EVENT_BUS_NAME"] == defaults.event_bus
+    assert api.environment["IDEMPOTENCY_TABLE"] == defaults.idempotency_table
 
 
 def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -> None:
-    [table] = template.of_type("AWS::DynamoDB::Table").values()
+    table = template.of_type("AWS::DynamoDB::Table")["JobsTable"]
     assert {k["AttributeName"] for k in table["KeySchema"]} == {"tenantId", "jobSort"}
     indexes = {index["IndexName"] for index in table["GlobalSecondaryIndexes"]}
     assert indexes == {BY_STATUS_INDEX, BY_CREATED_AT_INDEX}

@@ -12,6 +12,7 @@ from talkavocado.job_service import JobView
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
 from talkavocado.manifest import MIME_PATTERN, JobStatus
+from talkavocado.pipeline import STEP_NAMES
 
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo-tenant"])]
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
@@ -64,7 +65,28 @@ class ArtifactPointers(_Wire):
     renders: list[str] = Field(default_factory=list)
 
 
+class StepError(_Wire):
+    type: str
+    message: str
+    step: str
+
+
+class StepView(_Wire):
+    status: str
+    attempts: int
+    started_at: str | None = None
+    completed_at: str | None = None
+    error: StepError | None = None
+
+
+class Progress(_Wire):
+    completed_steps: int
+    total_steps: int
+
+
 class JobResponse(_Wire):
+    """The seed's fields, then additive ones (steps, progress, error...)."""
+
     job_id: str
     tenant_id: str
     status: JobStatus
@@ -73,6 +95,10 @@ class JobResponse(_Wire):
     updated_at: str
     created_at: str
     correlation_id: str
+    run: int
+    steps: dict[str, StepView]
+    progress: Progress
+    error: StepError | None = None
 
     @classmethod
     def of(cls, view: JobView) -> JobResponse:
@@ -86,6 +112,14 @@ class JobResponse(_Wire):
             updated_at=view.updated_at,
             created_at=record.created_at,
             correlation_id=record.correlation_id,
+            run=record.run,
+            steps={
+                name: StepView.model_validate(record.steps[name].model_dump())
+                for name in STEP_NAMES
+                if name in record.steps
+            },
+            progress=Progress(completed_steps=record.finished_steps, total_steps=len(STEP_NAMES)),
+            error=StepError.model_validate(record.error.model_dump()) if record.error else None,
         )
 
 
