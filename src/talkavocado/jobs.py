@@ -156,6 +156,8 @@ class JobRecord(_Camel):
         self._move_to("completed")
 
     def fail(self, error: JobError, now: str) -> None:
+        if self.status == "pending":  # failed before any step could start
+            self._move_to("processing")
         self._move_to("failed")
         self.error = error
         state = self.steps.setdefault(error.step, StepState())

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,24 @@ class Stack:
             body=json.loads(payload) if payload else None,
         )
 
+    def wait_for_job(
+        self, tenant: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            job: dict[str, Any] = self.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body
+            if until(job) or time.monotonic() > deadline:
+                return job
+            time.sleep(0.1)
+
+    def wait_until_finished(self, tenant: str, job_id: str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_for_job(
+            tenant,
+            job_id,
+            lambda job: job["status"] in ("completed", "failed", "cancelled"),
+            timeout,
+        )
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -68,6 +87,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env.delenv("AWS_ENDPOINT_URL", raising=False)
         env.setenv("TALKAVOCADO_ENV", "test")
         env.setenv("MEDIA_STORAGE_PATH", str(storage))
+        # Retries one second apart, so retry and dead-letter paths finish quickly.
+        env.setenv("RETRY_BASE_SECONDS", "1")
+        env.setenv("RETRY_MAX_SECONDS", "1")
         runtime = LocalRuntime(TEMPLATE, api_port=0, emulator_port=0).start()
         assert runtime.api is not None
         try:

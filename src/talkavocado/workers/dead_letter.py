@@ -70,13 +70,10 @@ class DeadLetterHandler:
             return
         last = job.steps.get(step)
         last_error = last.error if last is not None else None
-        deliveries = record.attributes.approximate_receive_count
-        reason = last_error.message if last_error else "the message could not be processed"
-        self._failer.fail(
-            job,
-            JobError(
-                type=last_error.type if last_error else ErrorType.UNKNOWN,
-                message=f"gave up after {deliveries} deliveries: {reason}",
-                step=step,
-            ),
-        )
+        if last is not None and last_error is not None:
+            error_type = last_error.type
+            message = f"gave up after {last.attempts} attempts: {last_error.message}"
+        else:
+            error_type = ErrorType.UNKNOWN
+            message = "the step could not process its message (see the logs of its message)"
+        self._failer.fail(job, JobError(type=error_type, message=message, step=step))
