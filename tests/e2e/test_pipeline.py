@@ -237,9 +237,13 @@ def test_a_late_event_for_an_earlier_step_changes_nothing(stack: Stack) -> None:
     manifest_before = manifest_of(stack, tenant, job_id)
 
     detail = {
-        "env": "test", "tenantId": tenant, "jobId": job_id, "correlationId": "late",
-        "run": 1, "manifestKey": f"test/{tenant}/{job_id}/manifest.json",
-    }  # fmt: skip
+        "env": "test",
+        "tenantId": tenant,
+        "jobId": job_id,
+        "correlationId": "late",
+        "run": 1,
+        "manifestKey": f"test/{tenant}/{job_id}/manifest.json",
+    }
     put_event("JobCreated", detail)
     put_event("CutPlanReady", detail)
     after = stack.wait_for_job(tenant, job_id, lambda _: False, timeout=2)
@@ -255,11 +259,19 @@ def test_an_event_whose_tenant_does_not_own_the_job_changes_nothing(
     owner, intruder = new_tenant(), new_tenant()
     job_id = create_job(stack, owner)
     base = {"env": "test", "correlationId": "forged", "run": 1, "jobId": job_id}
-    put_event("JobCreated", {**base, "tenantId": intruder,
-                             "manifestKey": f"test/{intruder}/{job_id}/manifest.json"})  # fmt: skip
-    put_event("JobCreated", {**base, "tenantId": owner,
-                             "manifestKey": f"test/{owner}/{job_id}/manifest.json",
-                             "sourceKey": f"test/{intruder}/{job_id}/input/x.mp4"})  # fmt: skip
+    put_event(
+        "JobCreated",
+        {**base, "tenantId": intruder, "manifestKey": f"test/{intruder}/{job_id}/manifest.json"},
+    )
+    put_event(
+        "JobCreated",
+        {
+            **base,
+            "tenantId": owner,
+            "manifestKey": f"test/{owner}/{job_id}/manifest.json",
+            "sourceKey": f"test/{intruder}/{job_id}/input/x.mp4",
+        },
+    )
     job = stack.wait_for_job(owner, job_id, lambda _: False, timeout=3)
 
     assert job["status"] == "pending"

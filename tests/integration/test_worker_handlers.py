@@ -1,0 +1,136 @@
+"""Worker Lambda handlers invoked with real SQS events (EventBridge events in
+the body), against moto with the resources of template.yaml."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, cast
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from talkavocado import wiring
+from talkavocado.handlers import workers
+from talkavocado.job_service import CreateJob
+from talkavocado.keys import JobKeys
+from talkavocado.local.invoke import LocalContext
+from talkavocado.local.template import Template
+
+CONTEXT = cast(LambdaContext, LocalContext.for_function("AudioExtractionFunction"))
+
+
+def sqs_event(*bodies: str, queue: str = "talkavocado-test-audio-extraction") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def job_created_body(tenant: str, job_id: str) -> str:
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "JobCreated",
+            "source": "talkavocado.pipeline",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "env": "test",
+                "tenantId": tenant,
+                "jobId": job_id,
+                "correlationId": "c-1",
+                "run": 1,
+                "manifestKey": f"test/{tenant}/{job_id}/manifest.json",
+            },
+        }
+    )
+
+
+@pytest.fixture
+def pending_job(aws: Template, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    monkeypatch.setenv("START_ON_CREATE", "false")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    wiring.reset()
+    record = wiring.job_service().create_job(CreateJob(tenant_id="acme", correlation_id="c-1"))
+    return record.tenant_id, record.job_id
+
+
+def next_queue_messages(aws: Template) -> list[dict[str, Any]]:
+    url = aws.runtime_refs["TranscriptionQueue"]
+    messages: list[dict[str, Any]] = (
+        boto3.client("sqs")
+        .receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        .get("Messages", [])
+    )
+    return messages
+
+
+def test_a_step_handler_records_its_step_and_emits_the_next_event(
+    aws: Template, pending_job: tuple[str, str]
+) -> None:
+    tenant, job_id = pending_job
+    response = workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), CONTEXT)
+    assert response == {"batchItemFailures": []}
+    job = wiring.jobs().get(tenant, job_id)
+    assert job is not None and job.status == "processing"
+    assert job.steps["audio-extraction"].status == "skipped"
+    [message] = next_queue_messages(aws)
+    assert json.loads(message["Body"])["detail-type"] == "AudioExtracted"
+
+
+def test_a_duplicate_delivery_does_not_run_the_step_again(
+    aws: Template, pending_job: tuple[str, str]
+) -> None:
+    tenant, job_id = pending_job
+    event = sqs_event(job_created_body(tenant, job_id))
+    workers.audio_extraction(event, CONTEXT)
+    after_first = wiring.jobs().get(tenant, job_id)
+    assert after_first is not None
+    keys = JobKeys("test", tenant, job_id)
+    manifest_after_first = wiring.storage().get(keys, keys.manifest)
+
+    workers.audio_extraction(event, CONTEXT)
+
+    after_second = wiring.jobs().get(tenant, job_id)
+    assert after_second == after_first
+    assert after_second is not None and after_second.steps["audio-extraction"].attempts == 1
+    assert wiring.storage().get(keys, keys.manifest) == manifest_after_first
+
+
+def test_only_the_failed_record_of_a_batch_is_reported(
+    aws: Template, pending_job: tuple[str, str]
+) -> None:
+    tenant, job_id = pending_job
+    event = sqs_event(job_created_body(tenant, job_id), "{not an event")
+    response = workers.audio_extraction(event, CONTEXT)
+    assert response["batchItemFailures"] == [{"itemIdentifier": event["Records"][1]["messageId"]}]
+
+
+def test_step_metrics_are_emitted(
+    aws: Template, pending_job: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant, job_id = pending_job
+    workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), CONTEXT)
+    documents = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    [duration] = [d for d in documents if "StepDuration" in d]
+    assert (duration["step"], duration["outcome"]) == ("audio-extraction", "skipped")
+    assert duration["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "TalkAvocado"

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+
+from talkavocado.errors import ErrorType, InvalidTransition
+from talkavocado.jobs import JobError, JobRecord
+from talkavocado.pipeline import STEP_NAMES
+
+NOW = "2026-01-01T00:00:00.000Z"
+LATER = "2026-01-01T00:00:01.000Z"
+
+
+def record(status: str = "pending") -> JobRecord:
+    return JobRecord(
+        tenant_id="t",
+        job_id="3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69",
+        env="test",
+        status=status,
+        manifest_key="k",
+        correlation_id="c",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_a_new_record_lists_every_step_as_pending() -> None:
+    job = record()
+    assert list(job.steps) == list(STEP_NAMES)
+    assert all(s.status == "pending" and s.attempts == 0 for s in job.steps.values())
+
+
+def test_the_first_step_to_start_moves_the_job_to_processing() -> None:
+    job = record()
+    job.start_step("audio-extraction", NOW)
+    assert job.status == "processing"
+    state = job.steps["audio-extraction"]
+    assert (state.status, state.attempts, state.started_at) == ("running", 1, NOW)
+
+
+def test_a_retried_step_counts_attempts_and_keeps_its_first_start() -> None:
+    job = record()
+    job.start_step("audio-extraction", NOW)
+    job.start_step("audio-extraction", LATER)
+    state = job.steps["audio-extraction"]
+    assert (state.attempts, state.started_at) == (2, NOW)
+
+
+def test_a_finished_step_cannot_start_again() -> None:
+    job = record()
+    job.start_step("transcription", NOW)
+    job.finish_step("transcription", "completed", LATER)
+    with pytest.raises(InvalidTransition):
+        job.start_step("transcription", LATER)
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "cancelled"])
+def test_no_step_starts_on_a_finished_job(status: str) -> None:
+    with pytest.raises(InvalidTransition):
+        record(status).start_step("audio-extraction", NOW)
+
+
+def test_finishing_clears_the_error_of_an_earlier_attempt() -> None:
+    job = record()
+    job.start_step("transcription", NOW)
+    job.note_step_error(
+        "transcription", JobError(type=ErrorType.TIMEOUT, message="slow", step="transcription")
+    )
+    job.start_step("transcription", LATER)
+    job.finish_step("transcription", "completed", LATER)
+    assert job.steps["transcription"].error is None
+    assert job.finished_steps == 1
+
+
+def test_complete_is_only_reachable_from_processing() -> None:
+    with pytest.raises(InvalidTransition):
+        record("pending").complete()
+    job = record("processing")
+    job.complete()
+    assert job.status == "completed"
+    with pytest.raises(InvalidTransition):
+        job.complete()
+
+
+def test_fail_records_the_error_on_the_job_and_its_step() -> None:
+    job = record("processing")
+    error = JobError(type=ErrorType.CODEC_UNSUPPORTED, message="no audio", step="audio-extraction")
+    job.fail(error, NOW)
+    assert job.status == "failed"
+    assert job.error == error
+    assert job.steps["audio-extraction"].status == "failed"
+
+
+def test_a_pending_job_can_fail_before_any_step_ran() -> None:
+    job = record("pending")
+    job.fail(JobError(type=ErrorType.UNKNOWN, message="poison", step="audio-extraction"), NOW)
+    assert job.status == "failed"
+
+
+def test_a_finished_job_cannot_fail() -> None:
+    with pytest.raises(InvalidTransition):
+        record("completed").fail(JobError(type=ErrorType.UNKNOWN, message="x", step="s"), NOW)
+
+
+def test_the_record_round_trips_through_a_table_item() -> None:
+    job = record()
+    job.start_step("audio-extraction", NOW)
+    item = job.to_item()
+    assert item["jobSort"] == f"JOB#{job.job_id}"
+    assert item["statusSort"].startswith("processing#")
+    assert JobRecord.model_validate(item) == job
