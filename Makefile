@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-## run: start the local stack (API on :3000, embedded AWS emulator)
-run: $(STAMP)
-	$(BIN)/talkavocado up
+SAMPLE := tests/fixtures/sample_talk.mp4
 
-up: run
+## run: the bundled sample video through the whole pipeline, locally
+run: $(STAMP)
+	$(BIN)/talkavocado run $(SAMPLE)
+
+## up: the local stack (API on :3000, pipeline workers, embedded AWS emulator)
+up: $(STAMP)
+	$(BIN)/talkavocado up
 
 ## test: lint, type-check, template lint, then the whole test suite
 test: lint typecheck cfn-lint

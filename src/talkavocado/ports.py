@@ -4,6 +4,7 @@ them over AWS or the filesystem; unit tests implement them in memory."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -41,6 +42,10 @@ class Storage(Protocol):
         ...
 
     def exists(self, job: JobKeys, key: str) -> bool: ...
+
+    def upload(self, job: JobKeys, key: str, source: Path) -> None:
+        """Store a local file under ``key`` (streamed, atomic)."""
+        ...
 
 
 class JobRepository(Protocol):

@@ -11,14 +11,18 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from talkavocado.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.keys import JobKeys
 from talkavocado.ports import StoredObject
+
+_COPY_CHUNK = 1024 * 1024
 
 
 def _version_of(data: bytes) -> str:
@@ -77,15 +81,21 @@ class LocalStorage:
                 current = _version_of(path.read_bytes()) if path.exists() else None
                 if current != if_match:
                     raise ConcurrentUpdate(f"{key} changed since it was read", key=key)
-            self._write_atomically(path, data)
+            self._write_atomically(path, lambda out: out.write(data))
         return _version_of(data)
 
+    def upload(self, job: JobKeys, key: str, source: Path) -> None:
+        path = self.path_of(job, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as origin:
+            self._write_atomically(path, lambda out: shutil.copyfileobj(origin, out, _COPY_CHUNK))
+
     @staticmethod
-    def _write_atomically(path: Path, data: bytes) -> None:
+    def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                write(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             Path(tmp).replace(path)

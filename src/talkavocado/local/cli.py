@@ -37,6 +37,12 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from talkavocado.local.run import run_video
+
+    return run_video(args.video, args.tenant, args.timeout, args.log_file)
+
+
 def _schema(_: argparse.Namespace) -> int:
     from talkavocado.manifest import generate_schema
 
@@ -63,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--template", type=Path, default=None, help="SAM template (template.yaml)")
     up.set_defaults(run=_up)
 
+    run = commands.add_parser(
+        "run", help="take one video through the whole pipeline locally and print the job"
+    )
+    run.add_argument("video", type=Path, help="the video (or audio) file to process")
+    run.add_argument("--tenant", default="demo-tenant", help="tenant id (default demo-tenant)")
+    run.add_argument(
+        "--timeout", type=float, default=900, help="seconds to wait for the job (default 900)"
+    )
+    run.add_argument(
+        "--log-file",
+        type=Path,
+        default=Path(".talkavocado/run.log"),
+        help="where the functions' JSON logs go (default .talkavocado/run.log)",
+    )
+    run.set_defaults(run=_run)
+
     commands.add_parser("schema", help="print the manifest JSON Schema").set_defaults(run=_schema)
     commands.add_parser("openapi", help="print the API's OpenAPI document").set_defaults(
         run=_openapi
@@ -74,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result: Any = args.run(args)
+    except KeyboardInterrupt:
+        return 130
     except TalkAvocadoError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

@@ -1,0 +1,157 @@
+"""``talkavocado run VIDEO``: one video through the whole pipeline on the local
+runtime, the way a client uses the API: the video is placed under the job's
+input key, the job is created over HTTP, and its progress is followed with
+GET /jobs/{jobId} until it finishes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from talkavocado import wiring
+from talkavocado.errors import ValidationFailed
+from talkavocado.keys import JobKeys, parse_tenant_id, safe_filename
+from talkavocado.local.runtime import LocalRuntime
+from talkavocado.observability import logger
+
+POLL_SECONDS = 0.2
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _mime_type(video: Path) -> str:
+    guessed, _ = mimetypes.guess_type(video.name)
+    if guessed is None or not guessed.startswith(("video/", "audio/")):
+        raise ValidationFailed(
+            f"{video.name}: not a video or audio file name (expected e.g. .mp4, .mov, .mkv, .m4a)"
+        )
+    return guessed
+
+
+def _call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the local runtime's own loopback URL
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+class Progress:
+    """Prints each step's status as it changes."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._seen: dict[str, str] = {}
+
+    def update(self, job: dict[str, Any]) -> None:
+        total = len(job["steps"])
+        for index, (name, step) in enumerate(job["steps"].items(), start=1):
+            if self._seen.get(name) == step["status"] or step["status"] == "pending":
+                continue
+            self._seen[name] = step["status"]
+            detail = ""
+            if step.get("error"):
+                detail = f"  {step['error']['type']}: {step['error']['message']}"
+            elif step["attempts"] > 1:
+                detail = f"  (attempt {step['attempts']})"
+            print(f"  [{index}/{total}] {name:<18} {step['status']}{detail}", file=self._out)
+
+
+def run_video(
+    video: Path,
+    tenant_id: str,
+    timeout: float,
+    log_file: Path,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Returns the exit status: 0 when the job completed, 1 otherwise."""
+    tenant_id = parse_tenant_id(tenant_id)
+    if not video.is_file():
+        raise ValidationFailed(f"{video}: no such file")
+    mime_type = _mime_type(video)
+    filename = safe_filename(video.name)
+
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("a") as log_stream:
+        handler = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
+        previous_stream = handler.setStream(log_stream)
+        runtime = LocalRuntime(api_port=0, emulator_port=0).start()
+        try:
+            assert runtime.api is not None
+            return _drive(runtime.api.url, video, tenant_id, filename, mime_type, timeout, out)
+        finally:
+            runtime.stop()
+            handler.setStream(previous_stream)
+            print(f"function logs: {log_file}", file=out)
+
+
+def _drive(
+    api: str,
+    video: Path,
+    tenant_id: str,
+    filename: str,
+    mime_type: str,
+    timeout: float,
+    out: TextIO,
+) -> int:
+    settings = wiring.settings()
+    job_id = str(uuid.uuid4())
+    keys = JobKeys(settings.env, tenant_id, job_id)
+    size = video.stat().st_size
+    print(f"{video.name} ({size / 1_000_000:.1f} MB) as tenant {tenant_id}", file=out)
+    wiring.storage().upload(keys, keys.input(filename), video)
+
+    status, created = _call(
+        "POST",
+        f"{api}/jobs",
+        {
+            "tenantId": tenant_id,
+            "jobId": job_id,
+            "input": {"originalFilename": filename, "bytes": size, "mimeType": mime_type},
+        },
+    )
+    if status != 201:
+        print(f"job refused ({status}): {json.dumps(created)}", file=out)
+        return 1
+    print(f"job {job_id}", file=out)
+
+    started = time.monotonic()
+    progress = Progress(out)
+    while True:
+        _, job = _call("GET", f"{api}/jobs/{job_id}?tenantId={tenant_id}")
+        progress.update(job)
+        if job["status"] in TERMINAL:
+            break
+        if time.monotonic() - started > timeout:
+            print(f"gave up waiting after {timeout:.0f} s; the job is {job['status']}", file=out)
+            return 1
+        time.sleep(POLL_SECONDS)
+
+    print(f"job {job['status']} in {time.monotonic() - started:.1f} s", file=out)
+    print(json.dumps(job, indent=2), file=out)
+    root = settings.storage_path
+    print("files:", file=out)
+    for label, key in [
+        ("manifest", job["manifestKey"]),
+        ("input", keys.input(filename)),
+        *[(name, key) for name, key in _artifacts(job)],
+    ]:
+        print(f"  {label:<10} {root / key}", file=out)
+    return 0 if job["status"] == "completed" else 1
+
+
+def _artifacts(job: dict[str, Any]) -> list[tuple[str, str]]:
+    artifacts = job["artifacts"]
+    found = [(name, artifacts[name]) for name in ("audio", "transcript", "plan") if artifacts[name]]
+    return found + [("render", key) for key in artifacts["renders"]]

@@ -1,0 +1,46 @@
+"""`talkavocado run VIDEO`, as `make run` uses it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from talkavocado.errors import ValidationFailed
+from talkavocado.local.run import run_video
+from tests.conftest import REPO_ROOT
+
+SAMPLE = REPO_ROOT / "tests" / "fixtures" / "sample_talk.mp4"
+
+
+@pytest.fixture
+def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("MEDIA_STORAGE_PATH", str(tmp_path / "storage"))
+    return tmp_path
+
+
+def test_the_sample_runs_to_completed_with_progress_and_files(local_env: Path) -> None:
+    out = io.StringIO()
+    status = run_video(SAMPLE, "demo-tenant", timeout=120, log_file=local_env / "run.log", out=out)
+    printed = out.getvalue()
+    assert status == 0, printed
+    assert "[5/5] job-finalizer      completed" in printed
+    assert "job completed" in printed
+    [input_line] = [line for line in printed.splitlines() if line.strip().startswith("input")]
+    stored = Path(input_line.split()[-1])
+    assert stored.read_bytes() == SAMPLE.read_bytes()
+    assert (local_env / "run.log").stat().st_size > 0
+
+
+def test_a_missing_file_is_refused_before_anything_starts(local_env: Path) -> None:
+    with pytest.raises(ValidationFailed, match="no such file"):
+        run_video(local_env / "nope.mp4", "demo-tenant", 10, local_env / "run.log")
+
+
+def test_a_file_that_is_not_media_by_name_is_refused(local_env: Path) -> None:
+    notes = local_env / "notes.txt"
+    notes.write_text("hello")
+    with pytest.raises(ValidationFailed, match="not a video or audio"):
+        run_video(notes, "demo-tenant", 10, local_env / "run.log")
