@@ -3,10 +3,12 @@ module that chooses adapters."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, ParamSpec, TypeVar
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -30,42 +32,68 @@ from talkavocado.workers.worker import StepWorker
 
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
+P = ParamSpec("P")
+T = TypeVar("T")
+_LOCK = threading.RLock()
+_BUILT: list[Callable[[], None]] = []
 
-@cache
+
+def _once(build: Callable[P, T]) -> Callable[P, T]:
+    """Build once per process. Serialised: the local runtime's pollers may
+    ask for their workers at the same moment, and boto3 sessions are not
+    safe to create clients from concurrently."""
+    cached = cache(build)
+    _BUILT.append(cached.cache_clear)
+
+    @wraps(build)
+    def built(*args: P.args, **kwargs: P.kwargs) -> T:
+        with _LOCK:
+            return cached(*args, **kwargs)  # type: ignore[arg-type]
+
+    return built
+
+
+@_once
 def settings() -> Settings:
     return Settings.from_env()
 
 
-@cache
+@_once
+def session() -> boto3.Session:
+    """One boto3 session for every adapter (credentials resolved once)."""
+    return boto3.Session()
+
+
+@_once
 def jobs() -> DynamoJobRepository:
-    return DynamoJobRepository(settings().jobs_table)
+    return DynamoJobRepository(settings().jobs_table, session().client("dynamodb"))
 
 
-@cache
+@_once
 def storage() -> LocalStorage:
     return LocalStorage(settings().storage_path)
 
 
-@cache
+@_once
 def publisher() -> EventBridgePublisher:
-    return EventBridgePublisher(settings().event_bus)
+    return EventBridgePublisher(settings().event_bus, session().client("events"))
 
 
-@cache
+@_once
 def visibility() -> SqsVisibility:
-    return SqsVisibility()
+    return SqsVisibility(session().client("sqs"))
 
 
 def _retry_policy() -> RetryPolicy:
     return RetryPolicy(settings().retry_base_seconds, settings().retry_max_seconds)
 
 
-@cache
+@_once
 def job_service() -> JobService:
     return JobService(settings(), jobs(), ManifestStore(storage()), publisher())
 
 
-@cache
+@_once
 def step_worker(name: str) -> StepWorker:
     step = step_named(name)
     config = IdempotencyConfig(
@@ -74,7 +102,9 @@ def step_worker(name: str) -> StepWorker:
         expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
     )
     # One persistence layer per step: Powertools configures it per function.
-    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings().idempotency_table, boto3_session=session()
+    )
 
     def idempotency(function: Callable[..., Any]) -> Callable[..., Any]:
         wrapped: Callable[..., Any] = idempotent_function(
@@ -92,7 +122,7 @@ def step_worker(name: str) -> StepWorker:
     return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()), config)
 
 
-@cache
+@_once
 def dead_letter_worker() -> DeadLetterHandler:
     failer = JobFailer(jobs(), ManifestStore(storage()), publisher())
     return DeadLetterHandler(jobs(), failer, SqsBatch("dead-letter", visibility(), _retry_policy()))
@@ -100,14 +130,5 @@ def dead_letter_worker() -> DeadLetterHandler:
 
 def reset() -> None:
     """Forget built services, e.g. after the environment changed (tests)."""
-    for built in (
-        settings,
-        jobs,
-        storage,
-        publisher,
-        visibility,
-        job_service,
-        step_worker,
-        dead_letter_worker,
-    ):
-        built.cache_clear()
+    for clear in _BUILT:
+        clear()
