@@ -111,17 +111,15 @@ class Floor:
         self.events.put_events(
             Entries=[
                 {
-                    "Source": "bench",
+                    # Routed like the real one: the rule delivers it to a queue.
+                    "Source": "talkavocado.pipeline",
                     "DetailType": "JobCreated",
-                    "Detail": document,
+                    "Detail": json.dumps(
+                        {"tenantId": tenant, "jobId": job_id, "manifestKey": record.manifest_key}
+                    ),
                     "EventBusName": "talkavocado-test",
                 }
             ]
-        )
-        self.table.update_item(
-            Key={"tenantId": tenant, "jobSort": record.job_sort},
-            UpdateExpression="SET publishedAt = :now",
-            ExpressionAttributeValues={":now": now_iso()},
         )
 
     def get(self, tenant: str, job_id: str) -> None:
@@ -141,7 +139,9 @@ def main() -> int:
     storage = Path(tempfile.mkdtemp(prefix="talkavocado-bench-"))
     os.environ.update({"TALKAVOCADO_ENV": "test", "MEDIA_STORAGE_PATH": str(storage)})
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    runtime = LocalRuntime(REPO / "template.yaml", api_port=0, emulator_port=0).start()
+    # API only: the pipeline's workers would compete for the same two cores.
+    runtime = LocalRuntime(REPO / "template.yaml", api_port=0, emulator_port=0, workers=False)
+    runtime.start()
     from talkavocado.handlers.api import lambda_handler
     from talkavocado.observability import logger
 

@@ -6,14 +6,15 @@ Write order on create, and why a crash never shows a half-created job:
 2. The job record is put with ``attribute_not_exists`` - the single arbiter of
    "who created this job": of any number of simultaneous creates, exactly one
    wins it.
-3. ``JobCreated`` is published, then the record is stamped ``publishedAt``.
+3. ``JobCreated`` is published.
 
 Reads go through the record first, so a job is visible only once its manifest
 exists. A crash after 1 leaves an orphan manifest that no read can reach; a
 retry of the same create adopts it (rewriting it with its own content). A
 crash after 2 leaves a pending job whose ``JobCreated`` may never have gone
-out; a retry of the create answers 409 and re-publishes it (consumers are
-idempotent, so a duplicate is harmless).
+out; a retry of the create answers 409 and, if the job is still pending well
+after its creation, re-publishes it (consumers are idempotent, so a duplicate
+is harmless).
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from talkavocado.clock import now_iso
 from talkavocado.config import Settings
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, JobNotFound
 from talkavocado.events import JobCreated
-from talkavocado.jobs import JobRecord, mutate_job
+from talkavocado.jobs import JobRecord
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
 from talkavocado.ports import EventPublisher, JobRepository
 
-# A pending job older than this whose JobCreated was never recorded as
-# published is taken to be the leftover of a crashed create.
+# A job still pending this long after its creation (no step has started) is
+# taken to have lost its JobCreated.
 REPUBLISH_AFTER = timedelta(seconds=30)
 
 
@@ -184,8 +185,6 @@ class JobService:
     def _looks_abandoned(self, record: JobRecord) -> bool:
         if not self._settings.start_on_create or record.status != "pending":
             return False
-        if record.published_at is not None:
-            return False
         created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
         return datetime.now(UTC) - created > REPUBLISH_AFTER
 
@@ -200,11 +199,4 @@ class JobService:
                 manifest_key=record.manifest_key,
                 source_key=record.source_key,
             )
-        )
-        stamp = now_iso()
-        mutate_job(
-            self._jobs,
-            record.tenant_id,
-            record.job_id,
-            lambda job: setattr(job, "published_at", stamp),
         )

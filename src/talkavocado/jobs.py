@@ -85,7 +85,6 @@ class JobRecord(_Camel):
     version: Annotated[int, Field(ge=1)] = 1
     run: Annotated[int, Field(ge=1)] = 1
     source_key: str | None = None
-    published_at: str | None = None
     steps: dict[str, StepState] = Field(default_factory=_initial_steps)
     error: JobError | None = None
 

@@ -40,11 +40,14 @@ class LocalRuntime:
         host: str = "127.0.0.1",
         api_port: int = 3000,
         emulator_port: int = 5050,
+        workers: bool = True,
     ) -> None:
+        """``workers=False`` serves the API only: events wait in their queues."""
         self._template_path = template_path or default_template_path()
         self._host = host
         self._api_port = api_port
         self._emulator_port = emulator_port
+        self._workers = workers
         self._saved_env: dict[str, str | None] = {}
         self.emulator: Emulator | None = None
         self.api: ApiServer | None = None
@@ -90,6 +93,7 @@ class LocalRuntime:
         self.pollers = [
             QueuePoller(source, handlers[source.function.logical_id], sqs, region).start()
             for source in event_sources(self.template)
+            if self._workers
         ]
 
     def stop(self) -> None:
