@@ -47,9 +47,10 @@ typecheck: $(STAMP)
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
-## bench: latency of the API against the emulator, as ratios to the bare AWS calls
+## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls
 bench: $(STAMP)
 	$(BIN)/python -m bench.api_latency
+	$(BIN)/python -m bench.pipeline
 
 ## schema: regenerate the manifest JSON Schema file from the model
 schema: $(STAMP)

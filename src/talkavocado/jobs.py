@@ -171,12 +171,15 @@ def mutate_job(
     tenant_id: str,
     job_id: str,
     change: Callable[[JobRecord], None],
+    known: JobRecord | None = None,
 ) -> JobRecord:
     """Read the record, apply ``change`` (which may raise InvalidTransition),
-    and write it back only if nobody wrote in between; re-read on a lost race."""
+    and write it back only if nobody wrote in between; re-read on a lost race.
+    ``known``, a copy just read or written, saves the first read."""
+    fresh: list[JobRecord | None] = [known]
 
     def attempt() -> JobRecord:
-        current = jobs.get(tenant_id, job_id)
+        current = fresh.pop() if fresh else jobs.get(tenant_id, job_id)
         if current is None:
             raise JobNotFound("job not found", jobId=job_id)
         updated = current.model_copy(deep=True)

@@ -62,6 +62,7 @@ class FunctionSpec:
     logical_id: str
     handler: str
     timeout: int
+    memory_mb: int
     environment: dict[str, str]
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -179,6 +180,7 @@ class Template:
                     logical_id=logical_id,
                     handler=props["Handler"],
                     timeout=int(props.get("Timeout", function_globals.get("Timeout", 3))),
+                    memory_mb=int(props.get("MemorySize", function_globals.get("MemorySize", 128))),
                     environment={k: str(v) for k, v in self.resolve(env).items()},
                     events=props.get("Events", {}),
                 )

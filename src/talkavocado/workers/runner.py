@@ -58,7 +58,6 @@ class StepRunner:
         self._publisher = publisher
         self._failer = JobFailer(jobs, manifests, publisher)
         self._execute_once = idempotency(self._execute) if idempotency else self._execute
-        self._remaining: Callable[[], float] = lambda: float("inf")
 
     def process(self, event: PipelineEvent, remaining_seconds: Callable[[], float]) -> None:
         try:
@@ -76,9 +75,8 @@ class StepRunner:
         if job.status in TERMINAL_STATUSES:
             logger.info("job is already finished; step not run", extra={"status": job.status})
             return
-        self._remaining = remaining_seconds
         work = {"key": f"{job.tenant_id}#{job.job_id}#{self.step.name}#{job.run}"}
-        following = self._execute_once(work=work | {"tenantId": job.tenant_id, "jobId": job.job_id})
+        following = self._execute_once(work=work, job=job, remaining=remaining_seconds)
         if following is not None:
             self._publish(EVENT_TYPES[following["detailType"]].model_validate(following["detail"]))
 
@@ -96,16 +94,20 @@ class StepRunner:
             raise RejectedEvent("event env does not match the job's")
         return job
 
-    def _execute(self, work: Work) -> dict[str, Any] | None:
+    def _execute(
+        self, work: Work, job: JobRecord, remaining: Callable[[], float]
+    ) -> dict[str, Any] | None:
         """Run the step once and record it; return the next event to publish
-        (stored by the idempotency layer for duplicate deliveries)."""
+        (stored by the idempotency layer, keyed on ``work``, for duplicate
+        deliveries)."""
         started_at = now_iso()
         try:
             job = mutate_job(
                 self._jobs,
-                work["tenantId"],
-                work["jobId"],
+                job.tenant_id,
+                job.job_id,
                 lambda j: j.start_step(self.step.name, started_at),
+                known=job,
             )
         except InvalidTransition as refused:
             logger.info("step not started", extra={"reason": refused.message})
@@ -119,7 +121,7 @@ class StepRunner:
         clock = time.perf_counter()
         try:
             outcome = self._body(
-                StepContext(self.step, keys, job, manifest, self._storage, self._remaining)
+                StepContext(self.step, keys, job, manifest, self._storage, remaining)
             )
         except Exception as raised:
             error = classify(raised, self.step.name)
@@ -130,6 +132,7 @@ class StepRunner:
                     job.tenant_id,
                     job.job_id,
                     lambda j: j.note_step_error(self.step.name, error),
+                    known=job,
                 )
                 raise
             logger.exception("step failed", extra={"errorType": error.type})
@@ -144,7 +147,7 @@ class StepRunner:
             if self.step is FINALIZER:
                 j.complete()
 
-        job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish)
+        job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job)
         duration = _ms_since(clock)
         record_step_metrics(self.step.name, outcome.status, duration, None)
         logger.info(
