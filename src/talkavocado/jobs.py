@@ -176,7 +176,7 @@ def mutate_job(
     """Read the record, apply ``change`` (which may raise InvalidTransition),
     and write it back only if nobody wrote in between; re-read on a lost race.
     ``known``, a copy just read or written, saves the first read."""
-    fresh: list[JobRecord | None] = [known]
+    fresh = [known] if known is not None else []
 
     def attempt() -> JobRecord:
         current = fresh.pop() if fresh else jobs.get(tenant_id, job_id)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from talkavocado.errors import ErrorType, InvalidTransition
-from talkavocado.jobs import JobError, JobRecord
+from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
+from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.pipeline import STEP_NAMES
+from tests.fakes import InMemoryJobRepository
 
 NOW = "2026-01-01T00:00:00.000Z"
 LATER = "2026-01-01T00:00:01.000Z"
@@ -108,3 +109,39 @@ def test_the_record_round_trips_through_a_table_item() -> None:
     assert item["jobSort"] == f"JOB#{job.job_id}"
     assert item["statusSort"].startswith("processing#")
     assert JobRecord.model_validate(item) == job
+
+
+def stored() -> tuple[InMemoryJobRepository, JobRecord]:
+    jobs = InMemoryJobRepository()
+    job = record()
+    jobs.create(job)
+    return jobs, job
+
+
+def test_mutate_job_reads_applies_and_bumps_the_version() -> None:
+    jobs, job = stored()
+    saved = mutate_job(
+        jobs, job.tenant_id, job.job_id, lambda j: j.start_step("transcription", NOW)
+    )
+    assert saved.version == 2
+    assert jobs.get(job.tenant_id, job.job_id) == saved
+
+
+def test_mutate_job_with_a_stale_known_copy_rereads_and_keeps_both_changes() -> None:
+    jobs, stale = stored()
+    mutate_job(jobs, stale.tenant_id, stale.job_id, lambda j: j.start_step("audio-extraction", NOW))
+    saved = mutate_job(
+        jobs,
+        stale.tenant_id,
+        stale.job_id,
+        lambda j: j.start_step("transcription", NOW),
+        known=stale,
+    )
+    assert saved.steps["audio-extraction"].status == "running"
+    assert saved.steps["transcription"].status == "running"
+    assert saved.version == 3
+
+
+def test_mutate_job_of_a_missing_job_is_not_found() -> None:
+    with pytest.raises(JobNotFound):
+        mutate_job(InMemoryJobRepository(), "t", "x", lambda j: None)
