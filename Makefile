@@ -52,9 +52,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.api_latency
 	$(BIN)/python -m bench.pipeline
 
-## schema: regenerate the manifest JSON Schema file from the model
+## schema: regenerate the JSON Schema files from their models
 schema: $(STAMP)
-	$(BIN)/talkavocado schema > src/talkavocado/schemas/manifest.schema.json
+	$(BIN)/talkavocado schema manifest > src/talkavocado/schemas/manifest.schema.json
+	$(BIN)/talkavocado schema cut_plan > src/talkavocado/schemas/cut_plan.schema.json
 
 openapi: $(STAMP)
 	@$(BIN)/talkavocado openapi

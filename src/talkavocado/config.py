@@ -8,6 +8,7 @@ from pathlib import Path
 
 from talkavocado.errors import ValidationFailed
 from talkavocado.keys import Env, parse_env
+from talkavocado.media.planner import PlannerParameters
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -37,6 +38,35 @@ def _number(name: str, default: float) -> float:
     return value
 
 
+TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
+PLANNER_VARIABLES = {
+    "PLAN_MIN_PAUSE_SECONDS": "min_pause",
+    "PLAN_PADDING_SECONDS": "padding",
+    "PLAN_MIN_CUT_SECONDS": "min_cut",
+    "PLAN_MERGE_GAP_SECONDS": "merge_gap",
+    "PLAN_SILENCE_THRESHOLD_DB": "silence_threshold_db",
+}
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or choices[0]
+    if value not in choices:
+        raise ValidationFailed(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def _planner_parameters() -> PlannerParameters:
+    values: dict[str, object] = {
+        field: os.environ[name] for name, field in PLANNER_VARIABLES.items() if os.environ.get(name)
+    }
+    if os.environ.get("PLAN_FILLERS"):
+        values["fillers"] = [f.strip() for f in os.environ["PLAN_FILLERS"].split(",") if f.strip()]
+    try:
+        return PlannerParameters.model_validate(values)
+    except ValueError as invalid:
+        raise ValidationFailed(f"invalid planner settings: {invalid}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     env: Env
@@ -47,6 +77,9 @@ class Settings:
     idempotency_table: str
     retry_base_seconds: float
     retry_max_seconds: float
+    transcription_engine: str
+    whisper_model_dir: Path | None
+    planner: PlannerParameters
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,4 +94,9 @@ class Settings:
             or f"talkavocado-{env}-idempotency",
             retry_base_seconds=_number("RETRY_BASE_SECONDS", 2),
             retry_max_seconds=_number("RETRY_MAX_SECONDS", 300),
+            transcription_engine=_choice("TRANSCRIPTION_ENGINE", TRANSCRIPTION_ENGINES),
+            whisper_model_dir=Path(os.environ["WHISPER_MODEL_DIR"])
+            if os.environ.get("WHISPER_MODEL_DIR")
+            else None,
+            planner=_planner_parameters(),
         )

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
 from typing import Annotated, Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
 
+from talkavocado import schema_files
 from talkavocado.clock import TIMESTAMP_PATTERN, now_iso
-from talkavocado.errors import SchemaViolation
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 from talkavocado.ports import Storage
 from talkavocado.retry import retry_on_conflict
 
-SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
+# 1.1.0 (additive; every 1.0.0 document is valid): renders[].codec may be
+# "aac" (the audio-only render of an audio-only input); transcript.confidence
+# is optional (absent when the engine reports no confidence).
+SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
+SchemaVersion = Literal["1.0.0", "1.1.0"]
 SCHEMA_FILE = "manifest.schema.json"
 MIME_PATTERN = r"^(video|audio)/[a-z0-9][a-z0-9.+-]*$"
 
@@ -65,7 +64,7 @@ class TranscriptSection(_Section):
     srt_key: Key
     language: Annotated[str, Field(min_length=2, max_length=16)]
     model: Annotated[str, Field(min_length=1, max_length=128)]
-    confidence: Annotated[float, Field(ge=0, le=1)]
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
     transcribed_at: Timestamp
 
 
@@ -80,7 +79,7 @@ class PlanSection(_Section):
 class RenderEntry(_Section):
     key: Key
     type: Literal["preview", "final", "thumbnail"]
-    codec: Literal["h264", "h265", "vp9"]
+    codec: Literal["h264", "h265", "vp9", "aac"]
     duration_sec: Annotated[float, Field(ge=0)] | None = None
     resolution: Annotated[str, Field(pattern=r"^\d{1,5}x\d{1,5}$")] | None = None
     notes: str | None = None
@@ -109,7 +108,7 @@ class Metadata(_Section):
 
 
 class Manifest(_Section):
-    """Manifest schema v1.0.0 (see README, "Manifest")."""
+    """Manifest schema (see README, "Manifest"); SCHEMA_VERSION says which."""
 
     model_config = ConfigDict(
         title="TalkAvocado job manifest",
@@ -118,7 +117,7 @@ class Manifest(_Section):
         populate_by_name=True,
     )
 
-    schema_version: Literal["1.0.0"] = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     env: Env
     tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
     job_id: Annotated[str, Field(pattern=JOB_ID_PATTERN)]
@@ -147,45 +146,14 @@ class Manifest(_Section):
         ] + [entry]
 
 
-class _OptionalMeansAbsent(GenerateJsonSchema):
-    """Optional fields are omitted when unset (``exclude_none``), never null,
-    so the schema does not admit null for them."""
-
-    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
-
-    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
-        generated = super().default_schema(schema)
-        if generated.get("default", ...) is None:
-            generated.pop("default")
-        return generated
-
-
 def generate_schema() -> dict[str, Any]:
     """The JSON Schema of :class:`Manifest`, as shipped in ``schemas/``."""
-    schema = Manifest.model_json_schema(schema_generator=_OptionalMeansAbsent)
-    # Defaulted on construction, but every stored document must state it.
-    schema["required"] = ["schemaVersion", *schema["required"]]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://talkavocado.dev/schemas/manifest/{SCHEMA_VERSION}.json",
-        **schema,
-    }
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("talkavocado.schemas").joinpath(SCHEMA_FILE).read_text()
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return schema_files.generate(Manifest, "manifest", SCHEMA_VERSION, ["schemaVersion"])
 
 
 def validate_document(document: dict[str, Any]) -> None:
     """Validate a manifest document against the shipped JSON Schema file."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(root)"
-        raise SchemaViolation(f"manifest invalid at {where}: {first.message}", path=where)
+    schema_files.validate(document, SCHEMA_FILE, "manifest")
 
 
 def encode(manifest: Manifest) -> bytes:
@@ -218,6 +186,7 @@ class ManifestStore:
 
     def replace(self, keys: JobKeys, manifest: Manifest, expected_version: str) -> str:
         manifest.updated_at = now_iso()
+        manifest.schema_version = SCHEMA_VERSION  # written by this code: the current shape
         return self._storage.put(keys, keys.manifest, encode(manifest), if_match=expected_version)
 
     def update(self, keys: JobKeys, mutate: Callable[[Manifest], None]) -> Manifest:

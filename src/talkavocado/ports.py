@@ -43,6 +43,11 @@ class Storage(Protocol):
 
     def exists(self, job: JobKeys, key: str) -> bool: ...
 
+    def fetch(self, job: JobKeys, key: str) -> Path:
+        """A local file with the object's content (the object itself on local
+        storage). Raise ``StorageObjectMissing`` when absent."""
+        ...
+
     def upload(self, job: JobKeys, key: str, source: Path) -> None:
         """Store a local file under ``key`` (streamed, atomic)."""
         ...

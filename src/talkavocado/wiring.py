@@ -23,11 +23,12 @@ from talkavocado.config import Settings
 from talkavocado.job_service import JobService
 from talkavocado.manifest import ManifestStore
 from talkavocado.pipeline import step_named
+from talkavocado.workers import steps
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
+from talkavocado.workers.context import StepBody
 from talkavocado.workers.dead_letter import DeadLetterHandler
 from talkavocado.workers.failure import JobFailer
 from talkavocado.workers.runner import StepRunner
-from talkavocado.workers.steps import BODIES
 from talkavocado.workers.worker import StepWorker
 
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
@@ -94,6 +95,11 @@ def job_service() -> JobService:
 
 
 @_once
+def _bodies() -> dict[str, StepBody]:
+    return steps.media_steps(settings())
+
+
+@_once
 def step_worker(name: str) -> StepWorker:
     step = step_named(name)
     config = IdempotencyConfig(
@@ -117,7 +123,7 @@ def step_worker(name: str) -> StepWorker:
         return wrapped
 
     runner = StepRunner(
-        step, BODIES[name], jobs(), ManifestStore(storage()), storage(), publisher(), idempotency
+        step, _bodies()[name], jobs(), ManifestStore(storage()), storage(), publisher(), idempotency
     )
     return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()), config)
 

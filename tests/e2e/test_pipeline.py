@@ -61,8 +61,12 @@ def put_event(detail_type: str, detail: dict[str, Any]) -> None:
 def body_of(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Replace a step's body for one test (the workers are rebuilt)."""
 
+    media_steps = steps.media_steps
+
     def replace(step: str, body: Any) -> None:
-        monkeypatch.setitem(steps.BODIES, step, body)
+        monkeypatch.setattr(
+            steps, "media_steps", lambda settings: {**media_steps(settings), step: body}
+        )
         wiring.reset()
 
     yield replace

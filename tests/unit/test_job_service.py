@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,8 @@ JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 
 class World:
     def __init__(self, root: Path, start_on_create: bool = True) -> None:
-        self.settings = Settings(
-            env="test",
-            storage_path=root,
-            jobs_table="t",
-            event_bus="b",
-            start_on_create=start_on_create,
-            idempotency_table="i",
-            retry_base_seconds=1,
-            retry_max_seconds=1,
+        self.settings = replace(
+            Settings.from_env(), storage_path=root, start_on_create=start_on_create
         )
         self.jobs = InMemoryJobRepository()
         self.storage = LocalStorage(root)

@@ -12,6 +12,7 @@ from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.clock import now_iso
 from talkavocado.errors import ConcurrentUpdate, SchemaViolation
 from talkavocado.keys import JobKeys
+from talkavocado.media.planner import generate_plan_schema
 from talkavocado.manifest import (
     AudioSection,
     LogEntry,
@@ -50,10 +51,22 @@ def test_schema_file_is_generated_from_the_model() -> None:
     assert json.loads(shipped) == generate_schema(), "run `make schema` after changing Manifest"
 
 
+def test_cut_plan_schema_file_is_generated_from_the_model() -> None:
+    shipped = resources.files("talkavocado.schemas").joinpath("cut_plan.schema.json").read_text()
+    assert json.loads(shipped) == generate_plan_schema(), "run `make schema` after changing CutPlan"
+
+
 def test_a_new_manifest_validates_and_states_its_schema_version() -> None:
     doc = new_manifest().to_document()
     validate_document(doc)
-    assert doc["schemaVersion"] == "1.0.0"
+    assert doc["schemaVersion"] == "1.1.0"
+
+
+def test_a_version_1_0_0_document_is_still_valid() -> None:
+    doc = new_manifest().to_document()
+    doc["schemaVersion"] = "1.0.0"
+    validate_document(doc)
+    assert Manifest.model_validate(doc).schema_version == "1.0.0"
 
 
 def test_a_full_manifest_validates_against_the_schema_file() -> None:

@@ -84,6 +84,12 @@ class LocalStorage:
             self._write_atomically(path, lambda out: out.write(data))
         return _version_of(data)
 
+    def fetch(self, job: JobKeys, key: str) -> Path:
+        path = self.path_of(job, key)
+        if not path.is_file():
+            raise StorageObjectMissing(f"{key} does not exist", key=key)
+        return path
+
     def upload(self, job: JobKeys, key: str, source: Path) -> None:
         path = self.path_of(job, key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,10 +43,12 @@ def _run(args: argparse.Namespace) -> int:
     return run_video(args.video, args.tenant, args.timeout, args.log_file)
 
 
-def _schema(_: argparse.Namespace) -> int:
+def _schema(args: argparse.Namespace) -> int:
     from talkavocado.manifest import generate_schema
+    from talkavocado.media.planner import generate_plan_schema
 
-    print(json.dumps(generate_schema(), indent=2))
+    generators = {"manifest": generate_schema, "cut_plan": generate_plan_schema}
+    print(json.dumps(generators[args.name](), indent=2))
     return 0
 
 
@@ -85,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(run=_run)
 
-    commands.add_parser("schema", help="print the manifest JSON Schema").set_defaults(run=_schema)
+    schema = commands.add_parser("schema", help="print a JSON Schema generated from its model")
+    schema.add_argument("name", choices=["manifest", "cut_plan"])
+    schema.set_defaults(run=_schema)
     commands.add_parser("openapi", help="print the API's OpenAPI document").set_defaults(
         run=_openapi
     )

@@ -1,25 +1,287 @@
-"""The body of each pipeline step.
+"""The body of each pipeline step: the real media work.
 
-The media steps are declared no-ops until their engines land: each records
-itself ``skipped`` and writes no artifact (never a placeholder file). The
-finalizer's body has nothing to produce; the runner completes the job.
+Each body reads its inputs through the storage port, works in a private
+temporary directory, uploads finished files (atomically) and returns how the
+manifest records them. A body that cannot do its work raises ``StepFailed``
+with a type from the taxonomy and a message a user understands; it never
+writes a placeholder.
 """
 
 from __future__ import annotations
 
-from talkavocado.pipeline import FINALIZER, STEP_NAMES
+import tempfile
+from functools import cached_property
+from pathlib import Path
+
+from talkavocado.adapters import ffmpeg
+from talkavocado.clock import now_iso
+from talkavocado.config import Settings
+from talkavocado.errors import ErrorType, StepFailed, StorageObjectMissing
+from talkavocado.manifest import (
+    AudioSection,
+    Manifest,
+    PlanSection,
+    RenderEntry,
+    SubtitleEntry,
+    TranscriptSection,
+)
+from talkavocado.media.planner import PLAN_SCHEMA_VERSION, CutPlan, plan_cuts
+from talkavocado.media.render import align_to_frames, cut_render_args, preview_args
+from talkavocado.media.transcript import Transcript, TranscriptionEngine, to_srt
+from talkavocado.pipeline import FINALIZER
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
+AUDIO_SAMPLE_RATE = 44100
+AUDIO_BITRATE_KBPS = 128
+MAX_DRIFT_SECONDS = 0.05
+# Without a Lambda deadline (the local runtime), no ffmpeg run may take longer.
+LOCAL_TIME_LIMIT = 3600.0
+DEADLINE_MARGIN = 5.0
+PCM_CHUNK = 64 * 1024
 
-def not_implemented_yet(context: StepContext) -> StepOutcome:
-    return StepOutcome(status="skipped", summary=f"{context.step.name} has no engine yet")
+
+def _time_left(context: StepContext) -> float:
+    remaining = context.remaining_seconds()
+    budget = min(remaining, LOCAL_TIME_LIMIT) - DEADLINE_MARGIN
+    if budget <= 0:
+        raise StepFailed(ErrorType.TIMEOUT, "not enough time left in this invocation")
+    return budget
+
+
+def _fetch(context: StepContext, key: str | None, what: str) -> Path:
+    if key is None:
+        raise StepFailed(ErrorType.INPUT_MISSING, f"the job has no {what}")
+    try:
+        return context.storage.fetch(context.keys, key)
+    except StorageObjectMissing:
+        raise StepFailed(ErrorType.INPUT_MISSING, f"the {what} is missing ({key})") from None
+
+
+def _source(context: StepContext) -> Path:
+    return _fetch(
+        context,
+        context.manifest.source_video_key,
+        "input video (create the job with `input` and upload the file to its input key)",
+    )
+
+
+class MediaSteps:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def engine(self) -> TranscriptionEngine:
+        """Loaded once per process (a cold start), then reused."""
+        if self._settings.transcription_engine == "faster-whisper":
+            from talkavocado.adapters.whisper_engine import WhisperEngine
+
+            return WhisperEngine(self._settings.whisper_model_dir)
+        from talkavocado.adapters.pocketsphinx_engine import PocketSphinxEngine
+
+        return PocketSphinxEngine()
+
+    def bodies(self) -> dict[str, StepBody]:
+        return {
+            "audio-extraction": self.extract_audio,
+            "transcription": self.transcribe,
+            "smart-cut-planner": self.plan,
+            "video-render": self.render,
+            FINALIZER.name: finalize,
+        }
+
+    def extract_audio(self, context: StepContext) -> StepOutcome:
+        source = _source(context)
+        info = ffmpeg.probe(source, _time_left(context))
+        if not info.has_audio:
+            raise StepFailed(
+                ErrorType.CODEC_UNSUPPORTED, "the file has no audio track: there is nothing to cut"
+            )
+        with tempfile.TemporaryDirectory() as scratch:
+            audio = Path(scratch) / f"{context.keys.job_id}.mp3"
+            ffmpeg.run(
+                [
+                    "-i",
+                    str(source),
+                    "-map",
+                    "0:a:0",
+                    "-vn",
+                    "-ac",
+                    "1",
+                    "-ar",
+                    str(AUDIO_SAMPLE_RATE),
+                    "-c:a",
+                    "libmp3lame",
+                    "-b:a",
+                    f"{AUDIO_BITRATE_KBPS}k",
+                    str(audio),
+                ],
+                _time_left(context),
+            )
+            extracted = ffmpeg.probe(audio, _time_left(context))
+            context.storage.upload(context.keys, context.keys.audio, audio)
+        section = AudioSection(
+            key=context.keys.audio,
+            codec="mp3",
+            duration_sec=round(extracted.duration, 3),
+            bitrate_kbps=AUDIO_BITRATE_KBPS,
+            sample_rate=AUDIO_SAMPLE_RATE,
+            extracted_at=now_iso(),
+        )
+
+        def record(manifest: Manifest) -> None:
+            manifest.audio = section
+
+        summary = f"{section.duration_sec:.1f} s of {info.audio_codec} audio"
+        return StepOutcome("completed", summary, record)
+
+    def transcribe(self, context: StepContext) -> StepOutcome:
+        audio = _fetch(context, context.keys.audio, "extracted audio")
+        engine = self.engine
+        with ffmpeg.pcm_stream(audio, engine.sample_rate) as pcm:
+            segments = engine.transcribe(iter(lambda: pcm.read(PCM_CHUNK), b""))
+        duration = context.manifest.audio.duration_sec if context.manifest.audio else 0.0
+        transcript = Transcript(
+            language=engine.language,
+            engine=engine.name,
+            model=engine.model,
+            duration=duration,
+            segments=segments,
+        )
+        keys = context.keys
+        context.storage.put(keys, keys.transcript_json, transcript.to_json())
+        context.storage.put(keys, keys.captions_srt, to_srt(segments).encode())
+        section = TranscriptSection(
+            json_key=keys.transcript_json,
+            srt_key=keys.captions_srt,
+            language=engine.language,
+            model=f"{engine.name}:{engine.model}",
+            confidence=transcript.confidence,
+            transcribed_at=now_iso(),
+        )
+        captions = SubtitleEntry(key=keys.captions_srt, format="srt", language=engine.language)
+
+        def record(manifest: Manifest) -> None:
+            manifest.transcript = section
+            manifest.subtitles = [captions]
+
+        words = sum(len(segment.words) for segment in segments)
+        return StepOutcome("completed", f"{words} words in {len(segments)} segments", record)
+
+    def plan(self, context: StepContext) -> StepOutcome:
+        audio = _fetch(context, context.keys.audio, "extracted audio")
+        try:
+            document = context.storage.get(context.keys, context.keys.transcript_json).data
+        except StorageObjectMissing:
+            raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
+        transcript = Transcript.model_validate_json(document)
+        parameters = self._settings.planner
+        duration = ffmpeg.probe(audio, _time_left(context)).duration
+        quiet = ffmpeg.silences(
+            audio, parameters.silence_threshold_db, parameters.min_pause, _time_left(context)
+        )
+        plan = plan_cuts(duration, quiet, list(transcript.words()), parameters)
+        if plan.kept_duration <= 0:
+            raise StepFailed(
+                ErrorType.VALIDATION_FAILED, "no speech found: everything would be cut"
+            )
+        context.storage.put(context.keys, context.keys.cut_plan, plan.to_json())
+        section = PlanSection(
+            key=context.keys.cut_plan,
+            schema_version=PLAN_SCHEMA_VERSION,
+            algorithm=plan.algorithm,
+            total_cuts=plan.total_cuts,
+            planned_at=now_iso(),
+        )
+
+        def record(manifest: Manifest) -> None:
+            manifest.plan = section
+
+        summary = f"{plan.total_cuts} cuts removing {plan.cut_duration:.1f} s of {duration:.1f} s"
+        return StepOutcome("completed", summary, record)
+
+    def render(self, context: StepContext) -> StepOutcome:
+        source = _source(context)
+        try:
+            document = context.storage.get(context.keys, context.keys.cut_plan).data
+        except StorageObjectMissing:
+            raise StepFailed(ErrorType.INPUT_MISSING, "the cut plan is missing") from None
+        plan = CutPlan.model_validate_json(document)
+        info = ffmpeg.probe(source, _time_left(context))
+        keeps = align_to_frames(plan.keeps(), info.fps if info.has_video else None)
+        expected = sum(end - start for start, end in keeps)
+        frame = 1 / info.fps if info.has_video and info.fps else 0.001
+        keys = context.keys
+        with tempfile.TemporaryDirectory() as scratch:
+            base = Path(scratch) / "base_cuts.mp4"
+            ffmpeg.run(
+                cut_render_args(source, keeps, info.has_video, info.fps, base), _time_left(context)
+            )
+            rendered = _check_render(base, info, expected, frame, _time_left(context))
+            entries = [
+                RenderEntry(
+                    key=keys.base_cuts_render,
+                    type="final",
+                    codec="h264" if info.has_video else "aac",
+                    duration_sec=round(rendered, 3),
+                    resolution=_resolution(info),
+                    notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
+                    rendered_at=now_iso(),
+                )
+            ]
+            if info.has_video:
+                preview = Path(scratch) / "preview.mp4"
+                ffmpeg.run(preview_args(base, preview), _time_left(context))
+                entries.append(
+                    RenderEntry(
+                        key=keys.preview_render,
+                        type="preview",
+                        codec="h264",
+                        duration_sec=round(rendered, 3),
+                        resolution=_resolution(ffmpeg.probe(preview, _time_left(context))),
+                        rendered_at=now_iso(),
+                    )
+                )
+                context.storage.upload(keys, keys.preview_render, preview)
+            context.storage.upload(keys, keys.base_cuts_render, base)
+
+        def record(manifest: Manifest) -> None:
+            manifest.renders = entries  # replaced, never appended
+
+        summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
+        return StepOutcome("completed", summary, record)
+
+
+def _resolution(info: ffmpeg.MediaInfo) -> str | None:
+    return f"{info.width}x{info.height}" if info.width and info.height else None
+
+
+def _check_render(
+    render: Path, source: ffmpeg.MediaInfo, expected: float, frame: float, timeout: float
+) -> float:
+    """The render lasts the sum of the kept segments (within one frame), and
+    its sound stays with its picture (within MAX_DRIFT_SECONDS)."""
+    audio = ffmpeg.stream_duration(render, "a", None, timeout)
+    duration = audio
+    if source.has_video:
+        video = ffmpeg.stream_duration(render, "v", source.fps, timeout)
+        drift = abs(video - audio)
+        if drift > MAX_DRIFT_SECONDS:
+            raise StepFailed(
+                ErrorType.UNKNOWN,
+                f"render check failed: audio and video differ by {drift * 1000:.0f} ms",
+            )
+        duration = video
+    if abs(duration - expected) > frame + 1e-6:
+        raise StepFailed(
+            ErrorType.UNKNOWN,
+            f"render check failed: {duration:.3f} s rendered, {expected:.3f} s planned",
+        )
+    return duration
 
 
 def finalize(context: StepContext) -> StepOutcome:
     return StepOutcome(status="completed", summary="job completed")
 
 
-BODIES: dict[str, StepBody] = {
-    **{name: not_implemented_yet for name in STEP_NAMES},
-    FINALIZER.name: finalize,
-}
+def media_steps(settings: Settings) -> dict[str, StepBody]:
+    return MediaSteps(settings).bodies()

@@ -1,0 +1,210 @@
+"""ffmpeg, the binary that imageio-ffmpeg ships (no system ffmpeg needed).
+
+Always run with an argument list, never through a shell. Inputs are judged
+by what ffmpeg reads in them, not by their names. A run that overstays its
+deadline is killed and reported as TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import IO
+
+from talkavocado.errors import ErrorType, StepFailed
+
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)")
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_FPS = re.compile(r"([\d.]+) fps")
+_RATE = re.compile(r"(\d+) Hz")
+_SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
+_SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
+_ERROR_TAIL = 400
+
+
+@cache
+def executable() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise StepFailed(ErrorType.UNKNOWN, "ffmpeg is not installed (imageio-ffmpeg)") from None
+    path: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return path
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    audio_codec: str | None
+    sample_rate: int | None
+    video_codec: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+
+def run(argv: list[str], timeout: float) -> str:
+    """Run ffmpeg; return its stderr (its report). Errors become StepFailed."""
+    try:
+        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
+            [executable(), "-hide_banner", "-nostdin", *argv],
+            capture_output=True,
+            timeout=max(timeout, 1),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise StepFailed(ErrorType.TIMEOUT, f"ffmpeg took longer than {timeout:.0f} s") from None
+    report = done.stderr.decode(errors="replace")
+    if done.returncode != 0:
+        raise StepFailed(ErrorType.CODEC_UNSUPPORTED, _explain(report))
+    return report
+
+
+def _explain(report: str) -> str:
+    """A sentence a user understands, from ffmpeg's report."""
+    if "moov atom not found" in report or "Invalid data found" in report:
+        return (
+            "the file is not a readable video or audio file (damaged, truncated or another format)"
+        )
+    lines = [line for line in report.strip().splitlines() if line.strip()]
+    return (
+        "ffmpeg could not process the file: "
+        + (lines[-1] if lines else "no details")[-_ERROR_TAIL:]
+    )
+
+
+def probe(path: Path, timeout: float) -> MediaInfo:
+    """What the file really contains, read by ffmpeg from its content."""
+    if path.stat().st_size == 0:
+        raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the file is empty (0 bytes)")
+    try:
+        done = subprocess.run(  # noqa: S603
+            [executable(), "-hide_banner", "-nostdin", "-i", str(path)],
+            capture_output=True,
+            timeout=max(timeout, 1),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise StepFailed(ErrorType.TIMEOUT, "reading the file took too long") from None
+    report = done.stderr.decode(errors="replace")
+    # Without an output ffmpeg always exits 1; a readable file still lists its streams.
+    streams = _STREAM.findall(report)
+    if not streams:
+        raise StepFailed(ErrorType.CODEC_UNSUPPORTED, _explain(report))
+    duration = _DURATION.search(report)
+    audio = next((s for s in streams if s[0] == "Audio"), None)
+    video = next((s for s in streams if s[0] == "Video" and "attached pic" not in s[2]), None)
+    size = _SIZE.search(video[2]) if video else None
+    fps = _FPS.search(video[2]) if video else None
+    rate = _RATE.search(audio[2]) if audio else None
+    return MediaInfo(
+        duration=_seconds(duration.groups()) if duration else 0.0,
+        audio_codec=audio[1] if audio else None,
+        sample_rate=int(rate.group(1)) if rate else None,
+        video_codec=video[1] if video else None,
+        width=int(size.group(1)) if size else None,
+        height=int(size.group(2)) if size else None,
+        fps=float(fps.group(1)) if fps else None,
+    )
+
+
+def _seconds(parts: tuple[str, ...]) -> float:
+    hours, minutes, seconds = parts
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def silences(
+    audio: Path, noise_db: float, min_duration: float, timeout: float
+) -> list[tuple[float, float]]:
+    """Stretches quieter than ``noise_db`` for at least ``min_duration``
+    seconds, found by ffmpeg's silencedetect in the signal itself."""
+    report = run(
+        [
+            "-i",
+            str(audio),
+            "-af",
+            f"silencedetect=noise={noise_db}dB:d={min_duration}",
+            "-f",
+            "null",
+            "-",
+        ],
+        timeout,
+    )
+    found: list[tuple[float, float]] = []
+    start: float | None = None
+    for line in report.splitlines():
+        if (began := _SILENCE_START.search(line)) is not None:
+            start = max(0.0, float(began.group(1)))
+        elif (ended := _SILENCE_END.search(line)) is not None and start is not None:
+            found.append((start, float(ended.group(1))))
+            start = None
+    if start is not None:  # silent until the end of the file
+        found.append((start, float("inf")))
+    return found
+
+
+@contextmanager
+def pcm_stream(media: Path, sample_rate: int) -> Iterator[IO[bytes]]:
+    """The audio decoded to 16-bit mono PCM, streamed (bounded memory). A
+    decoding failure is reported once the stream has been read."""
+    process = subprocess.Popen(  # noqa: S603
+        [
+            executable(),
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(media),
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(sample_rate),
+            "-f",
+            "s16le",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        yield process.stdout
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        process.stdout.close()
+        returncode = process.wait()
+    if returncode != 0:
+        raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the audio could not be decoded")
+
+
+_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
+_TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+def stream_duration(media: Path, stream: str, fps: float | None, timeout: float) -> float:
+    """Duration of the first video (``"v"``) or audio (``"a"``) stream, by
+    decoding it: frames / fps for video, the last timestamp for audio."""
+    report = run(["-i", str(media), "-map", f"0:{stream}:0", "-f", "null", "-"], timeout)
+    if stream == "v" and fps:
+        frames = _FRAME_COUNT.findall(report)
+        return int(frames[-1]) / fps if frames else 0.0
+    times = _TIME.findall(report)
+    return _seconds(times[-1]) if times else 0.0

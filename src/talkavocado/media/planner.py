@@ -1,0 +1,195 @@
+"""The smart-cut planner: which parts of a recording to keep and which to cut.
+
+Deterministic: the same silences, words and parameters give a byte-identical
+plan (times in milliseconds, sorted keys, no run-time figures). Cuts come
+from two sources: pauses found in the audio signal, and filler words found in
+the transcript. Speech is never cut because it is short: recognised words
+(other than fillers) are protected from every cut, however brief the
+sentence between two pauses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from talkavocado import schema_files
+from talkavocado.media.transcript import Word
+
+PLAN_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
+PLAN_SCHEMA_FILE = "cut_plan.schema.json"
+ALGORITHM = "talkavocado-smart-cut/1"
+DEFAULT_FILLERS = ("um", "uh", "er", "erm", "ah", "uhm", "hmm", "mm", "you know", "i mean")
+_NOT_A_LETTER = re.compile(r"[^a-z' ]+")
+_ALTERNATE = re.compile(r"\(\d+\)$")  # pocketsphinx's "the(2)"
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class PlannerParameters(_Camel):
+    """Every knob of the planner, with its default (see README, "Smart cuts")."""
+
+    min_pause: Annotated[float, Field(gt=0)] = 0.75
+    padding: Seconds = 0.15
+    min_cut: Seconds = 0.3
+    merge_gap: Seconds = 0.3
+    silence_threshold_db: Annotated[float, Field(lt=0)] = -35.0
+    fillers: list[str] = Field(default_factory=lambda: list(DEFAULT_FILLERS))
+
+
+class PlanSegment(_Camel):
+    start: Seconds
+    end: Seconds
+    action: Literal["keep", "cut"]
+    reason: str
+
+
+class CutPlan(_Camel):
+    model_config = ConfigDict(
+        title="TalkAvocado cut plan",
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+    schema_version: Literal["1.0.0"] = PLAN_SCHEMA_VERSION
+    algorithm: str = ALGORITHM
+    source_duration: Seconds
+    parameters: PlannerParameters
+    segments: list[PlanSegment]
+    total_cuts: Annotated[int, Field(ge=0)]
+    kept_duration: Seconds
+    cut_duration: Seconds
+
+    def keeps(self) -> list[tuple[float, float]]:
+        return [(s.start, s.end) for s in self.segments if s.action == "keep"]
+
+    def cuts(self) -> list[PlanSegment]:
+        return [s for s in self.segments if s.action == "cut"]
+
+    def to_json(self) -> bytes:
+        """Byte-identical for identical plans; validated against the schema file."""
+        document = self.model_dump(mode="json", by_alias=True)
+        schema_files.validate(document, PLAN_SCHEMA_FILE, "cut plan")
+        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+def generate_plan_schema() -> dict[str, Any]:
+    return schema_files.generate(
+        CutPlan, "cut_plan", PLAN_SCHEMA_VERSION, ["schemaVersion", "algorithm"]
+    )
+
+
+def _normalise(word: str) -> str:
+    return _NOT_A_LETTER.sub("", _ALTERNATE.sub("", word.lower())).strip()
+
+
+def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[float, float, str]]:
+    """Filler words and phrases, longest phrase first, with their timings."""
+    phrases = sorted({tuple(f.lower().split()) for f in fillers}, key=len, reverse=True)
+    spoken = [_normalise(w.word) for w in words]
+    found: list[tuple[float, float, str]] = []
+    index = 0
+    while index < len(words):
+        for phrase in phrases:
+            if tuple(spoken[index : index + len(phrase)]) == phrase:
+                last = index + len(phrase) - 1
+                found.append((words[index].start, words[last].end, " ".join(phrase)))
+                index = last + 1
+                break
+        else:
+            index += 1
+    return found
+
+
+def _subtract(
+    cut: tuple[float, float], protected: Sequence[tuple[float, float]], padding: float
+) -> list[tuple[float, float]]:
+    """``cut`` minus every protected interval (widened by ``padding``)."""
+    pieces = [cut]
+    for start, end in protected:
+        start, end = start - padding, end + padding
+        next_pieces = []
+        for a, b in pieces:
+            if end <= a or start >= b:
+                next_pieces.append((a, b))
+                continue
+            if start > a:
+                next_pieces.append((a, start))
+            if end < b:
+                next_pieces.append((end, b))
+        pieces = next_pieces
+    return pieces
+
+
+def plan_cuts(
+    duration: float,
+    silences: Sequence[tuple[float, float]],
+    words: Sequence[Word],
+    parameters: PlannerParameters,
+) -> CutPlan:
+    p = parameters
+    filler_spans = find_fillers(words, p.fillers)
+    speech = [
+        (w.start, w.end) for w in words if not any(s <= w.start < e for s, e, _ in filler_spans)
+    ]
+
+    candidates: list[tuple[float, float, str]] = []
+    for start, end in silences:
+        end = min(end, duration)
+        if end - start < p.min_pause:
+            continue
+        # Keep some air next to speech; none is needed at the file's edges.
+        inner = (
+            start + (p.padding if start > 0 else 0),
+            end - (p.padding if end < duration else 0),
+        )
+        for a, b in _subtract(inner, speech, p.padding):
+            candidates.append((a, b, f"pause {end - start:.2f} s"))
+    for start, end, text in filler_spans:
+        for a, b in _subtract((start, end), speech, 0.0):
+            candidates.append((a, b, f'filler "{text}"'))
+
+    merged: list[tuple[float, float, str]] = []
+    for start, end, reason in sorted(candidates):
+        if merged:
+            last_start, last_end, last_reason = merged[-1]
+            gap_has_speech = any(s < start and e > last_end for s, e in speech)
+            if start - last_end <= p.merge_gap and not gap_has_speech:
+                joined = last_reason if reason in last_reason else f"{last_reason}; {reason}"
+                merged[-1] = (last_start, max(end, last_end), joined)
+                continue
+        merged.append((start, end, reason))
+
+    cuts = [(round(a, 3), round(b, 3), r) for a, b, r in merged if b - a >= max(p.min_cut, 0.001)]
+    total = round(duration, 3)
+    segments: list[PlanSegment] = []
+    cursor = 0.0
+    for start, end, reason in cuts:
+        start, end = max(start, cursor), min(end, total)
+        if end <= start:
+            continue
+        if start > cursor:
+            segments.append(PlanSegment(start=cursor, end=start, action="keep", reason="speech"))
+        segments.append(PlanSegment(start=start, end=end, action="cut", reason=reason))
+        cursor = end
+    if cursor < total:
+        segments.append(PlanSegment(start=cursor, end=total, action="keep", reason="speech"))
+    kept = round(sum(s.end - s.start for s in segments if s.action == "keep"), 3)
+    return CutPlan(
+        source_duration=total,
+        parameters=p,
+        segments=segments,
+        total_cuts=sum(1 for s in segments if s.action == "cut"),
+        kept_duration=kept,
+        cut_duration=round(total - kept, 3),
+    )
