@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import imageio_ffmpeg
 import pytest
 
 from talkavocado import wiring
@@ -58,3 +60,62 @@ def _fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     wiring.reset()
     yield
     wiring.reset()
+
+
+SAMPLE = REPO_ROOT / "tests" / "fixtures" / "sample_talk.mp4"
+
+
+def ffmpeg(*argv: str) -> None:
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *argv],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small generated media files, good and broken, made once per run."""
+    root = tmp_path_factory.mktemp("media")
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=22050",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(root / "tone.mp4"),
+    )
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=25",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(root / "no_audio.mp4"),
+    )
+    ffmpeg("-i", str(SAMPLE), "-vn", "-c:a", "aac", str(root / "speech.m4a"))
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "text.mp4").write_text("this is a text file, not a video\n" * 20)
+    data = SAMPLE.read_bytes()  # its index is at the front (faststart)
+    (root / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    ffmpeg("-i", str(SAMPLE), "-c", "copy", str(root / "index_at_end.mp4"))
+    data = (root / "index_at_end.mp4").read_bytes()
+    (root / "truncated_index_at_end.mp4").write_bytes(data[: len(data) // 2])
+    return root

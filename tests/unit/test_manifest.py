@@ -12,7 +12,6 @@ from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.clock import now_iso
 from talkavocado.errors import ConcurrentUpdate, SchemaViolation
 from talkavocado.keys import JobKeys
-from talkavocado.media.planner import generate_plan_schema
 from talkavocado.manifest import (
     AudioSection,
     LogEntry,
@@ -23,6 +22,7 @@ from talkavocado.manifest import (
     generate_schema,
     validate_document,
 )
+from talkavocado.media.planner import generate_plan_schema
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 KEYS = JobKeys("test", "demo-tenant", JOB)

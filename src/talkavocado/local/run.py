@@ -20,6 +20,7 @@ from talkavocado import wiring
 from talkavocado.errors import ValidationFailed
 from talkavocado.keys import JobKeys, parse_tenant_id, safe_filename
 from talkavocado.local.runtime import LocalRuntime
+from talkavocado.media.planner import CutPlan
 from talkavocado.observability import logger
 
 POLL_SECONDS = 0.2
@@ -139,6 +140,8 @@ def _drive(
         time.sleep(POLL_SECONDS)
 
     print(f"job {job['status']} in {time.monotonic() - started:.1f} s", file=out)
+    if job["artifacts"]["plan"]:
+        _print_cuts(wiring.storage().get(keys, job["artifacts"]["plan"]).data, out)
     print(json.dumps(job, indent=2), file=out)
     root = settings.storage_path
     print("files:", file=out)
@@ -149,6 +152,20 @@ def _drive(
     ]:
         print(f"  {label:<10} {root / key}", file=out)
     return 0 if job["status"] == "completed" else 1
+
+
+def _print_cuts(plan_document: bytes, out: TextIO) -> None:
+    plan = CutPlan.model_validate_json(plan_document)
+    print(
+        f"cut {plan.total_cuts} parts, {plan.cut_duration:.1f} s of {plan.source_duration:.1f} s:",
+        file=out,
+    )
+    for cut in plan.cuts():
+        print(
+            f"  {cut.start:8.2f} - {cut.end:8.2f} s  ({cut.end - cut.start:5.2f} s)  {cut.reason}",
+            file=out,
+        )
+    print(f"before {plan.source_duration:.1f} s -> after {plan.kept_duration:.1f} s", file=out)
 
 
 def _artifacts(job: dict[str, Any]) -> list[tuple[str, str]]:

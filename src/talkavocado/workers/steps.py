@@ -34,6 +34,8 @@ from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 AUDIO_SAMPLE_RATE = 44100
 AUDIO_BITRATE_KBPS = 128
 MAX_DRIFT_SECONDS = 0.05
+# Less audio than this share of the container's stated duration: a cut-off file.
+TRUNCATION_RATIO = 0.95
 # Without a Lambda deadline (the local runtime), no ffmpeg run may take longer.
 LOCAL_TIME_LIMIT = 3600.0
 DEADLINE_MARGIN = 5.0
@@ -118,6 +120,12 @@ class MediaSteps:
                 _time_left(context),
             )
             extracted = ffmpeg.probe(audio, _time_left(context))
+            if extracted.duration < info.duration * TRUNCATION_RATIO - 0.5:
+                raise StepFailed(
+                    ErrorType.CODEC_UNSUPPORTED,
+                    f"the file is truncated or damaged: only {extracted.duration:.1f} s of its "
+                    f"{info.duration:.1f} s could be read",
+                )
             context.storage.upload(context.keys, context.keys.audio, audio)
         section = AudioSection(
             key=context.keys.audio,
