@@ -6,6 +6,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.keys import JobKeys
 from talkavocado.local.runtime import LocalRuntime
 from tests.conftest import TEMPLATE
 
@@ -60,6 +63,25 @@ class Stack:
             headers=dict(response_headers.items()),
             body=json.loads(payload) if payload else None,
         )
+
+    def submit(self, tenant: str, source: Path, **extra: Any) -> str:
+        """What a client does: the file under the job's input key, then POST /jobs."""
+        job_id = str(uuid.uuid4())
+        keys = JobKeys("test", tenant, job_id)
+        LocalStorage(self.storage).upload(keys, keys.input(source.name), source)
+        body = {
+            "tenantId": tenant,
+            "jobId": job_id,
+            "input": {
+                "originalFilename": source.name,
+                "bytes": source.stat().st_size,
+                "mimeType": "video/mp4",
+            },
+            **extra,
+        }
+        response = self.request("POST", "/jobs", body)
+        assert response.status == 201, response.body
+        return job_id
 
     def wait_for_job(
         self, tenant: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 30

@@ -12,26 +12,30 @@ from typing import Any
 import boto3
 import pytest
 
-from talkavocado import wiring
+from talkavocado import schema_files, wiring
+from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.events import PipelineEvent
 from talkavocado.manifest import validate_document
+from talkavocado.media.planner import CutPlan
+from talkavocado.media.render import align_to_frames
+from talkavocado.media.transcript import Transcript
 from talkavocado.pipeline import STEP_NAMES
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner
+from tests.conftest import SAMPLE
 from tests.e2e.conftest import Stack
-
-WORK_STEPS = STEP_NAMES[:-1]
 
 
 def new_tenant() -> str:
     return f"tenant-{uuid.uuid4().hex[:8]}"
 
 
-def create_job(stack: Stack, tenant: str, **extra: Any) -> str:
-    response = stack.request("POST", "/jobs", {"tenantId": tenant, **extra})
+def create_job(stack: Stack, tenant: str) -> str:
+    """A job with no input file: enough where the steps do not matter."""
+    response = stack.request("POST", "/jobs", {"tenantId": tenant})
     assert response.status == 201, response.body
     job_id: str = response.body["jobId"]
     return job_id
@@ -82,28 +86,82 @@ def not_started(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     wiring.reset()
 
 
-def test_a_job_reaches_completed_with_every_step_recorded(stack: Stack) -> None:
+def test_the_sample_reaches_completed_with_every_step_and_artifact(stack: Stack) -> None:
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
-    job = stack.wait_until_finished(tenant, job_id)
+    job_id = stack.submit(tenant, SAMPLE)
+    job = stack.wait_until_finished(tenant, job_id, timeout=120)
 
-    assert job["status"] == "completed"
+    assert job["status"] == "completed", job["error"]
     assert list(job["steps"]) == list(STEP_NAMES)
-    assert all(job["steps"][name]["status"] == "skipped" for name in WORK_STEPS)
-    assert job["steps"]["job-finalizer"]["status"] == "completed"
+    assert all(step["status"] == "completed" for step in job["steps"].values())
     assert all(step["attempts"] == 1 and step["completedAt"] for step in job["steps"].values())
     assert job["progress"] == {"completedSteps": 5, "totalSteps": 5}
     assert job["error"] is None
+    prefix = f"test/{tenant}/{job_id}/"
+    assert job["artifacts"] == {
+        "audio": f"{prefix}audio/{job_id}.mp3",
+        "transcript": f"{prefix}transcripts/transcript.json",
+        "plan": f"{prefix}plan/cut_plan.json",
+        "renders": [f"{prefix}renders/base_cuts.mp4", f"{prefix}renders/preview.mp4"],
+    }
     manifest = manifest_of(stack, tenant, job_id)
     assert manifest["status"] == "completed"
     assert [entry["step"] for entry in manifest["logs"]] == list(STEP_NAMES)
 
+    plan = CutPlan.model_validate_json((stack.storage / job["artifacts"]["plan"]).read_bytes())
+    schema_files.validate(json.loads(plan.to_json()), "cut_plan.schema.json", "plan")
+    source = ffmpeg.probe(SAMPLE, 30)
+    assert source.fps is not None
+    render = stack.storage / job["artifacts"]["renders"][0]
+    rendered = ffmpeg.stream_duration(render, "v", source.fps, 60)
+    expected = sum(b - a for a, b in align_to_frames(plan.keeps(), source.fps))
+    assert abs(rendered - expected) <= 1 / source.fps + 1e-6
+    assert rendered < source.duration - 5  # the pauses are gone
+    transcript = Transcript.model_validate_json(
+        (stack.storage / job["artifacts"]["transcript"]).read_bytes()
+    )
+    starts = [word.start for word in transcript.words()]
+    assert starts and starts == sorted(starts)
 
-def test_every_message_delivered_twice_gives_the_same_result(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.mp4", "empty"),
+        ("text.mp4", "not a readable video or audio file"),
+        ("no_audio.mp4", "no audio track"),
+        ("truncated.mp4", "truncated"),
+    ],
+)
+def test_a_broken_file_fails_its_job_with_a_clear_error_and_nothing_half_written(
+    stack: Stack, media_dir: Path, name: str, message: str
 ) -> None:
     tenant = new_tenant()
-    reference_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / name)
+    job = stack.wait_until_finished(tenant, job_id)
+
+    assert job["status"] == "failed"
+    assert job["error"]["type"] == "CODEC_UNSUPPORTED"
+    assert job["error"]["step"] == "audio-extraction"
+    assert message in job["error"]["message"]
+    assert job["steps"]["audio-extraction"]["attempts"] == 1
+    assert job["artifacts"] == {"audio": None, "transcript": None, "plan": None, "renders": []}
+    job_dir = stack.storage / "test" / tenant / job_id
+    assert sorted(p.name for p in job_dir.iterdir()) == ["input", "manifest.json"]
+
+
+def test_a_job_without_its_input_file_fails_with_input_missing(stack: Stack) -> None:
+    tenant = new_tenant()
+    job_id = create_job(stack, tenant)
+    job = stack.wait_until_finished(tenant, job_id)
+    assert (job["status"], job["error"]["type"]) == ("failed", "INPUT_MISSING")
+
+
+def test_every_message_delivered_twice_gives_the_same_result(
+    stack: Stack, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = new_tenant()
+    reference_id = stack.submit(tenant, media_dir / "tone.mp4")
     reference = stack.wait_until_finished(tenant, reference_id)
 
     publish = EventBridgePublisher.publish
@@ -113,7 +171,7 @@ def test_every_message_delivered_twice_gives_the_same_result(
         publish(self, event)
 
     monkeypatch.setattr(EventBridgePublisher, "publish", publish_twice)
-    job_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
     job = stack.wait_until_finished(tenant, job_id)
     stack.wait_for_job(tenant, job_id, lambda _: False, timeout=2)  # let duplicates drain
     job = stack.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body
@@ -121,7 +179,7 @@ def test_every_message_delivered_twice_gives_the_same_result(
     def shape(found: dict[str, Any]) -> Any:
         return (
             found["status"],
-            found["artifacts"],
+            json.dumps(found["artifacts"]).replace(found["jobId"], "<job>"),
             {name: (s["status"], s["attempts"]) for name, s in found["steps"].items()},
         )
 
@@ -131,7 +189,7 @@ def test_every_message_delivered_twice_gives_the_same_result(
 
 
 def test_a_crash_between_recording_and_publishing_still_completes(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, media_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crashed: list[str] = []
     publish = StepRunner._publish
@@ -144,7 +202,7 @@ def test_a_crash_between_recording_and_publishing_still_completes(
 
     monkeypatch.setattr(StepRunner, "_publish", crash_once)
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
     job = stack.wait_until_finished(tenant, job_id)
 
     assert crashed == [job_id]
@@ -164,14 +222,14 @@ def test_a_crash_between_recording_and_publishing_still_completes(
     ],
 )
 def test_a_permanent_error_fails_the_job_at_once_with_its_type(
-    stack: Stack, body_of: Any, raised: Exception, error_type: str
+    stack: Stack, media_dir: Path, body_of: Any, raised: Exception, error_type: str
 ) -> None:
     def broken(context: StepContext) -> StepOutcome:
         raise raised
 
     body_of("smart-cut-planner", broken)
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
     job = stack.wait_until_finished(tenant, job_id)
 
     assert job["status"] == "failed"
@@ -189,14 +247,14 @@ def test_a_permanent_error_fails_the_job_at_once_with_its_type(
 
 
 def test_a_message_that_keeps_failing_goes_to_the_dlq_and_fails_its_job(
-    stack: Stack, body_of: Any
+    stack: Stack, media_dir: Path, body_of: Any
 ) -> None:
     def unreachable(context: StepContext) -> StepOutcome:
         raise StepFailed(ErrorType.TRANSIENT_DEPENDENCY, "the transcription service is down")
 
     body_of("transcription", unreachable)
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
     job = stack.wait_until_finished(tenant, job_id, timeout=60)
 
     assert job["status"] == "failed"
@@ -234,9 +292,9 @@ def test_a_malformed_message_naming_a_job_is_dead_lettered_and_fails_it(
     assert job["error"]["step"] == "audio-extraction"
 
 
-def test_a_late_event_for_an_earlier_step_changes_nothing(stack: Stack) -> None:
+def test_a_late_event_for_an_earlier_step_changes_nothing(stack: Stack, media_dir: Path) -> None:
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
     done = stack.wait_until_finished(tenant, job_id)
     manifest_before = manifest_of(stack, tenant, job_id)
 
@@ -285,10 +343,10 @@ def test_an_event_whose_tenant_does_not_own_the_job_changes_nothing(
 
 
 def test_every_log_line_of_a_job_carries_correlation_tenant_job_and_step(
-    stack: Stack, log_lines: list[dict[str, Any]]
+    stack: Stack, media_dir: Path, log_lines: list[dict[str, Any]]
 ) -> None:
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
     stack.wait_until_finished(tenant, job_id)
     stack.wait_for_job(tenant, job_id, lambda _: False, timeout=1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ def test_the_sample_runs_to_completed_with_progress_and_files(local_env: Path) -
     assert status == 0, printed
     assert "[5/5] job-finalizer      completed" in printed
     assert "job completed" in printed
+    assert re.search(r"cut \d+ parts, [\d.]+ s of 26\.\d s:", printed)
+    assert 'filler "' in printed and "pause " in printed
+    assert re.search(r"before 26\.\d s -> after 1\d\.\d s", printed)
+    assert "renders/base_cuts.mp4" in printed
     [input_line] = [line for line in printed.splitlines() if line.strip().startswith("input")]
     stored = Path(input_line.split()[-1])
     assert stored.read_bytes() == SAMPLE.read_bytes()

@@ -34,6 +34,7 @@ from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 AUDIO_SAMPLE_RATE = 44100
 AUDIO_BITRATE_KBPS = 128
 MAX_DRIFT_SECONDS = 0.05
+AAC_FRAME_SAMPLES = 1024
 # Less audio than this share of the container's stated duration: a cut-off file.
 TRUNCATION_RATIO = 0.95
 # Without a Lambda deadline (the local runtime), no ffmpeg run may take longer.
@@ -217,7 +218,13 @@ class MediaSteps:
         info = ffmpeg.probe(source, _time_left(context))
         keeps = align_to_frames(plan.keeps(), info.fps if info.has_video else None)
         expected = sum(end - start for start, end in keeps)
-        frame = 1 / info.fps if info.has_video and info.fps else 0.001
+        # "Within one frame": a video frame, or for sound alone an AAC frame
+        # (plus the 10 ms resolution of ffmpeg's time report).
+        frame = (
+            1 / info.fps
+            if info.has_video and info.fps
+            else AAC_FRAME_SAMPLES / (info.sample_rate or 48000) + 0.01
+        )
         keys = context.keys
         with tempfile.TemporaryDirectory() as scratch:
             base = Path(scratch) / "base_cuts.mp4"

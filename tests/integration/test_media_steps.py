@@ -1,0 +1,218 @@
+"""Each media step alone, on real media, with the real ffmpeg and PocketSphinx."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from talkavocado.adapters import ffmpeg
+from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.clock import now_iso
+from talkavocado.config import Settings
+from talkavocado.errors import ErrorType, StepFailed
+from talkavocado.jobs import JobRecord
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import InputSection, Manifest, validate_document
+from talkavocado.media.planner import CutPlan
+from talkavocado.media.render import align_to_frames
+from talkavocado.media.transcript import Transcript
+from talkavocado.pipeline import step_named
+from talkavocado.workers.context import StepContext
+from talkavocado.workers.steps import MediaSteps
+from tests.conftest import SAMPLE
+
+JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
+
+
+@dataclass
+class MediaJob:
+    """A job's storage and manifest, driven step by step."""
+
+    root: Path
+    steps: MediaSteps
+    manifest: Manifest
+    keys: JobKeys
+
+    @property
+    def storage(self) -> LocalStorage:
+        return LocalStorage(self.root)
+
+    def file(self, key: str) -> Path:
+        return self.root / key
+
+    def run(self, step: str) -> str:
+        now = now_iso()
+        record = JobRecord(
+            tenant_id="acme",
+            job_id=JOB,
+            env="test",
+            status="processing",
+            manifest_key=self.keys.manifest,
+            correlation_id="c",
+            created_at=now,
+            updated_at=now,
+        )
+        context = StepContext(
+            step_named(step), self.keys, record, self.manifest, self.storage, lambda: 600.0
+        )
+        body = self.steps.bodies()[step]
+        outcome = body(context)
+        outcome.apply(self.manifest)
+        validate_document(self.manifest.to_document())
+        return outcome.summary
+
+
+def new_job(root: Path, source: Path) -> MediaJob:
+    keys = JobKeys("test", "acme", JOB)
+    now = now_iso()
+    manifest = Manifest(
+        env="test",
+        tenant_id="acme",
+        job_id=JOB,
+        created_at=now,
+        updated_at=now,
+        status="processing",
+    )
+    job = MediaJob(root, MediaSteps(Settings.from_env()), manifest, keys)
+    key = keys.input(source.name)
+    job.storage.upload(keys, key, source)
+    manifest.source_video_key = key
+    manifest.input = InputSection(
+        source_key=key,
+        original_filename=source.name,
+        bytes=source.stat().st_size,
+        mime_type="video/mp4",
+    )
+    return job
+
+
+@pytest.fixture(scope="module")
+def sample_job(tmp_path_factory: pytest.TempPathFactory) -> MediaJob:
+    """The sample through all four media steps, once for this module."""
+    job = new_job(tmp_path_factory.mktemp("storage"), SAMPLE)
+    for step in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        job.run(step)
+    return job
+
+
+def test_audio_extraction_writes_an_mp3_and_records_it(sample_job: MediaJob) -> None:
+    audio = sample_job.manifest.audio
+    assert audio is not None
+    assert (audio.codec, audio.sample_rate, audio.key) == ("mp3", 44100, sample_job.keys.audio)
+    assert audio.duration_sec == pytest.approx(26.4, abs=0.3)
+    info = ffmpeg.probe(sample_job.file(audio.key), 30)
+    assert info.audio_codec == "mp3" and not info.has_video
+
+
+def test_transcription_writes_timed_words_and_valid_captions(sample_job: MediaJob) -> None:
+    keys = sample_job.keys
+    transcript = Transcript.model_validate_json(sample_job.file(keys.transcript_json).read_bytes())
+    words = list(transcript.words())
+    assert len(words) > 20
+    assert transcript.engine == "pocketsphinx" and transcript.language == "en"
+    starts = [w.start for w in words]
+    assert starts == sorted(starts)
+    assert all(w.start < w.end for w in words)
+    srt = sample_job.file(keys.captions_srt).read_text()
+    assert srt.startswith("1\n00:00:")
+    assert all(w.word in srt for w in words)
+    section = sample_job.manifest.transcript
+    assert section is not None and section.model.startswith("pocketsphinx:")
+    assert [s.key for s in sample_job.manifest.subtitles] == [keys.captions_srt]
+
+
+def test_the_plan_cuts_the_pauses_and_keeps_the_short_sentence(sample_job: MediaJob) -> None:
+    plan = CutPlan.model_validate_json(sample_job.file(sample_job.keys.cut_plan).read_bytes())
+    assert plan.total_cuts >= 4
+    assert any("pause" in cut.reason for cut in plan.cuts())
+    assert any("filler" in cut.reason for cut in plan.cuts())
+    # "Short sentence." is spoken at about 18.2-19.5 s, between two long pauses.
+    assert any(start <= 18.4 and end >= 19.3 for start, end in plan.keeps())
+    assert sample_job.manifest.plan is not None
+    assert sample_job.manifest.plan.total_cuts == plan.total_cuts
+
+
+def test_planning_twice_gives_a_byte_identical_plan(sample_job: MediaJob) -> None:
+    first = sample_job.file(sample_job.keys.cut_plan).read_bytes()
+    sample_job.run("smart-cut-planner")
+    assert sample_job.file(sample_job.keys.cut_plan).read_bytes() == first
+
+
+def test_the_render_lasts_the_kept_time_and_keeps_sound_with_picture(sample_job: MediaJob) -> None:
+    keys = sample_job.keys
+    plan = CutPlan.model_validate_json(sample_job.file(keys.cut_plan).read_bytes())
+    render = sample_job.file(keys.base_cuts_render)
+    source = ffmpeg.probe(SAMPLE, 30)
+    info = ffmpeg.probe(render, 30)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    assert (info.width, info.height, info.fps) == (source.width, source.height, source.fps)
+    assert source.fps is not None
+    expected = sum(end - start for start, end in align_to_frames(plan.keeps(), source.fps))
+    video = ffmpeg.stream_duration(render, "v", source.fps, 60)
+    audio = ffmpeg.stream_duration(render, "a", None, 60)
+    assert abs(video - expected) <= 1 / source.fps + 1e-6
+    assert abs(audio - video) <= 0.05
+    assert video < source.duration - plan.cut_duration + 1 / source.fps + 1e-6
+
+
+def test_the_preview_is_small_and_renders_are_replaced_not_appended(sample_job: MediaJob) -> None:
+    keys = sample_job.keys
+    preview = ffmpeg.probe(sample_job.file(keys.preview_render), 30)
+    assert preview.height is not None and preview.height <= 360
+    sample_job.run("video-render")
+    assert [(r.key, r.type) for r in sample_job.manifest.renders] == [
+        (keys.base_cuts_render, "final"),
+        (keys.preview_render, "preview"),
+    ]
+
+
+def test_an_audio_only_input_gives_an_audio_only_render(tmp_path: Path, media_dir: Path) -> None:
+    job = new_job(tmp_path, media_dir / "speech.m4a")
+    for step in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        job.run(step)
+    [render] = job.manifest.renders
+    assert (render.type, render.codec) == ("final", "aac")
+    info = ffmpeg.probe(job.file(job.keys.base_cuts_render), 30)
+    assert info.has_audio and not info.has_video
+    assert not job.file(job.keys.preview_render).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.mp4", "empty"),
+        ("text.mp4", "not a readable video or audio file"),
+        ("no_audio.mp4", "no audio track"),
+        ("truncated.mp4", "truncated"),
+        ("truncated_index_at_end.mp4", "not a readable video or audio file"),
+    ],
+)
+def test_broken_inputs_fail_with_codec_unsupported_and_write_nothing(
+    tmp_path: Path, media_dir: Path, name: str, message: str
+) -> None:
+    job = new_job(tmp_path, media_dir / name)
+    with pytest.raises(StepFailed) as failed:
+        job.run("audio-extraction")
+    assert failed.value.type == ErrorType.CODEC_UNSUPPORTED
+    assert message in failed.value.message
+    assert not job.file(job.keys.audio).exists()
+    assert job.manifest.audio is None
+
+
+def test_a_missing_input_file_is_input_missing(tmp_path: Path) -> None:
+    job = new_job(tmp_path, SAMPLE)
+    shutil.rmtree(tmp_path / job.keys.prefix / "input")
+    with pytest.raises(StepFailed) as failed:
+        job.run("audio-extraction")
+    assert failed.value.type == ErrorType.INPUT_MISSING
+
+
+def test_the_sample_transcript_document_is_plain_json(sample_job: MediaJob) -> None:
+    document = json.loads(sample_job.file(sample_job.keys.transcript_json).read_text())
+    assert set(document) == {"language", "engine", "model", "duration", "segments"}
+    word = document["segments"][0]["words"][0]
+    assert set(word) == {"word", "start", "end", "confidence"}
