@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any, cast
 
 import boto3
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado import wiring
 from talkavocado.handlers import workers
-from talkavocado.job_service import CreateJob
+from talkavocado.job_service import CreateJob, InputSpec
 from talkavocado.keys import JobKeys
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Template
@@ -64,11 +65,22 @@ def job_created_body(tenant: str, job_id: str) -> str:
 
 
 @pytest.fixture
-def pending_job(aws: Template, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+def pending_job(aws: Template, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A created job whose input file is in place, waiting for its first step."""
     monkeypatch.setenv("START_ON_CREATE", "false")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     wiring.reset()
-    record = wiring.job_service().create_job(CreateJob(tenant_id="acme", correlation_id="c-1"))
+    clip = media_dir / "tone.mp4"
+    record = wiring.job_service().create_job(
+        CreateJob(
+            tenant_id="acme",
+            correlation_id="c-1",
+            input=InputSpec(clip.name, clip.stat().st_size, "video/mp4"),
+        )
+    )
+    assert record.source_key is not None
+    keys = JobKeys("test", record.tenant_id, record.job_id)
+    wiring.storage().upload(keys, record.source_key, clip)
     return record.tenant_id, record.job_id
 
 
@@ -90,7 +102,7 @@ def test_a_step_handler_records_its_step_and_emits_the_next_event(
     assert response == {"batchItemFailures": []}
     job = wiring.jobs().get(tenant, job_id)
     assert job is not None and job.status == "processing"
-    assert job.steps["audio-extraction"].status == "skipped"
+    assert job.steps["audio-extraction"].status == "completed"
     [message] = next_queue_messages(aws)
     assert json.loads(message["Body"])["detail-type"] == "AudioExtracted"
 
@@ -132,5 +144,5 @@ def test_step_metrics_are_emitted(
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]
     [duration] = [d for d in documents if "StepDuration" in d]
-    assert (duration["step"], duration["outcome"]) == ("audio-extraction", "skipped")
+    assert (duration["step"], duration["outcome"]) == ("audio-extraction", "completed")
     assert duration["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "TalkAvocado"
