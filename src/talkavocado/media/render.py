@@ -1,6 +1,7 @@
 """The ffmpeg arguments of a cut render: trim and concatenate the kept
 segments, video and audio cut at the same frame boundaries so they cannot
-drift apart. No I/O here."""
+drift apart. Boundaries are frame and sample numbers, not times, so that
+hundreds of cuts add no rounding error. No I/O here."""
 
 from __future__ import annotations
 
@@ -28,18 +29,20 @@ def cut_render_args(
     keeps: Sequence[tuple[float, float]],
     has_video: bool,
     fps: float | None,
+    sample_rate: int,
     output: Path,
 ) -> list[str]:
     """H.264 + AAC (or AAC alone for an audio-only source), at the source's
-    frame rate and resolution."""
+    frame rate and resolution. ``keeps`` are frame-aligned (align_to_frames)."""
     graph: list[str] = []
     inputs: list[str] = []
     for index, (start, end) in enumerate(keeps):
-        window = f"start={start:.6f}:end={end:.6f}"
-        if has_video:
-            graph.append(f"[0:v:0]trim={window},setpts=PTS-STARTPTS[v{index}]")
+        if has_video and fps:
+            frames = f"start_frame={round(start * fps)}:end_frame={round(end * fps)}"
+            graph.append(f"[0:v:0]trim={frames},setpts=PTS-STARTPTS[v{index}]")
             inputs.append(f"[v{index}]")
-        graph.append(f"[0:a:0]atrim={window},asetpts=PTS-STARTPTS[a{index}]")
+        samples = f"start_sample={round(start * sample_rate)}:end_sample={round(end * sample_rate)}"
+        graph.append(f"[0:a:0]atrim={samples},asetpts=PTS-STARTPTS[a{index}]")
         inputs.append(f"[a{index}]")
     outputs = "[v][a]" if has_video else "[a]"
     graph.append(f"{''.join(inputs)}concat=n={len(keeps)}:v={int(has_video)}:a=1{outputs}")

@@ -1,0 +1,237 @@
+"""Media steps, for the bundled sample and a generated 10-minute input: each
+step's time beside the bare ffmpeg command doing the same work (ratio; target
+at most 1.1), the transcription's real-time factor, each step's peak memory,
+and the end-to-end time through the local runtime.
+
+Each step runs in a fresh process, so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from talkavocado.adapters import ffmpeg
+from talkavocado.clock import now_iso
+from talkavocado.config import Settings
+from talkavocado.jobs import JobRecord
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import InputSection, Manifest
+from talkavocado.media.planner import CutPlan
+from talkavocado.media.render import align_to_frames, cut_render_args, preview_args
+from talkavocado.pipeline import step_named
+from talkavocado.workers.context import StepContext
+from talkavocado.workers.steps import (
+    AUDIO_BITRATE_KBPS,
+    AUDIO_SAMPLE_RATE,
+    MediaSteps,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "tests" / "fixtures" / "sample_talk.mp4"
+LONG_SECONDS = 600
+TARGET_RATIO = 1.1
+STEPS = ("audio-extraction", "transcription", "smart-cut-planner", "video-render")
+JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
+KEYS = JobKeys("test", "bench", JOB)
+
+
+def _manifest_path(root: Path) -> Path:
+    return root / "bench-manifest.json"
+
+
+def _prepare(root: Path, source: Path) -> None:
+    from talkavocado.adapters.local_storage import LocalStorage
+
+    key = KEYS.input(source.name)
+    LocalStorage(root).upload(KEYS, key, source)
+    now = now_iso()
+    manifest = Manifest(
+        env="test",
+        tenant_id="bench",
+        job_id=JOB,
+        created_at=now,
+        updated_at=now,
+        status="processing",
+        source_video_key=key,
+        input=InputSection(
+            source_key=key,
+            original_filename=source.name,
+            bytes=source.stat().st_size,
+            mime_type="video/mp4",
+        ),
+    )
+    _manifest_path(root).write_text(manifest.model_dump_json(by_alias=True))
+
+
+def _run_step(root: str, step: str, results: Any) -> None:
+    """In a child process: one step body on the prepared storage."""
+    from talkavocado.adapters.local_storage import LocalStorage
+
+    os.environ["TALKAVOCADO_ENV"] = "test"
+    path = _manifest_path(Path(root))
+    manifest = Manifest.model_validate_json(path.read_text())
+    now = now_iso()
+    record = JobRecord(
+        tenant_id="bench",
+        job_id=JOB,
+        env="test",
+        status="processing",
+        manifest_key=KEYS.manifest,
+        correlation_id="bench",
+        created_at=now,
+        updated_at=now,
+    )
+    steps = MediaSteps(Settings.from_env())
+    if step == "transcription":
+        _ = steps.engine  # model loading is a cold start, not per-job work
+    context = StepContext(
+        step_named(step), KEYS, record, manifest, LocalStorage(Path(root)), lambda: 3600.0
+    )
+    start = time.perf_counter()
+    outcome = steps.bodies()[step](context)
+    elapsed = time.perf_counter() - start
+    outcome.apply(manifest)
+    path.write_text(manifest.model_dump_json(by_alias=True))
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    results.put((elapsed, own, children))
+
+
+def _timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(  # noqa: S603 - an argument list built here
+        [ffmpeg.executable(), "-hide_banner", "-nostdin", *argv],
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
+    """The bare ffmpeg work of a step (none for transcription)."""
+    audio = root / KEYS.audio
+    if step == "audio-extraction":
+        return _timed(
+            [
+                "-y",
+                "-i",
+                str(source),
+                "-map",
+                "0:a:0",
+                "-vn",
+                "-ac",
+                "1",
+                "-ar",
+                str(AUDIO_SAMPLE_RATE),
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                f"{AUDIO_BITRATE_KBPS}k",
+                str(scratch / "a.mp3"),
+            ]
+        )
+    if step == "smart-cut-planner":
+        return _timed(
+            ["-i", str(audio), "-af", "silencedetect=noise=-35.0dB:d=0.75", "-f", "null", "-"]
+        )
+    if step == "video-render":
+        plan = CutPlan.model_validate_json((root / KEYS.cut_plan).read_bytes())
+        info = ffmpeg.probe(source, 60)
+        keeps = align_to_frames(plan.keeps(), info.fps)
+        base = scratch / "base.mp4"
+        return _timed(
+            cut_render_args(source, keeps, True, info.fps, info.sample_rate or 48000, base)
+        ) + _timed(preview_args(base, scratch / "preview.mp4"))
+    return None
+
+
+def bench_input(label: str, source: Path) -> None:
+    duration = ffmpeg.probe(source, 60).duration
+    print(f"\n{label}: {source.name}, {duration:.0f} s")
+    print(f"{'step':<20}{'time s':>9}{'ffmpeg s':>10}{'ratio':>8}{'peak MB':>10}  note")
+    spawn = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as storage, tempfile.TemporaryDirectory() as scratch:
+        root = Path(storage)
+        _prepare(root, source)
+        for step in STEPS:
+            results = spawn.Queue()
+            child = spawn.Process(target=_run_step, args=(storage, step, results))
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise SystemExit(f"{step} failed on {source.name}")
+            elapsed, own_kb, children_kb = results.get(timeout=10)
+            floor = _floor(step, root, source, Path(scratch))
+            peak_mb = max(own_kb, children_kb) / 1024
+            if floor is None:
+                note = f"real-time factor {elapsed / duration:.3f}"
+                print(f"{step:<20}{elapsed:>9.2f}{'-':>10}{'-':>8}{peak_mb:>10.0f}  {note}")
+                continue
+            ratio = elapsed / floor
+            verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+            print(
+                f"{step:<20}{elapsed:>9.2f}{floor:>10.2f}{ratio:>8.2f}{peak_mb:>10.0f}"
+                f"  target <= {TARGET_RATIO}: {verdict}"
+            )
+
+
+def end_to_end(source: Path) -> float:
+    from talkavocado.local.run import run_video
+
+    with tempfile.TemporaryDirectory() as storage:
+        os.environ["MEDIA_STORAGE_PATH"] = storage
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        start = time.perf_counter()
+        status = run_video(source, "bench", 3600, Path(storage) / "run.log", out=io.StringIO())
+        elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"the end-to-end run of {source.name} failed")
+    return elapsed
+
+
+def main() -> int:
+    os.environ["TALKAVOCADO_ENV"] = "test"
+    with tempfile.TemporaryDirectory() as scratch:
+        long_input = Path(scratch) / "talk_10min.mp4"
+        loops = int(LONG_SECONDS // ffmpeg.probe(SAMPLE, 60).duration)
+        subprocess.run(  # noqa: S603 - an argument list built here
+            [
+                ffmpeg.executable(),
+                "-hide_banner",
+                "-nostdin",
+                "-y",
+                "-stream_loop",
+                str(loops),
+                "-i",
+                str(SAMPLE),
+                "-c",
+                "copy",
+                str(long_input),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        print(
+            "Media steps, each in a fresh process (peak memory: the larger of the step's "
+            "own process and its ffmpeg children)"
+        )
+        bench_input("sample", SAMPLE)
+        bench_input("10-minute input", long_input)
+        print("\nend to end through the local runtime (talkavocado run):")
+        for label, source in (("sample", SAMPLE), ("10-minute input", long_input)):
+            print(f"  {label:<18}{end_to_end(source):>8.1f} s")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
