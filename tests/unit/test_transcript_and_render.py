@@ -56,18 +56,16 @@ def test_keeps_are_aligned_to_the_frame_grid() -> None:
 
 
 def test_render_cuts_video_and_audio_at_the_same_boundaries() -> None:
-    args = cut_render_args(
-        Path("in.mp4"), [(0.0, 1.0), (2.0, 3.52)], True, 25.0, 48000, Path("out.mp4")
-    )
+    args = cut_render_args(Path("in.mp4"), [(0.0, 1.0), (2.0, 3.52)], True, 25.0, Path("out.mp4"))
     graph = args[args.index("-filter_complex") + 1]
-    assert "trim=start_frame=50:end_frame=88" in graph
-    assert "atrim=start_sample=96000:end_sample=168960" in graph
+    assert "[0:v:0]fps=25,trim=start=1.980000:end=3.500000" in graph  # half a frame earlier
+    assert "[0:a:0]aresample=async=1,atrim=start=2.000000:end=3.520000" in graph
     assert "concat=n=2:v=1:a=1[v][a]" in graph
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-r") + 1] == "25"
 
 
 def test_an_audio_only_source_renders_audio_only() -> None:
-    args = cut_render_args(Path("in.m4a"), [(0.0, 1.0)], False, None, 44100, Path("out.mp4"))
+    args = cut_render_args(Path("in.m4a"), [(0.0, 1.0)], False, None, Path("out.mp4"))
     graph = args[args.index("-filter_complex") + 1]
     assert "[0:v" not in graph and "concat=n=1:v=0:a=1[a]" in graph
     assert "-c:v" not in args

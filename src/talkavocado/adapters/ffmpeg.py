@@ -21,7 +21,8 @@ from talkavocado.errors import ErrorType, StepFailed
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)")
 _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
-_FPS = re.compile(r"([\d.]+) fps")
+# The stream's base frame rate ("tbr"); "fps" is an average that gaps lower.
+_FRAME_RATE = re.compile(r"([\d.]+)k? tbr")
 _RATE = re.compile(r"(\d+) Hz")
 _SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
@@ -109,7 +110,7 @@ def probe(path: Path, timeout: float) -> MediaInfo:
     audio = next((s for s in streams if s[0] == "Audio"), None)
     video = next((s for s in streams if s[0] == "Video" and "attached pic" not in s[2]), None)
     size = _SIZE.search(video[2]) if video else None
-    fps = _FPS.search(video[2]) if video else None
+    fps = _FRAME_RATE.search(video[2]) if video else None
     rate = _RATE.search(audio[2]) if audio else None
     return MediaInfo(
         duration=_seconds(duration.groups()) if duration else 0.0,

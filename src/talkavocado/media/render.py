@@ -1,7 +1,6 @@
 """The ffmpeg arguments of a cut render: trim and concatenate the kept
 segments, video and audio cut at the same frame boundaries so they cannot
-drift apart. Boundaries are frame and sample numbers, not times, so that
-hundreds of cuts add no rounding error. No I/O here."""
+drift apart. No I/O here."""
 
 from __future__ import annotations
 
@@ -29,20 +28,27 @@ def cut_render_args(
     keeps: Sequence[tuple[float, float]],
     has_video: bool,
     fps: float | None,
-    sample_rate: int,
     output: Path,
 ) -> list[str]:
     """H.264 + AAC (or AAC alone for an audio-only source), at the source's
-    frame rate and resolution. ``keeps`` are frame-aligned (align_to_frames)."""
+    frame rate and resolution. ``keeps`` are frame-aligned (align_to_frames);
+    video windows are shifted back half a frame so that each takes exactly
+    the frames whose time lies in [start, end), whatever the rounding of
+    timestamps, while audio is cut at the exact times."""
+    half_frame = 0.5 / fps if has_video and fps else 0.0
+    # Variable frame rates and timestamp gaps (phone recordings, joined files)
+    # are first made regular: constant frame rate, and silence in audio gaps.
+    regular_video = f"fps={fps:g}," if fps else ""
+    regular_audio = "aresample=async=1,"
     graph: list[str] = []
     inputs: list[str] = []
     for index, (start, end) in enumerate(keeps):
-        if has_video and fps:
-            frames = f"start_frame={round(start * fps)}:end_frame={round(end * fps)}"
-            graph.append(f"[0:v:0]trim={frames},setpts=PTS-STARTPTS[v{index}]")
+        if has_video:
+            frames = f"start={max(0.0, start - half_frame):.6f}:end={end - half_frame:.6f}"
+            graph.append(f"[0:v:0]{regular_video}trim={frames},setpts=PTS-STARTPTS[v{index}]")
             inputs.append(f"[v{index}]")
-        samples = f"start_sample={round(start * sample_rate)}:end_sample={round(end * sample_rate)}"
-        graph.append(f"[0:a:0]atrim={samples},asetpts=PTS-STARTPTS[a{index}]")
+        samples = f"start={start:.6f}:end={end:.6f}"
+        graph.append(f"[0:a:0]{regular_audio}atrim={samples},asetpts=PTS-STARTPTS[a{index}]")
         inputs.append(f"[a{index}]")
     outputs = "[v][a]" if has_video else "[a]"
     graph.append(f"{''.join(inputs)}concat=n={len(keeps)}:v={int(has_video)}:a=1{outputs}")

@@ -229,9 +229,7 @@ class MediaSteps:
         with tempfile.TemporaryDirectory() as scratch:
             base = Path(scratch) / "base_cuts.mp4"
             ffmpeg.run(
-                cut_render_args(
-                    source, keeps, info.has_video, info.fps, info.sample_rate or 48000, base
-                ),
+                cut_render_args(source, keeps, info.has_video, info.fps, base),
                 _time_left(context),
             )
             rendered = _check_render(base, info, expected, frame, _time_left(context))
