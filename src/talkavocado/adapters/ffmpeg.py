@@ -26,6 +26,8 @@ _FRAME_RATE = re.compile(r"([\d.]+)k? tbr")
 _RATE = re.compile(r"(\d+) Hz")
 _SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
+_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
+_TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _ERROR_TAIL = 400
 
 
@@ -196,8 +198,10 @@ def pcm_stream(media: Path, sample_rate: int) -> Iterator[IO[bytes]]:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the audio could not be decoded")
 
 
-_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
-_TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+def reported_duration(report: str) -> float:
+    """The output's length, from the last progress line of a ``run``."""
+    times = _TIME.findall(report)
+    return _seconds(times[-1]) if times else 0.0
 
 
 def stream_duration(media: Path, stream: str, fps: float | None, timeout: float) -> float:
@@ -207,5 +211,4 @@ def stream_duration(media: Path, stream: str, fps: float | None, timeout: float)
     if stream == "v" and fps:
         frames = _FRAME_COUNT.findall(report)
         return int(frames[-1]) / fps if frames else 0.0
-    times = _TIME.findall(report)
-    return _seconds(times[-1]) if times else 0.0
+    return reported_duration(report)

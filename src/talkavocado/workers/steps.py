@@ -101,7 +101,7 @@ class MediaSteps:
             )
         with tempfile.TemporaryDirectory() as scratch:
             audio = Path(scratch) / f"{context.keys.job_id}.mp3"
-            ffmpeg.run(
+            report = ffmpeg.run(
                 [
                     "-i",
                     str(source),
@@ -120,18 +120,18 @@ class MediaSteps:
                 ],
                 _time_left(context),
             )
-            extracted = ffmpeg.probe(audio, _time_left(context))
-            if extracted.duration < info.duration * TRUNCATION_RATIO - 0.5:
+            extracted = ffmpeg.reported_duration(report)
+            if extracted < info.duration * TRUNCATION_RATIO - 0.5:
                 raise StepFailed(
                     ErrorType.CODEC_UNSUPPORTED,
-                    f"the file is truncated or damaged: only {extracted.duration:.1f} s of its "
+                    f"the file is truncated or damaged: only {extracted:.1f} s of its "
                     f"{info.duration:.1f} s could be read",
                 )
             context.storage.upload(context.keys, context.keys.audio, audio)
         section = AudioSection(
             key=context.keys.audio,
             codec="mp3",
-            duration_sec=round(extracted.duration, 3),
+            duration_sec=round(extracted, 3),
             bitrate_kbps=AUDIO_BITRATE_KBPS,
             sample_rate=AUDIO_SAMPLE_RATE,
             extracted_at=now_iso(),
@@ -184,7 +184,9 @@ class MediaSteps:
             raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
         transcript = Transcript.model_validate_json(document)
         parameters = self._settings.planner
-        duration = ffmpeg.probe(audio, _time_left(context)).duration
+        if context.manifest.audio is None:
+            raise StepFailed(ErrorType.INPUT_MISSING, "the extracted audio is not recorded")
+        duration = context.manifest.audio.duration_sec
         quiet = ffmpeg.silences(
             audio, parameters.silence_threshold_db, parameters.min_pause, _time_left(context)
         )
