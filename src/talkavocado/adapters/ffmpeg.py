@@ -205,9 +205,12 @@ def reported_duration(report: str) -> float:
 
 
 def stream_duration(media: Path, stream: str, fps: float | None, timeout: float) -> float:
-    """Duration of the first video (``"v"``) or audio (``"a"``) stream, by
-    decoding it: frames / fps for video, the last timestamp for audio."""
-    report = run(["-i", str(media), "-map", f"0:{stream}:0", "-f", "null", "-"], timeout)
+    """Duration of the first video (``"v"``) or audio (``"a"``) stream, from
+    its packets (copied, not decoded): frames / fps for video, the last
+    timestamp for audio."""
+    report = run(
+        ["-i", str(media), "-map", f"0:{stream}:0", "-c", "copy", "-f", "null", "-"], timeout
+    )
     if stream == "v" and fps:
         frames = _FRAME_COUNT.findall(report)
         return int(frames[-1]) / fps if frames else 0.0
