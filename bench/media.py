@@ -25,15 +25,16 @@ from talkavocado.config import Settings
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import InputSection, Manifest
+from talkavocado.media.commands import (
+    align_to_frames,
+    audio_extraction_args,
+    cut_render_args,
+    preview_args,
+)
 from talkavocado.media.planner import CutPlan
-from talkavocado.media.render import align_to_frames, cut_render_args, preview_args
 from talkavocado.pipeline import step_named
 from talkavocado.workers.context import StepContext
-from talkavocado.workers.steps import (
-    AUDIO_BITRATE_KBPS,
-    AUDIO_SAMPLE_RATE,
-    MediaSteps,
-)
+from talkavocado.workers.steps import MediaSteps
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "sample_talk.mp4"
@@ -120,25 +121,7 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
     """The bare ffmpeg work of a step (none for transcription)."""
     audio = root / KEYS.audio
     if step == "audio-extraction":
-        return _timed(
-            [
-                "-y",
-                "-i",
-                str(source),
-                "-map",
-                "0:a:0",
-                "-vn",
-                "-ac",
-                "1",
-                "-ar",
-                str(AUDIO_SAMPLE_RATE),
-                "-c:a",
-                "libmp3lame",
-                "-b:a",
-                f"{AUDIO_BITRATE_KBPS}k",
-                str(scratch / "a.mp3"),
-            ]
-        )
+        return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3")])
     if step == "smart-cut-planner":
         return _timed(
             ["-i", str(audio), "-af", "silencedetect=noise=-35.0dB:d=0.75", "-f", "null", "-"]

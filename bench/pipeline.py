@@ -27,12 +27,16 @@ from typing import Any, cast
 import boto3
 
 from talkavocado import wiring
+from talkavocado.config import Settings
 from talkavocado.local.runtime import LocalRuntime
 from talkavocado.local.template import Template
 from talkavocado.observability import logger
-from talkavocado.pipeline import PIPELINE
+from talkavocado.pipeline import FINALIZER, PIPELINE
+from talkavocado.workers import steps
+from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
 REPO = Path(__file__).resolve().parents[1]
+real_media_steps = steps.media_steps
 SEQUENTIAL_JOBS = int(os.environ.get("BENCH_JOBS", "20"))
 CONCURRENT_JOBS = 20
 ROUNDS = 2
@@ -228,7 +232,18 @@ def dynamodb_units(per_job: dict[Call, float], *, reads: bool, table: str | None
     )
 
 
+def _no_op(context: StepContext) -> StepOutcome:
+    return StepOutcome("skipped", "no-op (benchmark)")
+
+
+def no_op_steps(settings: Settings) -> dict[str, StepBody]:
+    """The choreography alone: every media step replaced by a no-op."""
+    bodies = real_media_steps(settings)
+    return {name: body if name == FINALIZER.name else _no_op for name, body in bodies.items()}
+
+
 def main() -> int:
+    steps.media_steps = no_op_steps
     storage = Path(tempfile.mkdtemp(prefix="talkavocado-bench-"))
     os.environ.update({"TALKAVOCADO_ENV": "test", "MEDIA_STORAGE_PATH": str(storage)})
     os.environ.pop("AWS_ENDPOINT_URL", None)

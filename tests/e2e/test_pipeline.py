@@ -18,8 +18,8 @@ from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.events import PipelineEvent
 from talkavocado.manifest import validate_document
+from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
-from talkavocado.media.render import align_to_frames
 from talkavocado.media.transcript import Transcript
 from talkavocado.pipeline import STEP_NAMES
 from talkavocado.workers import steps

@@ -17,8 +17,8 @@ from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import InputSection, Manifest, validate_document
+from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
-from talkavocado.media.render import align_to_frames
 from talkavocado.media.transcript import Transcript
 from talkavocado.pipeline import step_named
 from talkavocado.workers.context import StepContext

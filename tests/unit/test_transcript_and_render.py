@@ -4,7 +4,7 @@ import itertools
 import re
 from pathlib import Path
 
-from talkavocado.media.render import align_to_frames, cut_render_args
+from talkavocado.media.commands import align_to_frames, cut_render_args
 from talkavocado.media.transcript import Segment, Word, to_srt
 
 CUE_TIME = re.compile(r"(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)")

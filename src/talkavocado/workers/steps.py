@@ -25,14 +25,19 @@ from talkavocado.manifest import (
     SubtitleEntry,
     TranscriptSection,
 )
+from talkavocado.media.commands import (
+    AUDIO_BITRATE_KBPS,
+    AUDIO_SAMPLE_RATE,
+    align_to_frames,
+    audio_extraction_args,
+    cut_render_args,
+    preview_args,
+)
 from talkavocado.media.planner import PLAN_SCHEMA_VERSION, CutPlan, plan_cuts
-from talkavocado.media.render import align_to_frames, cut_render_args, preview_args
 from talkavocado.media.transcript import Transcript, TranscriptionEngine, to_srt
 from talkavocado.pipeline import FINALIZER
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
-AUDIO_SAMPLE_RATE = 44100
-AUDIO_BITRATE_KBPS = 128
 MAX_DRIFT_SECONDS = 0.05
 AAC_FRAME_SAMPLES = 1024
 # Less audio than this share of the container's stated duration: a cut-off file.
@@ -101,25 +106,7 @@ class MediaSteps:
             )
         with tempfile.TemporaryDirectory() as scratch:
             audio = Path(scratch) / f"{context.keys.job_id}.mp3"
-            report = ffmpeg.run(
-                [
-                    "-i",
-                    str(source),
-                    "-map",
-                    "0:a:0",
-                    "-vn",
-                    "-ac",
-                    "1",
-                    "-ar",
-                    str(AUDIO_SAMPLE_RATE),
-                    "-c:a",
-                    "libmp3lame",
-                    "-b:a",
-                    f"{AUDIO_BITRATE_KBPS}k",
-                    str(audio),
-                ],
-                _time_left(context),
-            )
+            report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
             extracted = ffmpeg.reported_duration(report)
             if extracted < info.duration * TRUNCATION_RATIO - 0.5:
                 raise StepFailed(

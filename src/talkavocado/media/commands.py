@@ -1,6 +1,7 @@
-"""The ffmpeg arguments of a cut render: trim and concatenate the kept
-segments, video and audio cut at the same frame boundaries so they cannot
-drift apart. No I/O here."""
+"""The ffmpeg command lines of the media steps. No I/O here.
+
+A cut render trims and concatenates the kept segments, video and audio cut at
+the same frame boundaries so they cannot drift apart."""
 
 from __future__ import annotations
 
@@ -8,6 +9,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PREVIEW_MAX_HEIGHT = 360
+AUDIO_SAMPLE_RATE = 44100
+AUDIO_BITRATE_KBPS = 128
+
+
+def audio_extraction_args(source: Path, output: Path) -> list[str]:
+    """The first audio track as mono MP3."""
+    return [
+        "-i",
+        str(source),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(AUDIO_SAMPLE_RATE),
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        f"{AUDIO_BITRATE_KBPS}k",
+        str(output),
+    ]
 
 
 def align_to_frames(
