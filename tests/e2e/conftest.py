@@ -84,7 +84,7 @@ class Stack:
         return job_id
 
     def wait_for_job(
-        self, tenant: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 30
+        self, tenant: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 60
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -93,7 +93,7 @@ class Stack:
                 return job
             time.sleep(0.1)
 
-    def wait_until_finished(self, tenant: str, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    def wait_until_finished(self, tenant: str, job_id: str, timeout: float = 60) -> dict[str, Any]:
         return self.wait_for_job(
             tenant,
             job_id,
