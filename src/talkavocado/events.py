@@ -71,10 +71,6 @@ class PipelineEvent(_Camel):
         ]
         return [key for key in named if key is not None]
 
-    def context(self) -> dict[str, Any]:
-        """The fields to carry into the next event."""
-        return self.model_dump(exclude={"detail_version"})
-
 
 class JobCreated(PipelineEvent):
     pass

@@ -36,10 +36,6 @@ StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
 FINISHED_STEP_STATUSES: frozenset[str] = frozenset({"completed", "skipped", "failed"})
 
 
-def statuses_that_may_become(target: str) -> list[str]:
-    return sorted(s for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
-
-
 def job_sort_key(job_id: str) -> str:
     return f"JOB#{job_id}"
 
