@@ -94,12 +94,19 @@ def _run_step(root: str, step: str, results: Any) -> None:
     steps = MediaSteps(Settings.from_env())
     if step == "transcription":
         _ = steps.engine  # model loading is a cold start, not per-job work
-    context = StepContext(
-        step_named(step), KEYS, record, manifest, LocalStorage(Path(root)), lambda: 3600.0
-    )
-    start = time.perf_counter()
-    outcome = steps.bodies()[step](context)
-    elapsed = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as scratch:
+        context = StepContext(
+            step_named(step),
+            KEYS,
+            record,
+            manifest,
+            LocalStorage(Path(root)),
+            lambda: 3600.0,
+            Path(scratch),
+        )
+        start = time.perf_counter()
+        outcome = steps.bodies()[step](context)
+        elapsed = time.perf_counter() - start
     outcome.apply(manifest)
     path.write_text(manifest.model_dump_json(by_alias=True))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -39,6 +39,7 @@ def _number(name: str, default: float) -> float:
 
 
 TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
+STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
     "PLAN_MIN_PAUSE_SECONDS": "min_pause",
     "PLAN_PADDING_SECONDS": "padding",
@@ -71,6 +72,8 @@ def _planner_parameters() -> PlannerParameters:
 class Settings:
     env: Env
     storage_path: Path
+    storage_backend: str
+    media_bucket: str | None
     jobs_table: str
     event_bus: str
     start_on_create: bool
@@ -87,6 +90,8 @@ class Settings:
         return cls(
             env=env,
             storage_path=Path(os.environ.get("MEDIA_STORAGE_PATH") or "./storage"),
+            storage_backend=_choice("STORAGE_BACKEND", STORAGE_BACKENDS),
+            media_bucket=os.environ.get("MEDIA_BUCKET") or None,
             jobs_table=os.environ.get("JOBS_TABLE") or f"talkavocado-{env}-jobs",
             event_bus=os.environ.get("EVENT_BUS_NAME") or f"talkavocado-{env}",
             start_on_create=_flag("START_ON_CREATE", True),

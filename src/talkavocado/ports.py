@@ -43,9 +43,10 @@ class Storage(Protocol):
 
     def exists(self, job: JobKeys, key: str) -> bool: ...
 
-    def fetch(self, job: JobKeys, key: str) -> Path:
-        """A local file with the object's content (the object itself on local
-        storage). Raise ``StorageObjectMissing`` when absent."""
+    def fetch(self, job: JobKeys, key: str, into: Path) -> Path:
+        """A local file with the object's content: downloaded into the
+        directory ``into`` (the caller's scratch space), or on local storage
+        the stored file itself. Raise ``StorageObjectMissing`` when absent."""
         ...
 
     def upload(self, job: JobKeys, key: str, source: Path) -> None:

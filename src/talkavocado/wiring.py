@@ -18,11 +18,14 @@ from aws_lambda_powertools.utilities.idempotency import (
 from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
 from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.adapters.sqs import SqsVisibility
 from talkavocado.config import Settings
+from talkavocado.errors import ValidationFailed
 from talkavocado.job_service import JobService
 from talkavocado.manifest import ManifestStore
 from talkavocado.pipeline import step_named
+from talkavocado.ports import Storage
 from talkavocado.workers import steps
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepBody
@@ -71,8 +74,13 @@ def jobs() -> DynamoJobRepository:
 
 
 @_once
-def storage() -> LocalStorage:
-    return LocalStorage(settings().storage_path)
+def storage() -> Storage:
+    config = settings()
+    if config.storage_backend == "s3":
+        if not config.media_bucket:
+            raise ValidationFailed("STORAGE_BACKEND=s3 needs MEDIA_BUCKET", field="MEDIA_BUCKET")
+        return S3Storage(config.media_bucket, session().client("s3"))
+    return LocalStorage(config.storage_path)
 
 
 @_once

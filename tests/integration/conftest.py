@@ -31,4 +31,6 @@ def aws(monkeypatch: pytest.MonkeyPatch, storage_root: Path) -> Iterator[Templat
         for function in template.functions():
             for name, value in function.environment.items():
                 monkeypatch.setenv(name, value)
+        # As in the local runtime: media under MEDIA_STORAGE_PATH, where tests look.
+        monkeypatch.setenv("STORAGE_BACKEND", "local")
         yield template

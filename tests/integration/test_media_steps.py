@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +57,17 @@ class MediaJob:
             created_at=now,
             updated_at=now,
         )
-        context = StepContext(
-            step_named(step), self.keys, record, self.manifest, self.storage, lambda: 600.0
-        )
-        body = self.steps.bodies()[step]
-        outcome = body(context)
+        with tempfile.TemporaryDirectory() as scratch:
+            context = StepContext(
+                step_named(step),
+                self.keys,
+                record,
+                self.manifest,
+                self.storage,
+                lambda: 600.0,
+                Path(scratch),
+            )
+            outcome = self.steps.bodies()[step](context)
         outcome.apply(self.manifest)
         validate_document(self.manifest.to_document())
         return outcome.summary

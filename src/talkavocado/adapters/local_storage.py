@@ -84,7 +84,7 @@ class LocalStorage:
             self._write_atomically(path, lambda out: out.write(data))
         return _version_of(data)
 
-    def fetch(self, job: JobKeys, key: str) -> Path:
+    def fetch(self, job: JobKeys, key: str, into: Path) -> Path:
         path = self.path_of(job, key)
         if not path.is_file():
             raise StorageObjectMissing(f"{key} does not exist", key=key)

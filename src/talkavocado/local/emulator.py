@@ -115,6 +115,14 @@ def provision(template: Template, session: boto3.Session) -> None:
             partial(events.create_event_bus, Name=props["Name"]), "ResourceAlreadyExistsException"
         )
 
+    s3 = session.client("s3")
+    for props in template.of_type("AWS::S3::Bucket").values():
+        _ignore_existing(
+            partial(s3.create_bucket, Bucket=props["BucketName"]),
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        )
+
     _provision_queues(template, session.client("sqs"))
     for logical_id, props in template.of_type("AWS::Events::Rule").items():
         events.put_rule(

@@ -75,6 +75,9 @@ class LocalRuntime:
         self.template = Template.load(self._template_path, {"Env": env}, region)
         provision(self.template, boto3.Session())
 
+        # Media files stay on this machine (MEDIA_STORAGE_PATH) unless asked:
+        # STORAGE_BACKEND=s3 keeps them in the emulator's bucket, as on AWS.
+        self._set_env({"STORAGE_BACKEND": "local"} if "STORAGE_BACKEND" not in os.environ else {})
         functions = self.template.functions()
         for function in functions:
             # The caller's environment wins, so MEDIA_STORAGE_PATH=... make run works.

@@ -103,6 +103,7 @@ class Template:
             "AWS::Events::Rule": "Name",
             "AWS::SQS::Queue": "QueueName",
             "AWS::Serverless::Function": "FunctionName",
+            "AWS::S3::Bucket": "BucketName",
         }.get(resource["Type"])
         if name_property and name_property in properties:
             return str(self.resolve(properties[name_property]))
@@ -117,8 +118,11 @@ class Template:
             "AWS::Events::Rule": ("events", "rule/"),
             "AWS::SQS::Queue": ("sqs", ""),
             "AWS::Serverless::Function": ("lambda", "function:"),
+            "AWS::S3::Bucket": ("s3", ""),
         }[self.resources[logical_id]["Type"]]
         name = self.physical_name(logical_id)
+        if service[0] == "s3":  # bucket ARNs name no region or account
+            return f"arn:aws:s3:::{name}"
         return f"arn:aws:{service[0]}:{self.region}:{ACCOUNT_ID}:{service[1]}{name}"
 
     def ref(self, name: str) -> str:

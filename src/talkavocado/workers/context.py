@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from talkavocado.errors import (
@@ -31,6 +32,7 @@ class StepContext:
     manifest: Manifest
     storage: Storage
     remaining_seconds: Callable[[], float]
+    scratch: Path  # private working directory, removed when the step ends
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ repeats no side effect.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from talkavocado.clock import now_iso
@@ -120,9 +122,12 @@ class StepRunner:
 
         clock = time.perf_counter()
         try:
-            outcome = self._body(
-                StepContext(self.step, keys, job, manifest, self._storage, remaining)
-            )
+            with tempfile.TemporaryDirectory(prefix=f"talkavocado-{self.step.name}-") as scratch:
+                outcome = self._body(
+                    StepContext(
+                        self.step, keys, job, manifest, self._storage, remaining, Path(scratch)
+                    )
+                )
         except Exception as raised:
             error = classify(raised, self.step.name)
             record_step_metrics(self.step.name, "failed", _ms_since(clock), error.type)

@@ -9,7 +9,6 @@ writes a placeholder.
 
 from __future__ import annotations
 
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def _fetch(context: StepContext, key: str | None, what: str) -> Path:
     if key is None:
         raise StepFailed(ErrorType.INPUT_MISSING, f"the job has no {what}")
     try:
-        return context.storage.fetch(context.keys, key)
+        return context.storage.fetch(context.keys, key, context.scratch)
     except StorageObjectMissing:
         raise StepFailed(ErrorType.INPUT_MISSING, f"the {what} is missing ({key})") from None
 
@@ -104,17 +103,16 @@ class MediaSteps:
             raise StepFailed(
                 ErrorType.CODEC_UNSUPPORTED, "the file has no audio track: there is nothing to cut"
             )
-        with tempfile.TemporaryDirectory() as scratch:
-            audio = Path(scratch) / f"{context.keys.job_id}.mp3"
-            report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
-            extracted = ffmpeg.reported_duration(report)
-            if extracted < info.duration * TRUNCATION_RATIO - 0.5:
-                raise StepFailed(
-                    ErrorType.CODEC_UNSUPPORTED,
-                    f"the file is truncated or damaged: only {extracted:.1f} s of its "
-                    f"{info.duration:.1f} s could be read",
-                )
-            context.storage.upload(context.keys, context.keys.audio, audio)
+        audio = context.scratch / f"{context.keys.job_id}.mp3"
+        report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
+        extracted = ffmpeg.reported_duration(report)
+        if extracted < info.duration * TRUNCATION_RATIO - 0.5:
+            raise StepFailed(
+                ErrorType.CODEC_UNSUPPORTED,
+                f"the file is truncated or damaged: only {extracted:.1f} s of its "
+                f"{info.duration:.1f} s could be read",
+            )
+        context.storage.upload(context.keys, context.keys.audio, audio)
         section = AudioSection(
             key=context.keys.audio,
             codec="mp3",
@@ -215,39 +213,38 @@ class MediaSteps:
             else AAC_FRAME_SAMPLES / (info.sample_rate or 48000) + 0.01
         )
         keys = context.keys
-        with tempfile.TemporaryDirectory() as scratch:
-            base = Path(scratch) / "base_cuts.mp4"
-            ffmpeg.run(
-                cut_render_args(source, keeps, info.has_video, info.fps, base),
-                _time_left(context),
+        base = context.scratch / "base_cuts.mp4"
+        ffmpeg.run(
+            cut_render_args(source, keeps, info.has_video, info.fps, base),
+            _time_left(context),
+        )
+        rendered = _check_render(base, info, expected, frame, _time_left(context))
+        entries = [
+            RenderEntry(
+                key=keys.base_cuts_render,
+                type="final",
+                codec="h264" if info.has_video else "aac",
+                duration_sec=round(rendered, 3),
+                resolution=_resolution(info),
+                notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
+                rendered_at=now_iso(),
             )
-            rendered = _check_render(base, info, expected, frame, _time_left(context))
-            entries = [
+        ]
+        if info.has_video:
+            preview = context.scratch / "preview.mp4"
+            ffmpeg.run(preview_args(base, preview), _time_left(context))
+            entries.append(
                 RenderEntry(
-                    key=keys.base_cuts_render,
-                    type="final",
-                    codec="h264" if info.has_video else "aac",
+                    key=keys.preview_render,
+                    type="preview",
+                    codec="h264",
                     duration_sec=round(rendered, 3),
-                    resolution=_resolution(info),
-                    notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
+                    resolution=_resolution(ffmpeg.probe(preview, _time_left(context))),
                     rendered_at=now_iso(),
                 )
-            ]
-            if info.has_video:
-                preview = Path(scratch) / "preview.mp4"
-                ffmpeg.run(preview_args(base, preview), _time_left(context))
-                entries.append(
-                    RenderEntry(
-                        key=keys.preview_render,
-                        type="preview",
-                        codec="h264",
-                        duration_sec=round(rendered, 3),
-                        resolution=_resolution(ffmpeg.probe(preview, _time_left(context))),
-                        rendered_at=now_iso(),
-                    )
-                )
-                context.storage.upload(keys, keys.preview_render, preview)
-            context.storage.upload(keys, keys.base_cuts_render, base)
+            )
+            context.storage.upload(keys, keys.preview_render, preview)
+        context.storage.upload(keys, keys.base_cuts_render, base)
 
         def record(manifest: Manifest) -> None:
             manifest.renders = entries  # replaced, never appended

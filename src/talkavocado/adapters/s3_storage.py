@@ -1,0 +1,89 @@
+"""S3 storage, with the same canonical keys as the local backend.
+
+Conditional writes use S3's own preconditions (``If-None-Match: *`` to create
+only, ``If-Match: <etag>`` to replace one version), so manifest writes stay
+atomic and a concurrent update is refused, never lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from talkavocado.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
+from talkavocado.keys import JobKeys
+from talkavocado.ports import StoredObject
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+_PRECONDITION = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class S3Storage:
+    def __init__(self, bucket: str, client: Any | None = None) -> None:
+        self._bucket = bucket
+        self._client = client or boto3.client("s3")
+
+    def get(self, job: JobKeys, key: str) -> StoredObject:
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=job.check(key))
+        except ClientError as error:
+            raise self._translate(error, key) from None
+        return StoredObject(data=response["Body"].read(), version=response["ETag"])
+
+    def put(
+        self,
+        job: JobKeys,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        conditions: dict[str, str] = {}
+        if if_none_match:
+            conditions["IfNoneMatch"] = "*"
+        if if_match is not None:
+            conditions["IfMatch"] = if_match
+        try:
+            response = self._client.put_object(
+                Bucket=self._bucket, Key=job.check(key), Body=data, **conditions
+            )
+        except ClientError as error:
+            raise self._translate(error, key) from None
+        etag: str = response["ETag"]
+        return etag
+
+    def exists(self, job: JobKeys, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self._bucket, Key=job.check(key))
+        except ClientError as error:
+            if _code(error) in _MISSING:
+                return False
+            raise self._translate(error, key) from None
+        return True
+
+    def fetch(self, job: JobKeys, key: str, into: Path) -> Path:
+        target = into / Path(key).name
+        try:
+            self._client.download_file(self._bucket, job.check(key), str(target))
+        except ClientError as error:
+            raise self._translate(error, key) from None
+        return target
+
+    def upload(self, job: JobKeys, key: str, source: Path) -> None:
+        self._client.upload_file(str(source), self._bucket, job.check(key))
+
+    @staticmethod
+    def _translate(error: ClientError, key: str) -> Exception:
+        code = _code(error)
+        if code in _MISSING:
+            return StorageObjectMissing(f"{key} does not exist", key=key)
+        if code in _PRECONDITION:
+            return ConcurrentUpdate(f"{key} changed meanwhile", key=key)
+        return DependencyUnavailable(f"S3 refused {key}: {code}")
