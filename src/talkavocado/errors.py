@@ -28,6 +28,12 @@ class PayloadTooLarge(TalkAvocadoError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class TenantMismatch(TalkAvocadoError):
+    """The request names a tenant its caller's identity does not belong to."""
+
+    code = "FORBIDDEN"
+
+
 class JobNotFound(TalkAvocadoError):
     code = "NOT_FOUND"
 

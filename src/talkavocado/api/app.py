@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.api import errors
+from talkavocado.api.identity import tenant_of
 from talkavocado.api.models import (
     CreateJobRequest,
     CreateJobResponse,
@@ -75,7 +76,7 @@ def create_job(request: CreateJobRequest) -> Response[str]:
     source = request.input
     record = job_service().create_job(
         CreateJob(
-            tenant_id=request.tenant_id,
+            tenant_id=_tenant(request.tenant_id),
             job_id=request.job_id,
             correlation_id=current_correlation_id(),
             input=InputSpec(source.original_filename, source.bytes, source.mime_type)
@@ -96,8 +97,10 @@ def create_job(request: CreateJobRequest) -> Response[str]:
         **_ERRORS,
     },
 )
-def get_job(job_id: str, tenant_id: Annotated[TenantId, Query(alias="tenantId")]) -> Response[str]:
-    view = job_service().get_job(tenant_id, job_id)
+def get_job(
+    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
+) -> Response[str]:
+    view = job_service().get_job(_tenant(tenant_id), job_id)
     return _json(HTTPStatus.OK, JobResponse.of(view).model_dump_json(by_alias=True))
 
 
@@ -110,16 +113,21 @@ def get_job(job_id: str, tenant_id: Annotated[TenantId, Query(alias="tenantId")]
     },
 )
 def list_jobs(
-    tenant_id: Annotated[TenantId, Query(alias="tenantId")],
+    tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None,
     status: Annotated[JobStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response[str]:
+    tenant_id = _tenant(tenant_id)
     records = job_service().list_jobs(tenant_id, status, limit)
     body = JobListResponse(
         tenant_id=tenant_id,
         jobs=[JobSummary.model_validate(r.model_dump()) for r in records],
     )
     return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True))
+
+
+def _tenant(requested: str | None) -> str:
+    return tenant_of(app.current_event.raw_event.get("requestContext") or {}, requested)
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from talkavocado.errors import (
     JobNotFound,
     PayloadTooLarge,
     TalkAvocadoError,
+    TenantMismatch,
     ValidationFailed,
 )
 from talkavocado.observability import current_correlation_id, logger
@@ -27,6 +28,7 @@ from talkavocado.observability import current_correlation_id, logger
 STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     ValidationFailed: HTTPStatus.BAD_REQUEST,
     JobNotFound: HTTPStatus.NOT_FOUND,
+    TenantMismatch: HTTPStatus.FORBIDDEN,
     JobAlreadyExists: HTTPStatus.CONFLICT,
     InvalidTransition: HTTPStatus.CONFLICT,
     ConcurrentUpdate: HTTPStatus.CONFLICT,

@@ -35,7 +35,7 @@ class CreateJobRequest(_Wire):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    tenant_id: TenantId
+    tenant_id: TenantId | None = None  # from the caller's identity when it has one
     job_id: JobId | None = None
     input: CreateJobInput | None = None
 
