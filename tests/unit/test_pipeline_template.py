@@ -3,13 +3,16 @@ template.yaml's rules, queues and functions must agree with it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from talkavocado.local.template import Template
 from talkavocado.pipeline import DEAD_LETTER_HANDLER, PIPELINE, Step
-from tests.conftest import TEMPLATE
+from talkavocado.workers.batch import parse_event
+from talkavocado.workers.dead_letter import step_of_queue
+from tests.conftest import EVENTS_DIR, TEMPLATE
 
 MAX_RECEIVE_COUNT_BOUND = 10
 
@@ -111,3 +114,18 @@ def test_the_idempotency_table_is_declared_with_a_ttl(template: Template) -> Non
     table = resource(template, "IdempotencyTable", "AWS::DynamoDB::Table")
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+@pytest.mark.parametrize("step", PIPELINE, ids=lambda s: s.name)
+def test_each_step_has_a_sample_sqs_event_of_what_it_consumes(step: Step) -> None:
+    event = json.loads((EVENTS_DIR / f"sqs_{step.name.replace('-', '_')}.json").read_text())
+    [record] = event["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].endswith(f":talkavocado-dev-{step.name}")
+    assert parse_event(record["body"]).detail_type == step.consumes
+
+
+def test_the_dead_letter_sample_comes_from_a_dead_letter_queue() -> None:
+    [record] = json.loads((EVENTS_DIR / "sqs_dead_letter.json").read_text())["Records"]
+    assert step_of_queue(record["eventSourceARN"]) == "transcription"
+    parse_event(record["body"])
