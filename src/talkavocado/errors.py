@@ -34,6 +34,12 @@ class TenantMismatch(TalkAvocadoError):
     code = "FORBIDDEN"
 
 
+class InputNotUploaded(TalkAvocadoError):
+    """A job cannot start before its input file is stored."""
+
+    code = "INPUT_MISSING"
+
+
 class JobNotFound(TalkAvocadoError):
     code = "NOT_FOUND"
 

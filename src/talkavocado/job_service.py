@@ -24,17 +24,24 @@ from datetime import UTC, datetime, timedelta
 
 from talkavocado.clock import now_iso
 from talkavocado.config import Settings
-from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, JobNotFound
+from talkavocado.errors import (
+    ConcurrentUpdate,
+    InputNotUploaded,
+    InvalidTransition,
+    JobAlreadyExists,
+    JobNotFound,
+)
 from talkavocado.events import JobCreated
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
-from talkavocado.ports import EventPublisher, JobRepository
+from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
 
 # A job still pending this long after its creation (no step has started) is
 # taken to have lost its JobCreated.
 REPUBLISH_AFTER = timedelta(seconds=30)
+UPLOAD_EXPIRY_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,12 @@ class CreateJob:
     correlation_id: str
     job_id: str | None = None
     input: InputSpec | None = None
+
+
+@dataclass(frozen=True)
+class CreatedJob:
+    record: JobRecord
+    upload: UploadTarget | None  # where to PUT the input, when it is not stored yet
 
 
 @dataclass(frozen=True)
@@ -85,15 +98,16 @@ class JobService:
         self,
         settings: Settings,
         jobs: JobRepository,
-        manifests: ManifestStore,
+        storage: Storage,
         publisher: EventPublisher,
     ) -> None:
         self._settings = settings
         self._jobs = jobs
-        self._manifests = manifests
+        self._storage = storage
+        self._manifests = ManifestStore(storage)
         self._publisher = publisher
 
-    def create_job(self, command: CreateJob) -> JobRecord:
+    def create_job(self, command: CreateJob) -> CreatedJob:
         tenant_id = parse_tenant_id(command.tenant_id)
         job_id = parse_job_id(command.job_id) if command.job_id else new_job_id()
         bind_job(tenant_id=tenant_id, job_id=job_id)
@@ -126,9 +140,45 @@ class JobService:
             self._manifests.replace(keys, manifest, self._manifests.current_version(keys))
         logger.info("job created", extra={"status": record.status, "adopted": adopted_orphan})
 
+        if not self._input_ready(record):
+            assert command.input is not None
+            upload = self._storage.upload_target(
+                keys,
+                keys.input(command.input.original_filename),
+                command.input.mime_type,
+                UPLOAD_EXPIRY_SECONDS,
+            )
+            return CreatedJob(record, upload)
         if self._settings.start_on_create:
             self._publish_created(record)
+        return CreatedJob(record, None)
+
+    def start_job(self, tenant_id: str, job_id: str) -> JobRecord:
+        """Start a pending job whose input is in place (POST /jobs/{jobId}/start)."""
+        tenant_id = parse_tenant_id(tenant_id)
+        job_id = parse_job_id(job_id)
+        bind_job(tenant_id=tenant_id, job_id=job_id)
+        record = self._jobs.get(tenant_id, job_id)
+        if record is None:
+            raise JobNotFound("job not found", jobId=job_id)
+        if record.status != "pending":
+            raise InvalidTransition(
+                f"the job has already started ({record.status})", job=record.pointer
+            )
+        if not self._input_ready(record):
+            raise InputNotUploaded(
+                "the input file has not been uploaded yet", key=record.source_key
+            )
+        self._publish_created(record)
+        logger.info("job started")
         return record
+
+    def _input_ready(self, record: JobRecord) -> bool:
+        """True when the job declared no input, or its input file is stored."""
+        if record.source_key is None:
+            return True
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        return self._storage.exists(keys, record.source_key)
 
     def get_job(self, tenant_id: str, job_id: str) -> JobView:
         tenant_id = parse_tenant_id(tenant_id)
@@ -184,6 +234,8 @@ class JobService:
 
     def _looks_abandoned(self, record: JobRecord) -> bool:
         if not self._settings.start_on_create or record.status != "pending":
+            return False
+        if not self._input_ready(record):  # waiting for its upload, not abandoned
             return False
         created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
         return datetime.now(UTC) - created > REPUBLISH_AFTER

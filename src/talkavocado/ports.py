@@ -19,6 +19,16 @@ class StoredObject:
     version: str
 
 
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where and how a client sends a file: a presigned PUT."""
+
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_in: int
+
+
 class Storage(Protocol):
     """Object storage addressed by canonical keys. Every call names the job the
     key must belong to; implementations refuse keys outside its prefix."""
@@ -51,6 +61,12 @@ class Storage(Protocol):
 
     def upload(self, job: JobKeys, key: str, source: Path) -> None:
         """Store a local file under ``key`` (streamed, atomic)."""
+        ...
+
+    def upload_target(
+        self, job: JobKeys, key: str, content_type: str, expires_in: int
+    ) -> UploadTarget | None:
+        """A URL a client can PUT ``key`` to, or None where there is none."""
         ...
 
 

@@ -99,7 +99,7 @@ def _retry_policy() -> RetryPolicy:
 
 @_once
 def job_service() -> JobService:
-    return JobService(settings(), jobs(), ManifestStore(storage()), publisher())
+    return JobService(settings(), jobs(), storage(), publisher())
 
 
 @_once

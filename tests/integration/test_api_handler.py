@@ -12,7 +12,9 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talkavocado import wiring
 from talkavocado.handlers.api import lambda_handler
+from talkavocado.keys import JobKeys
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Template
 from talkavocado.manifest import validate_document
@@ -100,6 +102,8 @@ def test_create_writes_the_job_record(created: dict[str, Any]) -> None:
 def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
     sqs = boto3.client("sqs")
     queue_url = aws.runtime_refs["AudioExtractionQueue"]
+    keys = JobKeys("test", "demo-tenant", JOB)
+    wiring.storage().put(keys, keys.input("sample.mp4"), b"the video, uploaded first")
     invoke(sample_event("api_create_job.json"))
     [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     event = json.loads(message["Body"])
@@ -115,6 +119,16 @@ def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
         "sourceKey": f"test/demo-tenant/{JOB}/input/sample.mp4",
         "renderKeys": [],
     }
+
+
+def test_an_input_not_yet_uploaded_gets_an_upload_target_and_waits(aws: Template) -> None:
+    status, body, _ = invoke(sample_event("api_create_job.json"))
+    assert status == 201
+    assert set(body) == SEED_CREATE_FIELDS  # no upload URL without an upload route
+    messages = boto3.client("sqs").receive_message(
+        QueueUrl=aws.runtime_refs["AudioExtractionQueue"], WaitTimeSeconds=0
+    )
+    assert "Messages" not in messages  # not started: the input is missing
 
 
 def test_get_returns_the_job_in_the_seed_shape(created: dict[str, Any]) -> None:

@@ -71,12 +71,16 @@ def pending_job(aws: Template, media_dir: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     wiring.reset()
     clip = media_dir / "tone.mp4"
-    record = wiring.job_service().create_job(
-        CreateJob(
-            tenant_id="acme",
-            correlation_id="c-1",
-            input=InputSpec(clip.name, clip.stat().st_size, "video/mp4"),
+    record = (
+        wiring.job_service()
+        .create_job(
+            CreateJob(
+                tenant_id="acme",
+                correlation_id="c-1",
+                input=InputSpec(clip.name, clip.stat().st_size, "video/mp4"),
+            )
         )
+        .record
     )
     assert record.source_key is not None
     keys = JobKeys("test", record.tenant_id, record.job_id)

@@ -2,14 +2,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.adapters.local_storage import LocalStorage, UploadSigner
 from talkavocado.config import Settings
-from talkavocado.errors import JobAlreadyExists, JobNotFound, ValidationFailed
+from talkavocado.errors import (
+    InputNotUploaded,
+    InvalidTransition,
+    JobAlreadyExists,
+    JobNotFound,
+    ValidationFailed,
+)
 from talkavocado.events import JobCreated
 from talkavocado.job_service import CreateJob, InputSpec, JobService
+from talkavocado.jobs import mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import ManifestStore
 from tests.fakes import InMemoryJobRepository, RecordingPublisher
@@ -26,7 +34,7 @@ class World:
         self.storage = LocalStorage(root)
         self.manifests = ManifestStore(self.storage)
         self.publisher = RecordingPublisher()
-        self.service = JobService(self.settings, self.jobs, self.manifests, self.publisher)
+        self.service = JobService(self.settings, self.jobs, self.storage, self.publisher)
 
 
 @pytest.fixture
@@ -41,7 +49,9 @@ def create(world: World, **kwargs: object) -> CreateJob:
 
 
 def test_create_writes_manifest_and_record_and_publishes_job_created(world: World) -> None:
-    record = world.service.create_job(
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.storage.put(keys, keys.input("My_Talk.mp4"), b"video")  # uploaded beforehand
+    created = world.service.create_job(
         CreateJob(
             tenant_id="demo-tenant",
             correlation_id="corr-1",
@@ -49,7 +59,8 @@ def test_create_writes_manifest_and_record_and_publishes_job_created(world: Worl
             input=InputSpec("../My Talk.mp4", 1000, "video/mp4"),
         )
     )
-    keys = JobKeys("test", "demo-tenant", JOB)
+    record = created.record
+    assert created.upload is None
     manifest, _ = world.manifests.load(keys)
     assert (record.status, record.manifest_key) == ("pending", keys.manifest)
     assert manifest.status == "pending" and manifest.correlation_id == "corr-1"
@@ -64,7 +75,7 @@ def test_create_writes_manifest_and_record_and_publishes_job_created(world: Worl
 
 
 def test_a_job_id_is_generated_when_the_client_gives_none(world: World) -> None:
-    record = world.service.create_job(CreateJob(tenant_id="demo-tenant", correlation_id="c"))
+    record = world.service.create_job(CreateJob(tenant_id="demo-tenant", correlation_id="c")).record
     assert len(record.job_id) == 36 and record.job_id != JOB
 
 
@@ -93,7 +104,7 @@ def test_an_orphan_manifest_from_a_crashed_create_is_adopted(world: World) -> No
     world.storage.put(keys, keys.manifest, b"{}")  # the crash left only a manifest
     record = world.service.create_job(
         CreateJob(tenant_id="demo-tenant", correlation_id="retry", job_id=JOB)
-    )
+    ).record
     manifest, _ = world.manifests.load(keys)
     assert record.correlation_id == manifest.correlation_id == "retry"
 
@@ -145,3 +156,58 @@ def test_a_conflicting_create_of_a_fresh_job_does_not_republish(world: World) ->
     with pytest.raises(JobAlreadyExists):
         create(world, job_id=JOB)
     assert len(world.publisher.events) == 1
+
+
+def with_input(world: World) -> CreateJob:
+    return CreateJob(
+        tenant_id="demo-tenant",
+        correlation_id="c",
+        job_id=JOB,
+        input=InputSpec("talk.mp4", 10, "video/mp4"),
+    )
+
+
+def test_a_job_whose_input_is_not_stored_waits_for_it(world: World) -> None:
+    created = world.service.create_job(with_input(world))
+    assert created.record.status == "pending"
+    assert world.publisher.events == []
+
+
+def test_the_upload_target_is_a_signed_put_to_the_input_key(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    signer = UploadSigner("http://127.0.0.1:3000/_uploads", "secret")
+    world.service = JobService(
+        world.settings, world.jobs, LocalStorage(tmp_path, signer), world.publisher
+    )
+    upload = world.service.create_job(with_input(world)).upload
+    assert upload is not None and upload.method == "PUT"
+    key = JobKeys("test", "demo-tenant", JOB).input("talk.mp4")
+    url = urlsplit(upload.url)
+    assert url.path == f"/_uploads/{key}"
+    query = parse_qs(url.query)
+    assert signer.verify(key, int(query["expires"][0]), query["signature"][0])
+    assert not signer.verify(key, int(query["expires"][0]) + 1, query["signature"][0])
+
+
+def test_start_refuses_a_job_without_its_input_then_starts_it(world: World) -> None:
+    world.service.create_job(with_input(world))
+    with pytest.raises(InputNotUploaded):
+        world.service.start_job("demo-tenant", JOB)
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.storage.put(keys, keys.input("talk.mp4"), b"video")
+    world.service.start_job("demo-tenant", JOB)
+    [event] = world.publisher.events
+    assert event.source_key == keys.input("talk.mp4")
+
+
+def test_a_started_job_cannot_be_started_again(world: World) -> None:
+    create(world, job_id=JOB)
+    mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.start_step("audio-extraction", "x"))
+    with pytest.raises(InvalidTransition):
+        world.service.start_job("demo-tenant", JOB)
+
+
+def test_another_tenant_cannot_start_the_job(world: World) -> None:
+    world.service.create_job(with_input(world))
+    with pytest.raises(JobNotFound):
+        world.service.start_job("other-tenant", JOB)

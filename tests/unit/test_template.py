@@ -55,6 +55,7 @@ def test_api_routes_are_declared(template: Template) -> None:
         Route("POST", "/jobs", "ApiFunction"),
         Route("GET", "/jobs", "ApiFunction"),
         Route("GET", "/jobs/{jobId}", "ApiFunction"),
+        Route("POST", "/jobs/{jobId}/start", "ApiFunction"),
     }
 
 

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote, urlencode
 
 from talkavocado.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.keys import JobKeys
-from talkavocado.ports import StoredObject
+from talkavocado.ports import StoredObject, UploadTarget
 
 _COPY_CHUNK = 1024 * 1024
 
@@ -39,9 +42,31 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+class UploadSigner:
+    """Signs upload URLs for the local runtime's upload route, the way S3
+    presigns a PUT: the key and the expiry, under a secret of the run."""
+
+    def __init__(self, base_url: str, secret: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = secret.encode()
+
+    def signature(self, key: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{key}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def url(self, key: str, expires_in: int) -> str:
+        expires = int(time.time()) + expires_in
+        query = urlencode({"expires": expires, "signature": self.signature(key, expires)})
+        return f"{self.base_url}/{quote(key)}?{query}"
+
+    def verify(self, key: str, expires: int, signature: str) -> bool:
+        fresh = expires >= time.time()
+        return fresh and hmac.compare_digest(self.signature(key, expires), signature)
+
+
 class LocalStorage:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, uploads: UploadSigner | None = None) -> None:
         self._root = root.resolve()
+        self._uploads = uploads
 
     def path_of(self, job: JobKeys, key: str) -> Path:
         """The file for ``key``, refusing anything that resolves (through
@@ -95,6 +120,14 @@ class LocalStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         with source.open("rb") as origin:
             self._write_atomically(path, lambda out: shutil.copyfileobj(origin, out, _COPY_CHUNK))
+
+    def upload_target(
+        self, job: JobKeys, key: str, content_type: str, expires_in: int
+    ) -> UploadTarget | None:
+        if self._uploads is None:
+            return None
+        url = self._uploads.url(job.check(key), expires_in)
+        return UploadTarget(url, "PUT", {"Content-Type": content_type}, expires_in)
 
     @staticmethod
     def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:

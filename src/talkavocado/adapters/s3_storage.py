@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from talkavocado.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
 from talkavocado.keys import JobKeys
-from talkavocado.ports import StoredObject
+from talkavocado.ports import StoredObject, UploadTarget
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
@@ -78,6 +78,16 @@ class S3Storage:
 
     def upload(self, job: JobKeys, key: str, source: Path) -> None:
         self._client.upload_file(str(source), self._bucket, job.check(key))
+
+    def upload_target(
+        self, job: JobKeys, key: str, content_type: str, expires_in: int
+    ) -> UploadTarget:
+        url: str = self._client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self._bucket, "Key": job.check(key), "ContentType": content_type},
+            ExpiresIn=expires_in,
+        )
+        return UploadTarget(url, "PUT", {"Content-Type": content_type}, expires_in)
 
     @staticmethod
     def _translate(error: ClientError, key: str) -> Exception:

@@ -74,7 +74,7 @@ def _json(status: HTTPStatus, body: str, headers: dict[str, str] | None = None) 
 )
 def create_job(request: CreateJobRequest) -> Response[str]:
     source = request.input
-    record = job_service().create_job(
+    created = job_service().create_job(
         CreateJob(
             tenant_id=_tenant(request.tenant_id),
             job_id=request.job_id,
@@ -84,9 +84,31 @@ def create_job(request: CreateJobRequest) -> Response[str]:
             else None,
         )
     )
+    record = created.record
     location = f"/jobs/{record.job_id}?tenantId={record.tenant_id}"
-    body = CreateJobResponse.of(record).model_dump_json(by_alias=True)
+    body = CreateJobResponse.of(record, created.upload).model_dump_json(
+        by_alias=True, exclude_none=True
+    )
     return _json(HTTPStatus.CREATED, body, {"Location": location})
+
+
+@app.post(
+    "/jobs/<job_id>/start",
+    summary="Start a job once its input is uploaded",
+    responses={
+        202: {
+            "description": "Accepted",
+            "content": {"application/json": {"model": CreateJobResponse}},
+        },
+        **_ERRORS,
+    },
+)
+def start_job(
+    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
+) -> Response[str]:
+    record = job_service().start_job(_tenant(tenant_id), job_id)
+    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
+    return _json(HTTPStatus.ACCEPTED, body)
 
 
 @app.get(

@@ -15,6 +15,7 @@ from talkavocado.api.models import ErrorDetail, ErrorResponse
 from talkavocado.errors import (
     ConcurrentUpdate,
     DependencyUnavailable,
+    InputNotUploaded,
     InvalidTransition,
     JobAlreadyExists,
     JobNotFound,
@@ -31,6 +32,7 @@ STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     TenantMismatch: HTTPStatus.FORBIDDEN,
     JobAlreadyExists: HTTPStatus.CONFLICT,
     InvalidTransition: HTTPStatus.CONFLICT,
+    InputNotUploaded: HTTPStatus.CONFLICT,
     ConcurrentUpdate: HTTPStatus.CONFLICT,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     DependencyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,

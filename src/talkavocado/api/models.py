@@ -13,6 +13,7 @@ from talkavocado.jobs import JobRecord
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
 from talkavocado.manifest import MIME_PATTERN, JobStatus
 from talkavocado.pipeline import STEP_NAMES
+from talkavocado.ports import UploadTarget
 
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo-tenant"])]
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
@@ -40,21 +41,32 @@ class CreateJobRequest(_Wire):
     input: CreateJobInput | None = None
 
 
+class Upload(_Wire):
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_in: int
+
+
 class CreateJobResponse(_Wire):
+    """The seed's fields; ``upload`` only while the input still has to be sent."""
+
     job_id: str
     status: JobStatus
     env: Env
     tenant_id: str
     manifest_key: str
+    upload: Upload | None = None
 
     @classmethod
-    def of(cls, record: JobRecord) -> CreateJobResponse:
+    def of(cls, record: JobRecord, upload: UploadTarget | None = None) -> CreateJobResponse:
         return cls(
             job_id=record.job_id,
             status=record.status,
             env=record.env,
             tenant_id=record.tenant_id,
             manifest_key=record.manifest_key,
+            upload=Upload.model_validate(asdict(upload)) if upload else None,
         )
 
 
