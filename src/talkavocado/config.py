@@ -74,6 +74,8 @@ class Settings:
     storage_path: Path
     storage_backend: str
     media_bucket: str | None
+    local_upload_url: str | None
+    local_upload_secret: str | None
     jobs_table: str
     event_bus: str
     start_on_create: bool
@@ -92,6 +94,8 @@ class Settings:
             storage_path=Path(os.environ.get("MEDIA_STORAGE_PATH") or "./storage"),
             storage_backend=_choice("STORAGE_BACKEND", STORAGE_BACKENDS),
             media_bucket=os.environ.get("MEDIA_BUCKET") or None,
+            local_upload_url=os.environ.get("LOCAL_UPLOAD_URL") or None,
+            local_upload_secret=os.environ.get("LOCAL_UPLOAD_SECRET") or None,
             jobs_table=os.environ.get("JOBS_TABLE") or f"talkavocado-{env}-jobs",
             event_bus=os.environ.get("EVENT_BUS_NAME") or f"talkavocado-{env}",
             start_on_create=_flag("START_ON_CREATE", True),

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
 from talkavocado.adapters.eventbridge import EventBridgePublisher
-from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.adapters.local_storage import LocalStorage, UploadSigner
 from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.adapters.sqs import SqsVisibility
 from talkavocado.config import Settings
@@ -80,7 +80,15 @@ def storage() -> Storage:
         if not config.media_bucket:
             raise ValidationFailed("STORAGE_BACKEND=s3 needs MEDIA_BUCKET", field="MEDIA_BUCKET")
         return S3Storage(config.media_bucket, session().client("s3"))
-    return LocalStorage(config.storage_path)
+    return LocalStorage(config.storage_path, upload_signer())
+
+
+def upload_signer() -> UploadSigner | None:
+    """The local runtime's upload route signs like S3 presigns (None elsewhere)."""
+    config = settings()
+    if config.local_upload_url and config.local_upload_secret:
+        return UploadSigner(config.local_upload_url, config.local_upload_secret)
+    return None
 
 
 @_once

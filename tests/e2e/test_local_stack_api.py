@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,7 +27,8 @@ def test_create_then_get_over_http(stack: Stack) -> None:
     tenant = new_tenant()
     created = stack.request("POST", "/jobs", {"tenantId": tenant, "input": SAMPLE_INPUT})
     assert created.status == 201
-    assert set(created.body) == {"jobId", "status", "env", "tenantId", "manifestKey"}
+    # The seed's fields, and where to send the video, which is not stored yet.
+    assert set(created.body) == {"jobId", "status", "env", "tenantId", "manifestKey", "upload"}
     job_id = created.body["jobId"]
     assert created.headers["Location"] == f"/jobs/{job_id}?tenantId={tenant}"
     assert created.headers["X-Correlation-Id"]
@@ -116,3 +120,33 @@ def test_every_log_line_of_a_request_carries_correlation_tenant_and_job(
     mine = [line for line in log_lines if line.get("correlationId") in ("trace-1", "trace-2")]
     assert len(mine) >= 2
     assert all(line["tenantId"] == tenant and line["jobId"] == job_id for line in mine)
+
+
+def put(url: str, data: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_upload_flow_over_http(stack: Stack, media_dir: Path) -> None:
+    tenant, clip = new_tenant(), media_dir / "tone.mp4"
+    source = {"originalFilename": clip.name, "bytes": clip.stat().st_size, "mimeType": "video/mp4"}
+    created = stack.request("POST", "/jobs", {"tenantId": tenant, "input": source})
+    assert created.status == 201
+    job_id, upload = created.body["jobId"], created.body["upload"]
+    assert upload["method"] == "PUT" and upload["expiresIn"] > 0
+
+    early = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
+    assert (early.status, early.body["error"]["code"]) == (409, "INPUT_MISSING")
+    forged = upload["url"].replace("signature=", "signature=0")
+    assert put(forged, clip.read_bytes(), upload["headers"]) == 403
+    assert put(upload["url"], clip.read_bytes(), upload["headers"]) == 200
+
+    started = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
+    assert started.status == 202
+    assert stack.wait_until_finished(tenant, job_id)["status"] == "completed"
+    again = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
+    assert again.status == 409

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Route
+from talkavocado.local.uploads import UPLOAD_PATH
 
 # API Gateway refuses bodies over 10 MB before any function sees them.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -86,7 +87,12 @@ def _match(
 
 class ApiServer:
     def __init__(
-        self, routes: list[Route], handlers: dict[str, Handler], host: str, port: int
+        self,
+        routes: list[Route],
+        handlers: dict[str, Handler],
+        host: str,
+        port: int,
+        uploads: Callable[[BaseHTTPRequestHandler], tuple[HTTPStatus, str]] | None = None,
     ) -> None:
         server = self
 
@@ -102,6 +108,7 @@ class ApiServer:
                 """Access logs are left to the functions' structured logs."""
 
         self._host = host
+        self._uploads = uploads
         self._routes = routes
         self._handlers = handlers
         self._httpd = ThreadingHTTPServer((host, port), RequestHandler)
@@ -126,6 +133,13 @@ class ApiServer:
     def dispatch(self, request: BaseHTTPRequestHandler) -> None:
         method = request.command.upper()
         path = urlsplit(request.path).path
+        if self._uploads is not None and method == "PUT" and path.startswith(UPLOAD_PATH):
+            status, message = self._uploads(request)
+            if status >= HTTPStatus.BAD_REQUEST:
+                _reply_error(request, status, message)
+            else:
+                _reply(request, {"statusCode": int(status), "body": ""})
+            return
         route, parameters, path_exists = _match(self._routes, method, path)
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:

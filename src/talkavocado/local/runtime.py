@@ -4,6 +4,9 @@ an embedded emulator (or to ``AWS_ENDPOINT_URL``) instead of AWS."""
 from __future__ import annotations
 
 import os
+import secrets
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import boto3
@@ -15,6 +18,7 @@ from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler
 from talkavocado.local.pollers import QueuePoller, event_sources
 from talkavocado.local.template import Template
+from talkavocado.local.uploads import UPLOAD_PATH, receive
 
 # Used only against the embedded emulator, which accepts any credentials.
 _EMULATOR_ENV = {
@@ -24,6 +28,13 @@ _EMULATOR_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+
+
+def _receive_upload(request: BaseHTTPRequestHandler) -> tuple[HTTPStatus, str]:
+    signer = wiring.upload_signer()
+    if signer is None:
+        return HTTPStatus.NOT_FOUND, "uploads are not served here"
+    return receive(request, signer)
 
 
 def default_template_path() -> Path:
@@ -91,7 +102,17 @@ class LocalRuntime:
         )
         wiring.reset()
         handlers = {function.logical_id: load_handler(function.handler) for function in functions}
-        self.api = ApiServer(self.template.routes(), handlers, self._host, self._api_port).start()
+        self.api = ApiServer(
+            self.template.routes(), handlers, self._host, self._api_port, _receive_upload
+        )
+        self._set_env(
+            {
+                "LOCAL_UPLOAD_URL": self.api.url + UPLOAD_PATH.rstrip("/"),
+                "LOCAL_UPLOAD_SECRET": secrets.token_hex(16),
+            }
+        )
+        wiring.reset()
+        self.api.start()
         sqs = boto3.client("sqs")
         self.pollers = [
             QueuePoller(source, handlers[source.function.logical_id], sqs, region).start()
