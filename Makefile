@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run up test unit integration e2e lint typecheck cfn-lint bench schema openapi clean
+.PHONY: lambda-package template-checks sam-build run up test unit integration e2e lint typecheck cfn-lint bench schema openapi clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -24,8 +24,8 @@ run: $(STAMP)
 up: $(STAMP)
 	$(BIN)/talkavocado up
 
-## test: lint, type-check, template lint, then the whole test suite
-test: lint typecheck cfn-lint
+## test: lint, type-check, template checks and the Lambda build, then every test
+test: lint typecheck cfn-lint template-checks sam-build
 	$(BIN)/pytest -q
 
 unit: $(STAMP)
@@ -47,6 +47,25 @@ typecheck: $(STAMP)
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
+# SAM CLI and checkov pin their own dependencies: they live in a venv of their own.
+TOOLS       := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+export SAM_CLI_TELEMETRY := 0
+
+$(TOOLS_STAMP):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet aws-sam-cli checkov
+	@touch $@
+
+## template-checks: sam validate --lint, and checkov with no failed check
+template-checks: $(TOOLS_STAMP)
+	$(TOOLS)/bin/sam validate --lint --region us-east-1
+	$(TOOLS)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet
+
+## sam-build: the Lambda packages, offline from PyPI wheels (python3.13, arm64)
+sam-build: $(TOOLS_STAMP) $(STAMP)
+	$(TOOLS)/bin/sam build --build-in-source --region us-east-1
+
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls
 bench: $(STAMP)
 	$(BIN)/python -m bench.api_latency
@@ -60,5 +79,27 @@ schema: $(STAMP)
 openapi: $(STAMP)
 	@$(BIN)/talkavocado openapi
 
+## Lambda packages (sam build --build-in-source calls these): wheels for
+## python3.13 on arm64, whatever Python builds them; media tools only where used.
+LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
+	--implementation cp --python-version 3.13 --only-binary=:all:
+CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction
+MEDIA_FUNCTIONS := AudioExtractionFunction TranscriptionFunction SmartCutPlannerFunction \
+	VideoRenderFunction
+
+$(addprefix build-,$(CORE_FUNCTIONS)):
+	$(MAKE) lambda-package EXTRAS=
+
+$(addprefix build-,$(MEDIA_FUNCTIONS)):
+	$(MAKE) lambda-package EXTRAS=[media]
+
+lambda-package:
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir "$(ARTIFACTS_DIR)/.wheel" .
+	$(BIN)/python -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
+		"$$(ls "$(ARTIFACTS_DIR)"/.wheel/*.whl)$(EXTRAS)"
+	@# The Lambda runtime provides boto3; shipping it again costs 35 MB per function.
+	rm -rf "$(ARTIFACTS_DIR)/.wheel" "$(ARTIFACTS_DIR)"/bin "$(ARTIFACTS_DIR)"/boto3* \
+		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer*
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

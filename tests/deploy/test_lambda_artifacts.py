@@ -1,0 +1,59 @@
+"""The Lambda packages that `sam build` made (make sam-build runs before the
+tests): each handler present, media tools only where used, within Lambda's
+size limit, and importable wherever this interpreter matches Lambda's."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from talkavocado.local.template import FunctionSpec, Template
+from tests.conftest import REPO_ROOT, TEMPLATE
+
+BUILD = REPO_ROOT / ".aws-sam" / "build"
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+MEDIA_FUNCTIONS = {
+    "AudioExtractionFunction",
+    "TranscriptionFunction",
+    "SmartCutPlannerFunction",
+    "VideoRenderFunction",
+}
+FUNCTIONS = Template.load(TEMPLATE, {"Env": "dev"}, "us-east-1").functions()
+
+pytestmark = pytest.mark.skipif(not BUILD.is_dir(), reason="run `make sam-build` first")
+
+
+def size_of(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.logical_id)
+def test_each_package_holds_its_handler_within_the_size_limit(function: FunctionSpec) -> None:
+    logical_id, handler = function.logical_id, function.handler
+    package = BUILD / logical_id
+    module = handler.rpartition(".")[0]
+    assert (package / (module.replace(".", "/") + ".py")).is_file()
+    assert size_of(package) < LAMBDA_UNZIPPED_LIMIT
+    has_media = (package / "imageio_ffmpeg").is_dir() and (package / "pocketsphinx").is_dir()
+    assert has_media == (logical_id in MEDIA_FUNCTIONS)
+    assert not (package / "botocore").exists()  # the runtime provides it
+
+
+@pytest.mark.skipif(
+    sys.version_info[:2] != (3, 13) or platform.machine() not in ("aarch64", "arm64"),
+    reason="the packages are built for python3.13 on arm64",
+)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.logical_id)
+def test_each_handler_imports_from_its_package(function: FunctionSpec) -> None:
+    module, _, name = function.handler.rpartition(".")
+    package = BUILD / function.logical_id
+    subprocess.run(
+        [sys.executable, "-c", f"import {module}; assert callable({module}.{name})"],
+        cwd=package,
+        check=True,
+        env={"PYTHONPATH": str(package), "TALKAVOCADO_ENV": "dev"},
+    )
