@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado.clock import now_iso
-from talkavocado.errors import InvalidTransition
+from talkavocado.errors import InvalidKey, InvalidTransition
 from talkavocado.events import EVENT_TYPES, PipelineEvent
 from talkavocado.jobs import TERMINAL_STATUSES, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
@@ -87,8 +87,10 @@ class StepRunner:
         if event.manifest_key != keys.manifest:
             raise RejectedEvent("manifestKey is not the job's manifest")
         for key in event.storage_keys():
-            if not key.startswith(keys.prefix) or key == keys.prefix:
-                raise RejectedEvent(f"key outside the job's prefix: {key[:200]}")
+            try:
+                keys.check(key)
+            except InvalidKey:
+                raise RejectedEvent(f"key outside the job's prefix: {key[:200]}") from None
         job = self._jobs.get(event.tenant_id, event.job_id)
         if job is None:
             raise RejectedEvent("no such job for this tenant")
