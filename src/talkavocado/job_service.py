@@ -155,12 +155,7 @@ class JobService:
 
     def start_job(self, tenant_id: str, job_id: str) -> JobRecord:
         """Start a pending job whose input is in place (POST /jobs/{jobId}/start)."""
-        tenant_id = parse_tenant_id(tenant_id)
-        job_id = parse_job_id(job_id)
-        bind_job(tenant_id=tenant_id, job_id=job_id)
-        record = self._jobs.get(tenant_id, job_id)
-        if record is None:
-            raise JobNotFound("job not found", jobId=job_id)
+        record = self._existing(tenant_id, job_id)
         if record.status != "pending":
             raise InvalidTransition(
                 f"the job has already started ({record.status})", job=record.pointer
@@ -181,19 +176,24 @@ class JobService:
         return self._storage.exists(keys, record.source_key)
 
     def get_job(self, tenant_id: str, job_id: str) -> JobView:
+        record = self._existing(tenant_id, job_id)
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        manifest, _ = self._manifests.load(keys)
+        if (manifest.tenant_id, manifest.job_id) != (record.tenant_id, record.job_id):
+            # Never answer with another tenant's data, whatever the storage holds.
+            logger.error("manifest does not belong to the job record")
+            raise JobNotFound("job not found", jobId=record.job_id)
+        return JobView(record=record, manifest=manifest)
+
+    def _existing(self, tenant_id: str, job_id: str) -> JobRecord:
+        """The tenant's job; another tenant's looks exactly like a missing one."""
         tenant_id = parse_tenant_id(tenant_id)
         job_id = parse_job_id(job_id)
         bind_job(tenant_id=tenant_id, job_id=job_id)
         record = self._jobs.get(tenant_id, job_id)
         if record is None:
             raise JobNotFound("job not found", jobId=job_id)
-        keys = JobKeys(record.env, tenant_id, job_id)
-        manifest, _ = self._manifests.load(keys)
-        if manifest.tenant_id != tenant_id or manifest.job_id != job_id:
-            # Never answer with another tenant's data, whatever the storage holds.
-            logger.error("manifest does not belong to the job record")
-            raise JobNotFound("job not found", jobId=job_id)
-        return JobView(record=record, manifest=manifest)
+        return record
 
     def list_jobs(self, tenant_id: str, status: str | None, limit: int) -> list[JobRecord]:
         tenant_id = parse_tenant_id(tenant_id)
