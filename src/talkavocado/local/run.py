@@ -1,7 +1,7 @@
 """``talkavocado run VIDEO``: one video through the whole pipeline on the local
-runtime, the way a client uses the API: the video is placed under the job's
-input key, the job is created over HTTP, and its progress is followed with
-GET /jobs/{jobId} until it finishes."""
+runtime, the way a client uses the API: create the job, PUT the video to the
+upload URL it answers with, start it, and follow GET /jobs/{jobId} until it
+finishes."""
 
 from __future__ import annotations
 
