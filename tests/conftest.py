@@ -111,6 +111,34 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(root / "no_audio.mp4"),
     )
     ffmpeg("-i", str(SAMPLE), "-vn", "-c:a", "aac", str(root / "speech.m4a"))
+    # Like a phone's: NTSC frame rate, 48 kHz stereo, a rotation flag, .mov.
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=30000/1001",
+        "-i",
+        str(SAMPLE),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-t",
+        "12",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-ar",
+        "48000",
+        "-ac",
+        "2",
+        "-metadata:s:v",
+        "rotate=90",
+        str(root / "phone.mov"),
+    )
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("this is a text file, not a video\n" * 20)
     data = SAMPLE.read_bytes()  # its index is at the front (faststart)

@@ -188,6 +188,18 @@ def test_an_audio_only_input_gives_an_audio_only_render(tmp_path: Path, media_di
     assert not job.file(job.keys.preview_render).exists()
 
 
+def test_an_ntsc_phone_recording_renders_in_sync(tmp_path: Path, media_dir: Path) -> None:
+    job = new_job(tmp_path, media_dir / "phone.mov")
+    for step in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        job.run(step)
+    render = job.file(job.keys.base_cuts_render)
+    info = ffmpeg.probe(render, 30)
+    assert info.fps == pytest.approx(30000 / 1001)
+    video = ffmpeg.stream_duration(render, "v", info.fps, 60)
+    audio = ffmpeg.stream_duration(render, "a", None, 60)
+    assert abs(video - audio) <= 0.05
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

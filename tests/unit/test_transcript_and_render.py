@@ -69,3 +69,18 @@ def test_an_audio_only_source_renders_audio_only() -> None:
     graph = args[args.index("-filter_complex") + 1]
     assert "[0:v" not in graph and "concat=n=1:v=0:a=1[a]" in graph
     assert "-c:v" not in args
+
+
+def test_ntsc_frame_rates_are_given_to_ffmpeg_exactly() -> None:
+    args = cut_render_args(Path("in.mov"), [(0.0, 1.0)], True, 30000 / 1001, Path("out.mp4"))
+    assert "fps=30000/1001," in args[args.index("-filter_complex") + 1]
+    assert args[args.index("-r") + 1] == "30000/1001"
+
+
+def test_pcm_is_cut_into_full_frames_ending_with_one_marked_last() -> None:
+    from talkavocado.adapters.pocketsphinx_engine import _frames
+
+    exact = list(_frames([b"ab" * 4, b"cd" * 4], 8))  # ends exactly on a frame boundary
+    assert [(len(frame), last) for frame, last in exact] == [(8, False), (8, True)]
+    ragged = list(_frames([b"x" * 11], 8))
+    assert ragged == [(b"x" * 8, False), (b"xxx" + b"\0" * 5, True)]

@@ -121,8 +121,17 @@ def probe(path: Path, timeout: float) -> MediaInfo:
         video_codec=video[1] if video else None,
         width=int(size.group(1)) if size else None,
         height=int(size.group(2)) if size else None,
-        fps=float(fps.group(1)) if fps else None,
+        fps=_exact_rate(float(fps.group(1))) if fps else None,
     )
+
+
+def _exact_rate(printed: float) -> float:
+    """ffmpeg prints 29.97 for 30000/1001 (and 23.98, 59.94 likewise);
+    frame arithmetic over minutes needs the exact NTSC rate."""
+    ntsc = printed * 1.001
+    if printed != round(printed) and abs(ntsc - round(ntsc)) < 0.01:
+        return round(ntsc) * 1000 / 1001
+    return printed
 
 
 def _seconds(parts: tuple[str, ...]) -> float:

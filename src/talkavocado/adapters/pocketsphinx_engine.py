@@ -15,15 +15,17 @@ _ALTERNATE = re.compile(r"\(\d+\)$")
 FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate
 
 
-def _frames(pcm: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Fixed-size frames from chunks of any size; the last may be short."""
+def _frames(pcm: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
+    """(frame, is_last): fixed-size frames from chunks of any size. The last
+    is padded with silence to a full frame, even when the audio ends exactly
+    on a frame boundary (the endpointer must see an end-of-stream frame)."""
     pending = b""
     for chunk in pcm:
         pending += chunk
-        while len(pending) >= size:
-            yield pending[:size]
+        while len(pending) > size:
+            yield pending[:size], False
             pending = pending[size:]
-    yield pending
+    yield pending.ljust(size, b"\0"), True
 
 
 class PocketSphinxEngine:
@@ -44,9 +46,8 @@ class PocketSphinxEngine:
         decoder = self._decoder
         segments: list[Segment] = []
         size = int(endpointer.frame_bytes)
-        for frame in _frames(pcm, size):
+        for frame, last in _frames(pcm, size):
             was_speaking = endpointer.in_speech
-            last = len(frame) < size
             speech = endpointer.end_stream(frame) if last else endpointer.process(frame)
             if speech is not None:
                 if not was_speaking:

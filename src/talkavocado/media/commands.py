@@ -6,6 +6,7 @@ the same frame boundaries so they cannot drift apart."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 PREVIEW_MAX_HEIGHT = 360
@@ -31,6 +32,11 @@ def audio_extraction_args(source: Path, output: Path) -> list[str]:
         f"{AUDIO_BITRATE_KBPS}k",
         str(output),
     ]
+
+
+def rate(fps: float) -> str:
+    """A frame rate as ffmpeg takes it exactly: 25, or 30000/1001."""
+    return str(Fraction(fps).limit_denominator(1001))
 
 
 def align_to_frames(
@@ -61,7 +67,7 @@ def cut_render_args(
     half_frame = 0.5 / fps if has_video and fps else 0.0
     # Variable frame rates and timestamp gaps (phone recordings, joined files)
     # are first made regular: constant frame rate, and silence in audio gaps.
-    regular_video = f"fps={fps:g}," if fps else ""
+    regular_video = f"fps={rate(fps)}," if fps else ""
     regular_audio = "aresample=async=1,"
     graph: list[str] = []
     inputs: list[str] = []
@@ -90,7 +96,7 @@ def cut_render_args(
             "yuv420p",
         ]
         if fps:
-            args += ["-r", f"{fps:g}"]
+            args += ["-r", rate(fps)]
     args += ["-map", "[a]", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(output)]
     return args
 
