@@ -1,19 +1,18 @@
 """Builds the services from settings, once per process (cold start). The only
-module that chooses adapters."""
+module that chooses adapters.
+
+The workers' modules (Powertools idempotency and batch, the media steps) are
+imported by the builders that need them, so the API function's cold start
+does not pay for them."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from functools import cache, wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 
 from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
 from talkavocado.adapters.eventbridge import EventBridgePublisher
@@ -24,15 +23,13 @@ from talkavocado.config import Settings
 from talkavocado.errors import ValidationFailed
 from talkavocado.job_service import JobService
 from talkavocado.manifest import ManifestStore
-from talkavocado.pipeline import step_named
 from talkavocado.ports import Storage
-from talkavocado.workers import steps
-from talkavocado.workers.batch import RetryPolicy, SqsBatch
-from talkavocado.workers.context import StepBody
-from talkavocado.workers.dead_letter import DeadLetterHandler
-from talkavocado.workers.failure import JobFailer
-from talkavocado.workers.runner import StepRunner
-from talkavocado.workers.worker import StepWorker
+
+if TYPE_CHECKING:
+    from talkavocado.workers.batch import RetryPolicy
+    from talkavocado.workers.context import StepBody
+    from talkavocado.workers.dead_letter import DeadLetterHandler
+    from talkavocado.workers.worker import StepWorker
 
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
@@ -102,6 +99,8 @@ def visibility() -> SqsVisibility:
 
 
 def _retry_policy() -> RetryPolicy:
+    from talkavocado.workers.batch import RetryPolicy
+
     return RetryPolicy(settings().retry_base_seconds, settings().retry_max_seconds)
 
 
@@ -112,11 +111,24 @@ def job_service() -> JobService:
 
 @_once
 def _bodies() -> dict[str, StepBody]:
+    from talkavocado.workers import steps
+
     return steps.media_steps(settings())
 
 
 @_once
 def step_worker(name: str) -> StepWorker:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from talkavocado.pipeline import step_named
+    from talkavocado.workers.batch import SqsBatch
+    from talkavocado.workers.runner import StepRunner
+    from talkavocado.workers.worker import StepWorker
+
     step = step_named(name)
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -146,6 +158,10 @@ def step_worker(name: str) -> StepWorker:
 
 @_once
 def dead_letter_worker() -> DeadLetterHandler:
+    from talkavocado.workers.batch import SqsBatch
+    from talkavocado.workers.dead_letter import DeadLetterHandler
+    from talkavocado.workers.failure import JobFailer
+
     failer = JobFailer(jobs(), ManifestStore(storage()), publisher())
     return DeadLetterHandler(jobs(), failer, SqsBatch("dead-letter", visibility(), _retry_policy()))
 
