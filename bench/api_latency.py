@@ -22,7 +22,6 @@ from typing import Any, cast
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.clock import now_iso
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JobKeys
 from talkavocado.local.invoke import LocalContext
@@ -68,18 +67,7 @@ class Floor:
 
     @staticmethod
     def _record(tenant: str, job_id: str) -> JobRecord:
-        now = now_iso()
-        keys = JobKeys("test", tenant, job_id)
-        return JobRecord(
-            tenant_id=tenant,
-            job_id=job_id,
-            env="test",
-            status="pending",
-            manifest_key=keys.manifest,
-            correlation_id=str(uuid.uuid4()),
-            created_at=now,
-            updated_at=now,
-        )
+        return JobRecord.for_job(JobKeys("test", tenant, job_id), correlation_id=str(uuid.uuid4()))
 
     def _path(self, tenant: str, job_id: str) -> Path:
         return self.storage / "floor" / tenant / job_id / "manifest.json"

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado.adapters import ffmpeg
-from talkavocado.clock import now_iso
 from talkavocado.config import Settings
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JobKeys
@@ -54,13 +53,8 @@ def _prepare(root: Path, source: Path) -> None:
 
     key = KEYS.input(source.name)
     LocalStorage(root).upload(KEYS, key, source)
-    now = now_iso()
-    manifest = Manifest(
-        env="test",
-        tenant_id="bench",
-        job_id=JOB,
-        created_at=now,
-        updated_at=now,
+    manifest = Manifest.for_job(
+        KEYS,
         status="processing",
         source_video_key=key,
         input=InputSection(
@@ -80,17 +74,7 @@ def _run_step(root: str, step: str, results: Any) -> None:
     os.environ["TALKAVOCADO_ENV"] = "test"
     path = _manifest_path(Path(root))
     manifest = Manifest.model_validate_json(path.read_text())
-    now = now_iso()
-    record = JobRecord(
-        tenant_id="bench",
-        job_id=JOB,
-        env="test",
-        status="processing",
-        manifest_key=KEYS.manifest,
-        correlation_id="bench",
-        created_at=now,
-        updated_at=now,
-    )
+    record = JobRecord.for_job(KEYS, correlation_id="bench", status="processing")
     steps = MediaSteps(Settings.from_env())
     if step == "transcription":
         _ = steps.engine  # model loading is a cold start, not per-job work

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from talkavocado.clock import now_iso
 from talkavocado.config import Settings
 from talkavocado.errors import (
     ConcurrentUpdate,
@@ -113,15 +112,10 @@ class JobService:
         bind_job(tenant_id=tenant_id, job_id=job_id)
         keys = JobKeys(self._settings.env, tenant_id, job_id)
         manifest = self._initial_manifest(keys, command)
-        record = JobRecord(
-            tenant_id=tenant_id,
-            job_id=job_id,
-            env=keys.env,
-            status="pending",
-            manifest_key=keys.manifest,
+        record = JobRecord.for_job(
+            keys,
             correlation_id=command.correlation_id,
-            created_at=manifest.created_at,
-            updated_at=manifest.created_at,
+            now=manifest.created_at,
             source_key=manifest.source_video_key,
         )
 
@@ -201,7 +195,6 @@ class JobService:
         return self._jobs.list_jobs(tenant_id, status=status, limit=limit)
 
     def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
-        now = now_iso()
         source: InputSection | None = None
         if command.input is not None:
             filename = safe_filename(command.input.original_filename)
@@ -211,13 +204,8 @@ class JobService:
                 bytes=command.input.bytes,
                 mime_type=command.input.mime_type,
             )
-        return Manifest(
-            env=keys.env,
-            tenant_id=keys.tenant_id,
-            job_id=keys.job_id,
-            created_at=now,
-            updated_at=now,
-            status="pending",
+        return Manifest.for_job(
+            keys,
             correlation_id=command.correlation_id,
             source_video_key=source.source_key if source else None,
             input=source,

@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from talkavocado.clock import now_iso
 from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
-from talkavocado.keys import Env
+from talkavocado.keys import Env, JobKeys
 from talkavocado.manifest import JobStatus
 from talkavocado.pipeline import STEP_NAMES
 from talkavocado.ports import JobRepository
@@ -83,6 +84,30 @@ class JobRecord(_Camel):
     source_key: str | None = None
     steps: dict[str, StepState] = Field(default_factory=_initial_steps)
     error: JobError | None = None
+
+    @classmethod
+    def for_job(
+        cls,
+        keys: JobKeys,
+        *,
+        correlation_id: str,
+        status: JobStatus = "pending",
+        now: str | None = None,
+        **fields: Any,
+    ) -> JobRecord:
+        """A new record of the job that ``keys`` names."""
+        created = now or now_iso()
+        return cls(
+            tenant_id=keys.tenant_id,
+            job_id=keys.job_id,
+            env=keys.env,
+            status=status,
+            manifest_key=keys.manifest,
+            correlation_id=correlation_id,
+            created_at=created,
+            updated_at=created,
+            **fields,
+        )
 
     @property
     def job_sort(self) -> str:

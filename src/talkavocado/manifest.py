@@ -135,6 +135,27 @@ class Manifest(_Section):
     logs: list[LogEntry] = Field(default_factory=list)
     metadata: Metadata | None = None
 
+    @classmethod
+    def for_job(
+        cls,
+        keys: JobKeys,
+        *,
+        status: JobStatus = "pending",
+        now: str | None = None,
+        **fields: Any,
+    ) -> Manifest:
+        """A new manifest of the job that ``keys`` names."""
+        created = now or now_iso()
+        return cls(
+            env=keys.env,
+            tenant_id=keys.tenant_id,
+            job_id=keys.job_id,
+            created_at=created,
+            updated_at=created,
+            status=status,
+            **fields,
+        )
+
     def to_document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 

@@ -12,7 +12,6 @@ import pytest
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.clock import now_iso
 from talkavocado.config import Settings
 from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.jobs import JobRecord
@@ -46,17 +45,7 @@ class MediaJob:
         return self.root / key
 
     def run(self, step: str) -> str:
-        now = now_iso()
-        record = JobRecord(
-            tenant_id="acme",
-            job_id=JOB,
-            env="test",
-            status="processing",
-            manifest_key=self.keys.manifest,
-            correlation_id="c",
-            created_at=now,
-            updated_at=now,
-        )
+        record = JobRecord.for_job(self.keys, correlation_id="c", status="processing")
         with tempfile.TemporaryDirectory() as scratch:
             context = StepContext(
                 step_named(step),
@@ -75,15 +64,7 @@ class MediaJob:
 
 def new_job(root: Path, source: Path) -> MediaJob:
     keys = JobKeys("test", "acme", JOB)
-    now = now_iso()
-    manifest = Manifest(
-        env="test",
-        tenant_id="acme",
-        job_id=JOB,
-        created_at=now,
-        updated_at=now,
-        status="processing",
-    )
+    manifest = Manifest.for_job(keys, status="processing")
     job = MediaJob(root, MediaSteps(Settings.from_env()), manifest, keys)
     key = keys.input(source.name)
     job.storage.upload(keys, key, source)

@@ -99,18 +99,7 @@ def test_files_go_up_and_come_back(storage: Storage, tmp_path: Path) -> None:
 
 def test_concurrent_manifest_updates_are_never_lost(storage: Storage) -> None:
     store = ManifestStore(storage)
-    now = now_iso()
-    store.create(
-        KEYS,
-        Manifest(
-            env="test",
-            tenant_id="tenant-a",
-            job_id=JOB,
-            created_at=now,
-            updated_at=now,
-            status="pending",
-        ),
-    )
+    store.create(KEYS, Manifest.for_job(KEYS))
 
     def add_log(index: int) -> None:
         store.update(

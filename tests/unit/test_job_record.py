@@ -4,6 +4,7 @@ import pytest
 
 from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.jobs import JobError, JobRecord, mutate_job
+from talkavocado.keys import JobKeys
 from talkavocado.pipeline import STEP_NAMES
 from tests.fakes import InMemoryJobRepository
 
@@ -12,16 +13,8 @@ LATER = "2026-01-01T00:00:01.000Z"
 
 
 def record(status: str = "pending") -> JobRecord:
-    return JobRecord(
-        tenant_id="t",
-        job_id="3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69",
-        env="test",
-        status=status,
-        manifest_key="k",
-        correlation_id="c",
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    keys = JobKeys("test", "t", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
+    return JobRecord.for_job(keys, correlation_id="c", status=status, now=NOW)  # type: ignore[arg-type]
 
 
 def test_a_new_record_lists_every_step_as_pending() -> None:

@@ -29,15 +29,7 @@ KEYS = JobKeys("test", "demo-tenant", JOB)
 
 
 def new_manifest() -> Manifest:
-    now = now_iso()
-    return Manifest(
-        env="test",
-        tenant_id="demo-tenant",
-        job_id=JOB,
-        created_at=now,
-        updated_at=now,
-        status="pending",
-    )
+    return Manifest.for_job(KEYS)
 
 
 def document(**overrides: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from talkavocado.errors import (
 )
 from talkavocado.events import AudioExtracted, JobFailed
 from talkavocado.jobs import JobError, JobRecord
+from talkavocado.keys import JobKeys
 from talkavocado.manifest import AudioSection, Manifest
 from talkavocado.retry import backoff_seconds
 from talkavocado.workers.batch import parse_event
@@ -59,24 +60,12 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def job_and_manifest() -> tuple[JobRecord, Manifest]:
-    job = JobRecord(
-        tenant_id="t",
-        job_id=JOB,
-        env="test",
+    keys = JobKeys("test", "t", JOB)
+    job = JobRecord.for_job(keys, correlation_id="corr", status="processing", now=NOW, run=2)
+    manifest = Manifest.for_job(
+        keys,
         status="processing",
-        manifest_key=PREFIX + "manifest.json",
-        correlation_id="corr",
-        created_at=NOW,
-        updated_at=NOW,
-        run=2,
-    )
-    manifest = Manifest(
-        env="test",
-        tenant_id="t",
-        job_id=JOB,
-        created_at=NOW,
-        updated_at=NOW,
-        status="processing",
+        now=NOW,
         source_video_key=PREFIX + "input/a.mp4",
         audio=AudioSection(
             key=PREFIX + f"audio/{JOB}.mp3",
