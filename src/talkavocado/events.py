@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from talkavocado.camel import CamelModel
 from talkavocado.errors import ErrorType
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 
@@ -21,17 +21,13 @@ EVENT_SOURCE = "talkavocado.pipeline"
 DETAIL_VERSION = 1
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-
-class EventError(_Camel):
+class EventError(CamelModel):
     type: ErrorType
     message: str
     step: str
 
 
-class PipelineEvent(_Camel):
+class PipelineEvent(CamelModel):
     detail_type: ClassVar[str]
 
     detail_version: Annotated[int, Field(ge=1, le=DETAIL_VERSION)] = DETAIL_VERSION

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
+from talkavocado.camel import CamelModel
 from talkavocado.clock import now_iso
 from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.keys import Env, JobKeys
@@ -46,8 +46,9 @@ def status_sort_key(status: str, created_at: str, job_id: str) -> str:
     return f"{status}#{created_at}#{job_id}"
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+class _Camel(CamelModel):
+    # Table items also carry the index attributes (jobSort, statusSort).
+    model_config = ConfigDict(extra="ignore")
 
 
 class JobError(_Camel):

@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
 from talkavocado import schema_files
+from talkavocado.camel import CamelModel
 from talkavocado.clock import TIMESTAMP_PATTERN, now_iso
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 from talkavocado.ports import Storage
@@ -35,13 +35,7 @@ Timestamp = Annotated[str, Field(pattern=TIMESTAMP_PATTERN)]
 Key = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=False
-    )
-
-
-class InputSection(_Section):
+class InputSection(CamelModel):
     source_key: Key
     original_filename: Annotated[str, Field(min_length=1, max_length=255)]
     bytes: Annotated[int, Field(ge=0)]
@@ -50,7 +44,7 @@ class InputSection(_Section):
     uploaded_at: Timestamp | None = None
 
 
-class AudioSection(_Section):
+class AudioSection(CamelModel):
     key: Key
     codec: Literal["mp3", "wav", "aac"]
     duration_sec: Annotated[float, Field(ge=0)]
@@ -59,7 +53,7 @@ class AudioSection(_Section):
     extracted_at: Timestamp
 
 
-class TranscriptSection(_Section):
+class TranscriptSection(CamelModel):
     json_key: Key
     srt_key: Key
     language: Annotated[str, Field(min_length=2, max_length=16)]
@@ -68,7 +62,7 @@ class TranscriptSection(_Section):
     transcribed_at: Timestamp
 
 
-class PlanSection(_Section):
+class PlanSection(CamelModel):
     key: Key
     schema_version: str
     algorithm: str
@@ -76,7 +70,7 @@ class PlanSection(_Section):
     planned_at: Timestamp
 
 
-class RenderEntry(_Section):
+class RenderEntry(CamelModel):
     key: Key
     type: Literal["preview", "final", "thumbnail"]
     codec: Literal["h264", "h265", "vp9", "aac"]
@@ -86,14 +80,14 @@ class RenderEntry(_Section):
     rendered_at: Timestamp | None = None
 
 
-class SubtitleEntry(_Section):
+class SubtitleEntry(CamelModel):
     key: Key
     format: Literal["srt", "vtt"]
     language: str | None = None
     created_at: Timestamp | None = None
 
 
-class LogEntry(_Section):
+class LogEntry(CamelModel):
     type: Literal["pipeline", "error", "debug"]
     created_at: Timestamp
     key: Key | None = None
@@ -101,21 +95,16 @@ class LogEntry(_Section):
     message: Annotated[str, Field(max_length=2000)] | None = None
 
 
-class Metadata(_Section):
+class Metadata(CamelModel):
     client_version: str | None = None
     processing_time_ms: Annotated[int, Field(ge=0)] | None = None
     tags: list[str] = Field(default_factory=list)
 
 
-class Manifest(_Section):
+class Manifest(CamelModel):
     """Manifest schema (see README, "Manifest"); SCHEMA_VERSION says which."""
 
-    model_config = ConfigDict(
-        title="TalkAvocado job manifest",
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-    )
+    model_config = ConfigDict(title="TalkAvocado job manifest")
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     env: Env

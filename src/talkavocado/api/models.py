@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
+from talkavocado.camel import CamelModel
 from talkavocado.job_service import JobView
 from talkavocado.jobs import JobRecord
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
@@ -19,8 +19,9 @@ TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo-tenan
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+class _Wire(CamelModel):
+    # Responses are built from records that hold more than they show.
+    model_config = ConfigDict(extra="ignore")
 
 
 class CreateJobInput(_Wire):

@@ -15,10 +15,10 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
 from talkavocado import schema_files
+from talkavocado.camel import CamelModel
 from talkavocado.media.transcript import Word
 
 PLAN_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
@@ -31,11 +31,7 @@ _ALTERNATE = re.compile(r"\(\d+\)$")  # pocketsphinx's "the(2)"
 Seconds = Annotated[float, Field(ge=0)]
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-
-class PlannerParameters(_Camel):
+class PlannerParameters(CamelModel):
     """Every knob of the planner, with its default (see README, "Smart cuts")."""
 
     min_pause: Annotated[float, Field(gt=0)] = 0.75
@@ -46,20 +42,15 @@ class PlannerParameters(_Camel):
     fillers: list[str] = Field(default_factory=lambda: list(DEFAULT_FILLERS))
 
 
-class PlanSegment(_Camel):
+class PlanSegment(CamelModel):
     start: Seconds
     end: Seconds
     action: Literal["keep", "cut"]
     reason: str
 
 
-class CutPlan(_Camel):
-    model_config = ConfigDict(
-        title="TalkAvocado cut plan",
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-    )
+class CutPlan(CamelModel):
+    model_config = ConfigDict(title="TalkAvocado cut plan")
 
     schema_version: Literal["1.0.0"] = PLAN_SCHEMA_VERSION
     algorithm: str = ALGORITHM

@@ -6,33 +6,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from talkavocado.camel import CamelModel
 
 Seconds = Annotated[float, Field(ge=0)]
 MAX_CUE_SECONDS = 7.0
 MAX_CUE_CHARACTERS = 84
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-
-class Word(_Camel):
+class Word(CamelModel):
     word: str
     start: Seconds
     end: Seconds
     confidence: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
-class Segment(_Camel):
+class Segment(CamelModel):
     text: str
     start: Seconds
     end: Seconds
     words: list[Word]
 
 
-class Transcript(_Camel):
+class Transcript(CamelModel):
     language: str
     engine: str
     model: str
