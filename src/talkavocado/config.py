@@ -38,6 +38,7 @@ def _number(name: str, default: float) -> float:
     return value
 
 
+DEFAULT_TENANT_CLAIM = "custom:tenant_id"
 TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
@@ -85,6 +86,9 @@ class Settings:
     transcription_engine: str
     whisper_model_dir: Path | None
     planner: PlannerParameters
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    tenant_claim: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -108,4 +112,7 @@ class Settings:
             if os.environ.get("WHISPER_MODEL_DIR")
             else None,
             planner=_planner_parameters(),
+            jwt_issuer=os.environ.get("JWT_ISSUER") or None,
+            jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
+            tenant_claim=os.environ.get("TENANT_CLAIM") or DEFAULT_TENANT_CLAIM,
         )

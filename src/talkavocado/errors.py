@@ -28,6 +28,12 @@ class PayloadTooLarge(TalkAvocadoError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class Unauthenticated(TalkAvocadoError):
+    """The request carries no valid bearer token where one is required."""
+
+    code = "UNAUTHORIZED"
+
+
 class TenantMismatch(TalkAvocadoError):
     """The request names a tenant its caller's identity does not belong to."""
 
@@ -70,7 +76,8 @@ class SchemaViolation(ValidationFailed):
 
 
 class DependencyUnavailable(TalkAvocadoError):
-    """An AWS dependency refused or failed a request; retrying may succeed."""
+    """A dependency (AWS, the token issuer) refused or failed a request;
+    retrying may succeed."""
 
     code = "DEPENDENCY_UNAVAILABLE"
 

@@ -3,9 +3,10 @@ them over AWS or the filesystem; unit tests implement them in memory."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from talkavocado.events import PipelineEvent
@@ -92,3 +93,11 @@ class JobRepository(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, event: PipelineEvent) -> None: ...
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Mapping[str, Any]:
+        """The claims of a token its issuer signed for this API. Raise
+        ``Unauthenticated`` for any other token, ``DependencyUnavailable``
+        when the issuer's keys cannot be fetched."""
+        ...

@@ -23,7 +23,7 @@ from talkavocado.config import Settings
 from talkavocado.errors import ValidationFailed
 from talkavocado.job_service import JobService
 from talkavocado.manifest import ManifestStore
-from talkavocado.ports import Storage
+from talkavocado.ports import Storage, TokenVerifier
 
 if TYPE_CHECKING:
     from talkavocado.workers.batch import RetryPolicy
@@ -96,6 +96,19 @@ def publisher() -> EventBridgePublisher:
 @_once
 def visibility() -> SqsVisibility:
     return SqsVisibility(session().client("sqs"))
+
+
+@_once
+def token_verifier() -> TokenVerifier | None:
+    """None without JWT_ISSUER: requests then name their own tenant."""
+    config = settings()
+    if not config.jwt_issuer:
+        return None
+    if not config.jwt_audience:
+        raise ValidationFailed("JWT_ISSUER needs JWT_AUDIENCE", field="JWT_AUDIENCE")
+    from talkavocado.adapters.oidc import OidcTokenVerifier
+
+    return OidcTokenVerifier(config.jwt_issuer, config.jwt_audience)
 
 
 def _retry_policy() -> RetryPolicy:

@@ -3,6 +3,8 @@ must agree with it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_STATUS_INDEX
@@ -50,13 +52,22 @@ def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -
     assert indexes == {BY_STATUS_INDEX, BY_CREATED_AT_INDEX}
 
 
-def test_api_routes_are_declared(template: Template) -> None:
+def test_every_api_route_is_declared_behind_the_token_authorizer(template: Template) -> None:
+    authorizer = "AuthorizerFunction"
     assert set(template.routes()) == {
-        Route("POST", "/jobs", "ApiFunction"),
-        Route("GET", "/jobs", "ApiFunction"),
-        Route("GET", "/jobs/{jobId}", "ApiFunction"),
-        Route("POST", "/jobs/{jobId}/start", "ApiFunction"),
+        Route("POST", "/jobs", "ApiFunction", authorizer),
+        Route("GET", "/jobs", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}", "ApiFunction", authorizer),
+        Route("POST", "/jobs/{jobId}/start", "ApiFunction", authorizer),
     }
+
+
+def test_gateway_refusals_answer_in_the_api_error_shape(template: Template) -> None:
+    responses = template.gateway_responses()
+    statuses = {kind: response.status for kind, response in responses.items()}
+    assert statuses == {"UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "AUTHORIZER_FAILURE": 503}
+    for response in responses.values():
+        assert set(json.loads(response.body)["error"]) == {"code", "message", "details"}
 
 
 def test_every_function_handler_imports(template: Template) -> None:

@@ -35,7 +35,7 @@ from talkavocado.observability import (
     logger,
     start_invocation,
 )
-from talkavocado.wiring import job_service
+from talkavocado.wiring import job_service, settings
 
 MAX_BODY_BYTES = 64 * 1024
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -149,7 +149,8 @@ def list_jobs(
 
 
 def _tenant(requested: str | None) -> str:
-    return tenant_of(app.current_event.raw_event.get("requestContext") or {}, requested)
+    request_context = app.current_event.raw_event.get("requestContext") or {}
+    return tenant_of(request_context, requested, settings().tenant_claim)
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

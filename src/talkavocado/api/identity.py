@@ -5,16 +5,13 @@ nothing about the job). Without an authorizer the request names its tenant."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from talkavocado.errors import TenantMismatch, ValidationFailed
 from talkavocado.keys import parse_tenant_id
 
-TENANT_CLAIM = os.environ.get("TENANT_CLAIM", "custom:tenant_id")
 
-
-def _claims(request_context: dict[str, Any]) -> dict[str, Any] | None:
+def _claims(request_context: dict[str, Any], tenant_claim: str) -> dict[str, Any] | None:
     """JWT claims in any of API Gateway's shapes: REST with a Cognito
     authorizer (``authorizer.claims``), HTTP API with a JWT authorizer
     (``authorizer.jwt.claims``), or a Lambda authorizer's context."""
@@ -26,19 +23,19 @@ def _claims(request_context: dict[str, Any]) -> dict[str, Any] | None:
         (authorizer.get("jwt") or {}).get("claims"),
         authorizer,
     ):
-        if isinstance(candidate, dict) and TENANT_CLAIM in candidate:
+        if isinstance(candidate, dict) and tenant_claim in candidate:
             return candidate
     return None
 
 
-def tenant_of(request_context: dict[str, Any], requested: str | None) -> str:
-    claims = _claims(request_context)
+def tenant_of(request_context: dict[str, Any], requested: str | None, tenant_claim: str) -> str:
+    claims = _claims(request_context, tenant_claim)
     if claims is None:
         if requested is None:
             raise ValidationFailed("tenantId is required", field="tenantId")
         return requested
     try:
-        tenant = parse_tenant_id(claims[TENANT_CLAIM])
+        tenant = parse_tenant_id(claims[tenant_claim])
     except ValidationFailed:
         raise TenantMismatch("your identity names no valid tenant") from None
     if requested is not None and requested != tenant:

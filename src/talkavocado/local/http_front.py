@@ -15,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from talkavocado.local import gateway_auth
 from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import Route
+from talkavocado.local.template import GatewayResponse, Route
 from talkavocado.local.uploads import UPLOAD_PATH
 
 # API Gateway refuses bodies over 10 MB before any function sees them.
@@ -93,6 +94,7 @@ class ApiServer:
         host: str,
         port: int,
         uploads: Callable[[BaseHTTPRequestHandler], tuple[HTTPStatus, str]] | None = None,
+        gateway_responses: dict[str, GatewayResponse] | None = None,
     ) -> None:
         server = self
 
@@ -111,6 +113,7 @@ class ApiServer:
         self._uploads = uploads
         self._routes = routes
         self._handlers = handlers
+        self._gateway_responses = {**gateway_auth.DEFAULT_RESPONSES, **(gateway_responses or {})}
         self._httpd = ThreadingHTTPServer((host, port), RequestHandler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
@@ -160,6 +163,15 @@ class ApiServer:
             body,
             request.client_address[0],
         )
+        if route.authorizer is not None:
+            decision = gateway_auth.authorize(
+                self._handlers[route.authorizer], route.authorizer, event
+            )
+            if decision.refusal is not None:
+                refusal = self._gateway_responses[decision.refusal]
+                _reply(request, _json_result(refusal.status, refusal.body))
+                return
+            event["requestContext"]["authorizer"] = decision.context
         result = self._handlers[route.function](event, LocalContext.for_function(route.function))
         _reply(request, result)
 
@@ -180,13 +192,10 @@ def _reply(request: BaseHTTPRequestHandler, result: dict[str, Any]) -> None:
     request.wfile.write(payload)
 
 
+def _json_result(status: int, body: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
+
+
 def _reply_error(request: BaseHTTPRequestHandler, status: HTTPStatus, message: str) -> None:
     body = json.dumps({"error": {"code": status.name, "message": message, "details": {}}})
-    _reply(
-        request,
-        {
-            "statusCode": int(status),
-            "headers": {"Content-Type": "application/json"},
-            "body": body,
-        },
-    )
+    _reply(request, _json_result(int(status), body))

@@ -103,7 +103,12 @@ class LocalRuntime:
         wiring.reset()
         handlers = {function.logical_id: load_handler(function.handler) for function in functions}
         self.api = ApiServer(
-            self.template.routes(), handlers, self._host, self._api_port, _receive_upload
+            self.template.routes(),
+            handlers,
+            self._host,
+            self._api_port,
+            _receive_upload,
+            self.template.gateway_responses(),
         )
         self._set_env(
             {

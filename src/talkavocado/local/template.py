@@ -50,11 +50,19 @@ class Route:
     method: str
     path: str
     function: str
+    # The Lambda authorizer API Gateway runs first (its function's logical id).
+    authorizer: str | None = None
 
     @property
     def pattern(self) -> re.Pattern[str]:
         regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
         return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    body: str
 
 
 @dataclass(frozen=True)
@@ -197,8 +205,34 @@ class Template:
                 method=event["Properties"]["Method"].upper(),
                 path=event["Properties"]["Path"],
                 function=function.logical_id,
+                authorizer=self._authorizer_of(event["Properties"]),
             )
             for function in self.functions()
             for event in function.events.values()
             if event.get("Type") == "Api"
         ]
+
+    def _authorizer_of(self, route: dict[str, Any]) -> str | None:
+        """The function of the route's Lambda authorizer: the event's own
+        ``Auth.Authorizer`` or its API's ``DefaultAuthorizer`` (NONE: none)."""
+        # Resolved, a Ref to the API is its logical id (its stage has no other name).
+        api = self.resources.get(str(route.get("RestApiId", "")), {})
+        auth = api.get("Properties", {}).get("Auth", {})  # unresolved: GetAtt names the function
+        name = route.get("Auth", {}).get("Authorizer") or auth.get("DefaultAuthorizer")
+        if not name or name == "NONE":
+            return None
+        function_arn = auth.get("Authorizers", {})[name].get("FunctionArn", {})
+        if "Fn::GetAtt" not in function_arn:
+            raise NotImplementedError(f"authorizer {name} is not a function of this template")
+        return str(function_arn["Fn::GetAtt"][0])
+
+    def gateway_responses(self) -> dict[str, GatewayResponse]:
+        """The APIs' customised refusals (UNAUTHORIZED, ACCESS_DENIED, ...)."""
+        responses = {}
+        for api in self.of_type("AWS::Serverless::Api").values():
+            for kind, spec in api.get("GatewayResponses", {}).items():
+                templates = spec.get("ResponseTemplates", {})
+                responses[kind] = GatewayResponse(
+                    int(spec["StatusCode"]), templates.get("application/json", "")
+                )
+        return responses

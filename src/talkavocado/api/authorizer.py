@@ -1,0 +1,67 @@
+"""The API's Lambda authorizer (REQUEST type): turns the caller's bearer token
+into an IAM policy for API Gateway, with the tenant claim in its context,
+where the API reads it (``requestContext.authorizer``).
+
+API Gateway's contract: raising ``Exception("Unauthorized")`` answers 401, a
+Deny policy 403, any other failure 500 (AUTHORIZER_FAILURE, which the
+template turns into a 503: the issuer could not be reached)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+    parse_api_gateway_arn,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from talkavocado.auth import Caller, authenticate
+from talkavocado.errors import DependencyUnavailable, TenantMismatch, Unauthenticated
+from talkavocado.observability import bind_job, correlation_id_from, logger, start_invocation
+from talkavocado.wiring import settings, token_verifier
+
+CORRELATION_HEADER = "X-Correlation-Id"
+UNAUTHORIZED = "Unauthorized"
+
+
+def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
+    headers = event.headers  # case-insensitive
+    correlation_id = correlation_id_from(headers.get(CORRELATION_HEADER))
+    start_invocation(correlation_id=correlation_id, step="authorizer", context=context)
+    claim = settings().tenant_claim
+    try:
+        caller = authenticate(headers.get("Authorization"), token_verifier(), claim)
+    except Unauthenticated as refused:
+        logger.info("request refused", extra={"status": 401, "reason": refused.message})
+        raise Exception(UNAUTHORIZED) from None  # API Gateway matches this exact message
+    except TenantMismatch as refused:
+        logger.info("request denied", extra={"status": 403, "reason": refused.message})
+        return _policy(event, Caller(principal="unknown", tenant_id=None), claim, allow=False)
+    except DependencyUnavailable as failed:
+        logger.error("token issuer unavailable", extra={"status": 503, "reason": failed.message})
+        raise
+    bind_job(tenant_id=caller.tenant_id)
+    logger.debug("request authorized", extra={"principal": caller.principal})
+    return _policy(event, caller, claim, allow=True)
+
+
+def _policy(
+    event: APIGatewayAuthorizerRequestEvent, caller: Caller, claim: str, *, allow: bool
+) -> dict[str, Any]:
+    arn = parse_api_gateway_arn(event.method_arn)
+    response = APIGatewayAuthorizerResponse(
+        principal_id=caller.principal,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={claim: caller.tenant_id} if caller.tenant_id else None,
+    )
+    if allow:
+        response.allow_all_routes()
+    else:
+        response.deny_all_routes()
+    result: dict[str, Any] = response.asdict()
+    return result
