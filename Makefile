@@ -93,6 +93,9 @@ $(addprefix build-,$(CORE_FUNCTIONS)):
 $(addprefix build-,$(MEDIA_FUNCTIONS)):
 	$(MAKE) lambda-package EXTRAS=[media]
 
+build-AuthorizerFunction:
+	$(MAKE) lambda-package EXTRAS=[auth]
+
 lambda-package:
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir "$(ARTIFACTS_DIR)/.wheel" .
 	$(BIN)/python -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \

@@ -40,6 +40,8 @@ def test_each_package_holds_its_handler_within_the_size_limit(function: Function
     assert size_of(package) < LAMBDA_UNZIPPED_LIMIT
     has_media = (package / "imageio_ffmpeg").is_dir() and (package / "pocketsphinx").is_dir()
     assert has_media == (logical_id in MEDIA_FUNCTIONS)
+    has_token_checks = (package / "jwt").is_dir() and (package / "cryptography").is_dir()
+    assert has_token_checks == (logical_id == "AuthorizerFunction")
     assert not (package / "botocore").exists()  # the runtime provides it
 
 

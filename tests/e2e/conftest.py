@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,11 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, **environment: str
+) -> Iterator[Stack]:
+    """The local stack on free ports, with ``environment`` set while it runs."""
     storage = tmp_path_factory.mktemp("storage")
     with pytest.MonkeyPatch.context() as env:
         env.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -112,9 +116,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # Retries one second apart, so retry and dead-letter paths finish quickly.
         env.setenv("RETRY_BASE_SECONDS", "1")
         env.setenv("RETRY_MAX_SECONDS", "1")
+        for name, value in environment.items():
+            env.setenv(name, value)
         runtime = LocalRuntime(TEMPLATE, api_port=0, emulator_port=0).start()
         assert runtime.api is not None
         try:
             yield Stack(runtime=runtime, url=runtime.api.url, storage=storage)
         finally:
             runtime.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory) as running:
+        yield running

@@ -19,13 +19,23 @@ from talkavocado.errors import DependencyUnavailable, Unauthenticated
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 CLOCK_SKEW_SECONDS = 30
 KEYS_LIFESPAN_SECONDS = 3600
+# A token naming an unknown key refetches the keys at most this often, so a
+# flood of forged key ids cannot turn into a flood of requests to the issuer.
+REFETCH_COOLDOWN_SECONDS = 30.0
 
 
 class OidcTokenVerifier:
-    def __init__(self, issuer: str, audience: str, timeout_seconds: float = 3.0) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        timeout_seconds: float = 3.0,
+        refetch_cooldown_seconds: float = REFETCH_COOLDOWN_SECONDS,
+    ) -> None:
         self._issuer = issuer
         self._audience = audience
         self._timeout = timeout_seconds
+        self._cooldown = refetch_cooldown_seconds
         self._keys: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
 
@@ -66,9 +76,12 @@ class OidcTokenVerifier:
             if self._keys is None:
                 self._keys = jwt.PyJWKClient(
                     self._jwks_uri(),
-                    cache_keys=True,
+                    # The key set is cached (lifespan), not keys one by one: a
+                    # per-key cache would keep accepting a key the issuer withdrew.
+                    cache_jwk_set=True,
                     lifespan=KEYS_LIFESPAN_SECONDS,
                     timeout=self._timeout,
+                    cooldown_duration=self._cooldown,
                 )
             return self._keys
 
