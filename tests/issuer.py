@@ -39,10 +39,11 @@ class Issuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 if not issuer.available:
                     self.send_error(503)
                     return
+                body: dict[str, Any]
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
                 elif self.path == "/jwks.json":

@@ -104,9 +104,7 @@ class Stack:
 
 
 @contextmanager
-def running_stack(
-    tmp_path_factory: pytest.TempPathFactory, **environment: str
-) -> Iterator[Stack]:
+def running_stack(tmp_path_factory: pytest.TempPathFactory, **environment: str) -> Iterator[Stack]:
     """The local stack on free ports, with ``environment`` set while it runs."""
     storage = tmp_path_factory.mktemp("storage")
     with pytest.MonkeyPatch.context() as env:

@@ -30,9 +30,7 @@ def _issuer_up(issuer: Issuer) -> None:
     issuer.available = True
 
 
-def call(
-    stack: Stack, method: str, path: str, token: str | None, body: Any = None
-) -> HttpResponse:
+def call(stack: Stack, method: str, path: str, token: str | None, body: Any = None) -> HttpResponse:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return stack.request(method, path, body, headers=headers)
 
@@ -105,9 +103,7 @@ def test_an_unreachable_issuer_gets_503_and_the_api_recovers(
     outage = Issuer()
     outage.available = False
     try:
-        with running_stack(
-            tmp_path_factory, JWT_ISSUER=outage.url, JWT_AUDIENCE=AUDIENCE
-        ) as stack:
+        with running_stack(tmp_path_factory, JWT_ISSUER=outage.url, JWT_AUDIENCE=AUDIENCE) as stack:
             failed = call(stack, "GET", "/jobs", outage.token())
             assert (failed.status, failed.body["error"]["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
             outage.available = True

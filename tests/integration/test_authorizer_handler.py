@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.errors import DependencyUnavailable
 from talkavocado.handlers.authorizer import lambda_handler
@@ -16,6 +17,7 @@ from tests.conftest import sample_event
 from tests.issuer import AUDIENCE, TENANT_CLAIM, Issuer, issuer
 
 __all__ = ["issuer"]
+CONTEXT = cast(LambdaContext, LocalContext.for_function("AuthorizerFunction"))
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def invoke(authorization: str | None) -> dict[str, Any]:
     if authorization is not None:
         event["headers"]["authorization"] = authorization
         event["multiValueHeaders"]["authorization"] = [authorization]
-    result: dict[str, Any] = lambda_handler(event, LocalContext.for_function("Authorizer"))
+    result: dict[str, Any] = lambda_handler(event, CONTEXT)
     return result
 
 
@@ -58,12 +60,12 @@ def test_a_valid_token_is_allowed_with_its_tenant_in_the_context(with_issuer: Is
 def test_a_missing_or_invalid_token_answers_unauthorized(
     with_issuer: Issuer, authorization: str | None
 ) -> None:
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         invoke(authorization)
 
 
 def test_an_expired_token_answers_unauthorized(with_issuer: Issuer) -> None:
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         invoke(f"Bearer {with_issuer.token(lifetime=-600)}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -56,7 +57,7 @@ def test_a_cognito_access_token_names_the_api_in_client_id(
     ],
 )
 def test_a_token_for_another_audience_issuer_or_time_is_refused(
-    issuer: Issuer, verifier: OidcTokenVerifier, claims: dict[str, object], reason: str
+    issuer: Issuer, verifier: OidcTokenVerifier, claims: dict[str, Any], reason: str
 ) -> None:
     with pytest.raises(Unauthenticated, match=reason):
         verifier.verify(issuer.token(**claims))
@@ -94,7 +95,7 @@ def test_unsigned_and_shared_secret_tokens_are_refused(
 ) -> None:
     claims = {"iss": issuer.url, "aud": AUDIENCE, "exp": int(time.time()) + 60}
     kid = {"kid": issuer.keys[0].kid}
-    unsigned = jwt.encode(claims, key=None, algorithm="none", headers=kid)
+    unsigned = jwt.encode(claims, key="", algorithm="none", headers=kid)
     public_pem = (
         issuer.keys[0]
         .private.public_key()
