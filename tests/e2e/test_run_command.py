@@ -11,6 +11,9 @@ import pytest
 from talkavocado.errors import ValidationFailed
 from talkavocado.local.run import run_video
 from tests.conftest import REPO_ROOT
+from tests.issuer import AUDIENCE, Issuer, issuer
+
+__all__ = ["issuer"]
 
 SAMPLE = REPO_ROOT / "tests" / "fixtures" / "sample_talk.mp4"
 
@@ -49,3 +52,21 @@ def test_a_file_that_is_not_media_by_name_is_refused(local_env: Path) -> None:
     notes.write_text("hello")
     with pytest.raises(ValidationFailed, match="not a video or audio"):
         run_video(notes, "demo-tenant", 10, local_env / "run.log")
+
+
+def test_with_an_issuer_the_run_needs_a_token_and_takes_its_tenant(
+    local_env: Path, media_dir: Path, issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWT_ISSUER", issuer.url)
+    monkeypatch.setenv("JWT_AUDIENCE", AUDIENCE)
+    clip, log = media_dir / "tone.mp4", local_env / "run.log"
+
+    refused = io.StringIO()
+    assert run_video(clip, "demo-tenant", timeout=60, log_file=log, out=refused) == 1
+    assert "job refused (401)" in refused.getvalue()
+
+    out = io.StringIO()
+    token = issuer.token("tenant-from-token")
+    assert run_video(clip, "demo-tenant", 60, log, out=out, token=token) == 0, out.getvalue()
+    assert "tenant tenant-from-token" in out.getvalue()
+    assert "/tenant-from-token/" in out.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -40,7 +41,7 @@ def _up(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from talkavocado.local.run import run_video
 
-    return run_video(args.video, args.tenant, args.timeout, args.log_file)
+    return run_video(args.video, args.tenant, args.timeout, args.log_file, token=args.token)
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -75,9 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="take one video through the whole pipeline locally and print the job"
     )
     run.add_argument("video", type=Path, help="the video (or audio) file to process")
-    run.add_argument("--tenant", default="demo-tenant", help="tenant id (default demo-tenant)")
+    run.add_argument(
+        "--tenant",
+        default="demo-tenant",
+        help="tenant id (default demo-tenant; with --token, the token's tenant)",
+    )
     run.add_argument(
         "--timeout", type=float, default=900, help="seconds to wait for the job (default 900)"
+    )
+    run.add_argument(
+        "--token",
+        default=os.environ.get("TALKAVOCADO_TOKEN"),
+        help="bearer token for the API when JWT_ISSUER is set; the tenant is then the "
+        "token's (default: $TALKAVOCADO_TOKEN)",
     )
     run.add_argument(
         "--log-file",

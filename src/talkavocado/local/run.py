@@ -1,7 +1,8 @@
 """``talkavocado run VIDEO``: one video through the whole pipeline on the local
 runtime, the way a client uses the API: create the job, PUT the video to the
 upload URL it answers with, start it, and follow GET /jobs/{jobId} until it
-finishes."""
+finishes. With a bearer token (when the stack requires one, JWT_ISSUER) the
+tenant is the token's."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -36,10 +38,29 @@ def _mime_type(video: Path) -> str:
     return guessed
 
 
-def _call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+@dataclass(frozen=True)
+class Client:
+    """Calls the local API as one caller: a bearer token, or a named tenant."""
+
+    api: str
+    tenant_id: str
+    token: str | None
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif body is not None:
+            body = {"tenantId": self.tenant_id, **body}
+        else:
+            path += f"?tenantId={self.tenant_id}"
+        return _call(method, self.api + path, body, headers)
+
+
+def _call(method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - the local runtime's own loopback URL
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
+        url, data=data, method=method, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -75,6 +96,7 @@ def run_video(
     timeout: float,
     log_file: Path,
     out: TextIO = sys.stdout,
+    token: str | None = None,
 ) -> int:
     """Returns the exit status: 0 when the job completed, 1 otherwise."""
     tenant_id = parse_tenant_id(tenant_id)
@@ -90,7 +112,8 @@ def run_video(
         runtime = LocalRuntime(api_port=0, emulator_port=0).start()
         try:
             assert runtime.api is not None
-            return _drive(runtime.api.url, video, tenant_id, filename, mime_type, timeout, out)
+            client = Client(runtime.api.url, tenant_id, token)
+            return _drive(client, video, filename, mime_type, timeout, out)
         finally:
             runtime.stop()
             handler.setStream(previous_stream)
@@ -98,24 +121,16 @@ def run_video(
 
 
 def _drive(
-    api: str,
-    video: Path,
-    tenant_id: str,
-    filename: str,
-    mime_type: str,
-    timeout: float,
-    out: TextIO,
+    client: Client, video: Path, filename: str, mime_type: str, timeout: float, out: TextIO
 ) -> int:
     settings = wiring.settings()
     job_id = str(uuid.uuid4())
-    keys = JobKeys(settings.env, tenant_id, job_id)
     size = video.stat().st_size
-    print(f"{video.name} ({size / 1_000_000:.1f} MB) as tenant {tenant_id}", file=out)
-    status, created = _call(
+    print(f"{video.name} ({size / 1_000_000:.1f} MB)", file=out)
+    status, created = client.call(
         "POST",
-        f"{api}/jobs",
+        "/jobs",
         {
-            "tenantId": tenant_id,
             "jobId": job_id,
             "input": {"originalFilename": filename, "bytes": size, "mimeType": mime_type},
         },
@@ -123,6 +138,8 @@ def _drive(
     if status != 201:
         print(f"job refused ({status}): {json.dumps(created)}", file=out)
         return 1
+    print(f"tenant {created['tenantId']}", file=out)
+    keys = JobKeys(settings.env, created["tenantId"], job_id)
     # The same flow as any client: PUT the file to the upload target, then start.
     upload = created["upload"]
     with video.open("rb") as body:
@@ -134,7 +151,7 @@ def _drive(
         )
         with urllib.request.urlopen(request, timeout=600):  # noqa: S310
             pass
-    status, accepted = _call("POST", f"{api}/jobs/{job_id}/start?tenantId={tenant_id}")
+    status, accepted = client.call("POST", f"/jobs/{job_id}/start")
     if status != 202:
         print(f"job not started ({status}): {json.dumps(accepted)}", file=out)
         return 1
@@ -143,7 +160,7 @@ def _drive(
     started = time.monotonic()
     progress = Progress(out)
     while True:
-        _, job = _call("GET", f"{api}/jobs/{job_id}?tenantId={tenant_id}")
+        _, job = client.call("GET", f"/jobs/{job_id}")
         progress.update(job)
         if job["status"] in TERMINAL:
             break
