@@ -14,15 +14,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "talkavocado"), utc=True)
 
+# Read from each request and returned on each response.
+CORRELATION_HEADER = "X-Correlation-Id"
 # Shown until the value is known (a request rejected before it names a job).
 UNKNOWN = "-"
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def correlation_id_from(candidate: str | None) -> str:
-    """Reuse the caller's id if it is sane, otherwise start a new one."""
-    if candidate and _CORRELATION_ID.fullmatch(candidate):
-        return candidate
+def correlation_id_from(candidate: str | None, request_id: str | None = None) -> str:
+    """Reuse the caller's id if it is sane, else API Gateway's request id
+    (which the authorizer and the API see alike, so their lines join up),
+    else start a new one."""
+    for value in (candidate, request_id):
+        if value and _CORRELATION_ID.fullmatch(value):
+            return value
     return str(uuid.uuid4())
 
 

@@ -133,3 +133,17 @@ def test_a_job_runs_to_completion_behind_the_authorizer(
         job = call(secured, "GET", f"/jobs/{job_id}", token).body
     assert job["status"] == "completed", job
     assert call(secured, "GET", f"/jobs/{job_id}", issuer.token(new_tenant())).status == 404
+
+
+def test_authorizer_and_api_log_one_request_under_one_correlation_id(
+    secured: Stack, issuer: Issuer, log_lines: list[dict[str, Any]]
+) -> None:
+    job_id = create(secured, issuer.token("tenant-logs"))
+    response = call(secured, "GET", f"/jobs/{job_id}", "forged")
+    assert response.status == 401
+    fetched = call(secured, "GET", f"/jobs/{job_id}", issuer.token("tenant-logs"))
+    correlation_id = fetched.headers["X-Correlation-Id"]
+    steps = {line["step"] for line in log_lines if line["correlationId"] == correlation_id}
+    assert steps == {"authorizer", "api"}
+    refused = next(line for line in log_lines if line.get("status") == 401)
+    assert (refused["step"], refused["jobId"]) == ("authorizer", job_id)

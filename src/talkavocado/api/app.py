@@ -30,6 +30,7 @@ from talkavocado.errors import PayloadTooLarge
 from talkavocado.job_service import CreateJob, InputSpec
 from talkavocado.manifest import JobStatus
 from talkavocado.observability import (
+    CORRELATION_HEADER,
     correlation_id_from,
     current_correlation_id,
     logger,
@@ -38,7 +39,6 @@ from talkavocado.observability import (
 from talkavocado.wiring import job_service, settings
 
 MAX_BODY_BYTES = 64 * 1024
-CORRELATION_HEADER = "X-Correlation-Id"
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
@@ -157,7 +157,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Resolve one API Gateway proxy event. The correlation id is fixed before
     anything else so that every log line and every response carries it."""
     request = APIGatewayProxyEvent(event)
-    correlation_id = correlation_id_from(request.headers.get(CORRELATION_HEADER))
+    correlation_id = correlation_id_from(
+        request.headers.get(CORRELATION_HEADER), request.request_context.request_id
+    )
     start_invocation(correlation_id=correlation_id, step="api", context=context)
     started = time.perf_counter()
     if len((request.body or "").encode()) > MAX_BODY_BYTES:

@@ -18,18 +18,32 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.auth import Caller, authenticate
-from talkavocado.errors import DependencyUnavailable, TenantMismatch, Unauthenticated
-from talkavocado.observability import bind_job, correlation_id_from, logger, start_invocation
+from talkavocado.errors import (
+    DependencyUnavailable,
+    TenantMismatch,
+    Unauthenticated,
+    ValidationFailed,
+)
+from talkavocado.keys import parse_job_id
+from talkavocado.observability import (
+    CORRELATION_HEADER,
+    bind_job,
+    correlation_id_from,
+    logger,
+    start_invocation,
+)
 from talkavocado.wiring import settings, token_verifier
 
-CORRELATION_HEADER = "X-Correlation-Id"
 UNAUTHORIZED = "Unauthorized"
 
 
 def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     headers = event.headers  # case-insensitive
-    correlation_id = correlation_id_from(headers.get(CORRELATION_HEADER))
+    correlation_id = correlation_id_from(
+        headers.get(CORRELATION_HEADER), event.request_context.request_id
+    )
     start_invocation(correlation_id=correlation_id, step="authorizer", context=context)
+    bind_job(job_id=_job_id(event))
     claim = settings().tenant_claim
     try:
         caller = authenticate(headers.get("Authorization"), token_verifier(), claim)
@@ -42,9 +56,18 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -
     except DependencyUnavailable as failed:
         logger.error("token issuer unavailable", extra={"status": 503, "reason": failed.message})
         raise
-    bind_job(tenant_id=caller.tenant_id)
-    logger.debug("request authorized", extra={"principal": caller.principal})
+    if caller.tenant_id is not None:  # without an issuer there is nothing to report
+        bind_job(tenant_id=caller.tenant_id)
+        logger.info("request authorized", extra={"principal": caller.principal})
     return _policy(event, caller, claim, allow=True)
+
+
+def _job_id(event: APIGatewayAuthorizerRequestEvent) -> str | None:
+    """The job the request is about, for the log lines (when it is one)."""
+    try:
+        return parse_job_id((event.path_parameters or {}).get("jobId"))
+    except ValidationFailed:
+        return None
 
 
 def _policy(
