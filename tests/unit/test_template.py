@@ -4,6 +4,7 @@ must agree with it."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,38 @@ def test_route_patterns_capture_path_parameters() -> None:
     match = Route("GET", "/jobs/{jobId}", "F").pattern.match("/jobs/abc")
     assert match is not None and match.groupdict() == {"jobId": "abc"}
     assert Route("GET", "/jobs/{jobId}", "F").pattern.match("/jobs/a/b") is None
+
+
+def _evaluate(condition: Any, parameters: dict[str, str]) -> Any:
+    """The intrinsics the template's rules use: Ref, Fn::Equals, Fn::Not."""
+    if not isinstance(condition, dict):
+        return condition
+    ((name, argument),) = condition.items()
+    if name == "Ref":
+        return parameters[argument]
+    if name == "Fn::Equals":
+        left, right = (_evaluate(item, parameters) for item in argument)
+        return left == right
+    if name == "Fn::Not":
+        return not _evaluate(argument[0], parameters)
+    raise NotImplementedError(name)
+
+
+def _refused_by_rules(template: Template, **overrides: str) -> list[str]:
+    parameters = {**template.parameters, **overrides}
+    return [
+        assertion["AssertDescription"]
+        for rule in template.document["Rules"].values()
+        if _evaluate(rule.get("RuleCondition", True), parameters)
+        for assertion in rule["Assertions"]
+        if not _evaluate(assertion["Assert"], parameters)
+    ]
+
+
+def test_prod_cannot_be_deployed_without_a_token_issuer_and_audience(template: Template) -> None:
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+    assert _refused_by_rules(template, Env="prod")
+    assert _refused_by_rules(template, Env="prod", JwtIssuer=issuer)
+    assert _refused_by_rules(template, Env="dev", JwtIssuer=issuer)
+    assert not _refused_by_rules(template, Env="prod", JwtIssuer=issuer, JwtAudience="client")
+    assert not _refused_by_rules(template, Env="dev")
