@@ -4,6 +4,7 @@ SQS queues and DLQs from template.yaml, pollers invoking the real handlers."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,6 +209,39 @@ def test_a_crash_between_recording_and_publishing_still_completes(
     assert crashed == [job_id]
     assert job["status"] == "completed"
     assert job["steps"]["transcription"]["attempts"] == 1  # recorded once, not re-run
+
+
+def test_a_crash_while_failing_a_job_still_records_and_announces_the_failure(
+    stack: Stack, media_dir: Path, body_of: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(context: StepContext) -> StepOutcome:
+        raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the input has no audio track")
+
+    body_of("smart-cut-planner", broken)
+    crashed: list[str] = []
+    announced: list[str] = []
+    publish = EventBridgePublisher.publish
+
+    def crash_before_the_first_job_failed(self: EventBridgePublisher, event: PipelineEvent) -> None:
+        if event.detail_type == "JobFailed":
+            if not crashed:
+                crashed.append(event.job_id)
+                raise RuntimeError("simulated crash after the failure was recorded")
+            announced.append(event.job_id)
+        publish(self, event)
+
+    monkeypatch.setattr(EventBridgePublisher, "publish", crash_before_the_first_job_failed)
+    tenant = new_tenant()
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
+    job = stack.wait_until_finished(tenant, job_id)
+    assert (job["status"], job["error"]["type"]) == ("failed", "CODEC_UNSUPPORTED")
+    # The failure was recorded before the crash: the manifest says so already.
+    assert manifest_of(stack, tenant, job_id)["status"] == "failed"
+    deadline = time.monotonic() + 30
+    while not announced and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert crashed == announced == [job_id]  # redelivery finished the failure
+    assert stack.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body["error"] == job["error"]
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,10 @@ class StepRunner:
         if state is not None and state.status in ("completed", "skipped"):
             self._replay(job)
             return
+        if job.error is not None and job.error.step == self.step.name and job.status == "failed":
+            # This step failed the job; a crash may have stopped the failure halfway.
+            self._failer.fail(job, job.error)
+            return
         if job.status in TERMINAL_STATUSES:
             logger.info("job is already finished; step not run", extra={"status": job.status})
             return

@@ -1,0 +1,71 @@
+"""Failing a job: manifest, record and JobFailed, safe to repeat, and never
+over a job that finished otherwise meanwhile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.errors import ErrorType
+from talkavocado.jobs import JobError, JobRecord, mutate_job
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import Manifest, ManifestStore
+from talkavocado.workers.failure import JobFailer
+from tests.fakes import InMemoryJobRepository, RecordingPublisher
+
+KEYS = JobKeys("test", "tenant-a", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
+ERROR = JobError(type=ErrorType.CODEC_UNSUPPORTED, message="no audio track", step="transcription")
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        self.jobs = InMemoryJobRepository()
+        self.manifests = ManifestStore(LocalStorage(root))
+        self.publisher = RecordingPublisher()
+        self.failer = JobFailer(self.jobs, self.manifests, self.publisher)
+        self.jobs.create(JobRecord.for_job(KEYS, correlation_id="c-1", status="processing"))
+        self.manifests.create(KEYS, Manifest.for_job(KEYS, status="processing"))
+
+    def record(self) -> JobRecord:
+        record = self.jobs.get(KEYS.tenant_id, KEYS.job_id)
+        assert record is not None
+        return record
+
+    def manifest(self) -> Manifest:
+        return self.manifests.load(KEYS)[0]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_failing_a_job_marks_manifest_and_record_and_announces_it(world: World) -> None:
+    world.failer.fail(world.record(), ERROR)
+    assert (world.record().status, world.record().error) == ("failed", ERROR)
+    manifest = world.manifest()
+    assert manifest.status == "failed"
+    assert [(entry.type, entry.step) for entry in manifest.logs] == [("error", "transcription")]
+    assert [event.detail_type for event in world.publisher.events] == ["JobFailed"]
+
+
+def test_failing_a_failed_job_again_completes_it_with_the_recorded_error(world: World) -> None:
+    world.failer.fail(world.record(), ERROR)
+    other = JobError(type=ErrorType.UNKNOWN, message="later", step="video-render")
+    world.failer.fail(world.record(), other)
+    assert world.record().error == ERROR
+    assert [entry.message for entry in world.manifest().logs] == [
+        "CODEC_UNSUPPORTED: no audio track"
+    ]
+    assert all(event.detail_type == "JobFailed" for event in world.publisher.events)
+
+
+def test_a_job_that_completed_meanwhile_stays_completed(world: World) -> None:
+    stale = world.record()
+    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda job: job.complete())
+    world.failer.fail(stale, ERROR)
+    assert world.record().status == "completed"
+    assert world.manifest().status == "completed"  # the manifest follows the record
+    assert world.publisher.events == []
