@@ -54,9 +54,18 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _openapi(_: argparse.Namespace) -> int:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
     from talkavocado.api.app import app
 
-    print(app.get_openapi_json_schema(title="TalkAvocado job API", version="1.0.0"))
+    document = app.get_openapi_json_schema(
+        title="TalkAvocado job API",
+        version="1.0.0",
+        # A token is needed where the deployment names an issuer (JwtIssuer).
+        security_schemes={"bearerToken": HTTPBearer(bearerFormat="JWT")},
+        security=[{}, {"bearerToken": []}],
+    )
+    print(document)
     return 0
 
 

@@ -1,0 +1,20 @@
+"""`talkavocado openapi`: the API's OpenAPI document, generated from the routes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from talkavocado.local.cli import main
+
+
+def test_the_openapi_document_lists_the_routes_and_the_bearer_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["openapi"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert {"/jobs", "/jobs/{jobId}", "/jobs/{jobId}/start"} <= set(document["paths"])
+    scheme = document["components"]["securitySchemes"]["bearerToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert {} in document["security"]  # a deployment without an issuer needs no token
