@@ -66,10 +66,12 @@ template-checks: $(TOOLS_STAMP)
 sam-build: $(TOOLS_STAMP) $(STAMP)
 	$(TOOLS)/bin/sam build --build-in-source --region us-east-1
 
-## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls
+## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
+## the media steps beside bare ffmpeg
 bench: $(STAMP)
 	$(BIN)/python -m bench.api_latency
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.media
 
 ## schema: regenerate the JSON Schema files from their models
 schema: $(STAMP)

@@ -139,6 +139,15 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "rotate=90",
         str(root / "phone.mov"),
     )
+    # Streams that do not start together: the sound 2 s after the picture
+    # (and outlasting it), or the picture 1.5 s after the sound.
+    for name, late in (("late_audio.mp4", "1:a"), ("late_video.mp4", "1:v")):
+        early = "0:v" if late == "1:a" else "0:a"
+        offset = "2" if late == "1:a" else "1.5"
+        ffmpeg(
+            *("-i", str(SAMPLE), "-itsoffset", offset, "-i", str(SAMPLE)),
+            *("-map", early, "-map", late, "-c", "copy", str(root / name)),
+        )
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("this is a text file, not a video\n" * 20)
     data = SAMPLE.read_bytes()  # its index is at the front (faststart)

@@ -181,6 +181,38 @@ def test_an_ntsc_phone_recording_renders_in_sync(tmp_path: Path, media_dir: Path
     assert abs(video - audio) <= 0.05
 
 
+def test_a_late_starting_sound_keeps_its_place_on_the_timeline(
+    tmp_path: Path, media_dir: Path, sample_job: MediaJob
+) -> None:
+    job = new_job(tmp_path, media_dir / "late_audio.mp4")
+    for step in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        job.run(step)
+    assert job.manifest.audio is not None
+    assert job.manifest.audio.duration_sec == pytest.approx(28.4, abs=0.3)  # 2 s + 26.4 s
+
+    def pauses(of: MediaJob) -> list[tuple[float, float]]:
+        plan = CutPlan.model_validate_json(of.file(of.keys.cut_plan).read_bytes())
+        return [(cut.start, cut.end) for cut in plan.cuts() if cut.reason.startswith("pause")]
+
+    # Every pause of the sample is cut 2 s later here, the silence before the sound too.
+    late, sample = pauses(job), pauses(sample_job)
+    assert late[0][0] == 0.0
+    for start, end in sample:
+        assert any(abs(s - start - 2) < 0.05 and abs(e - end - 2) < 0.05 for s, e in late)
+    render = job.file(job.keys.base_cuts_render)
+    video = ffmpeg.stream_duration(render, "v", 25.0, 60)
+    assert abs(video - ffmpeg.stream_duration(render, "a", None, 60)) <= 0.05
+
+
+def test_a_late_starting_picture_renders_in_sync(tmp_path: Path, media_dir: Path) -> None:
+    job = new_job(tmp_path, media_dir / "late_video.mp4")
+    for step in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        job.run(step)
+    render = job.file(job.keys.base_cuts_render)
+    video = ffmpeg.stream_duration(render, "v", 25.0, 60)
+    assert abs(video - ffmpeg.stream_duration(render, "a", None, 60)) <= 0.05
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

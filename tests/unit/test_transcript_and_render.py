@@ -58,8 +58,11 @@ def test_keeps_are_aligned_to_the_frame_grid() -> None:
 def test_render_cuts_video_and_audio_at_the_same_boundaries() -> None:
     args = cut_render_args(Path("in.mp4"), [(0.0, 1.0), (2.0, 3.52)], True, 25.0, Path("out.mp4"))
     graph = args[args.index("-filter_complex") + 1]
-    assert "[0:v:0]fps=25,trim=start=1.980000:end=3.500000" in graph  # half a frame earlier
-    assert "[0:a:0]aresample=async=1,atrim=start=2.000000:end=3.520000" in graph
+    assert "trim=start=1.980000:end=3.500000" in graph  # the video half a frame earlier
+    assert "atrim=start=2.000000:end=3.520000" in graph
+    # Both on the source's timeline: held picture, silence where the sound is missing.
+    assert "[0:v:0]fps=25:start_time=0,tpad=stop_mode=clone:stop_duration=3.520," in graph
+    assert "[0:a:0]aresample=async=1:first_pts=0,atrim" in graph
     assert "concat=n=2:v=1:a=1[v][a]" in graph
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-r") + 1] == "25"
 
@@ -73,7 +76,7 @@ def test_an_audio_only_source_renders_audio_only() -> None:
 
 def test_ntsc_frame_rates_are_given_to_ffmpeg_exactly() -> None:
     args = cut_render_args(Path("in.mov"), [(0.0, 1.0)], True, 30000 / 1001, Path("out.mp4"))
-    assert "fps=30000/1001," in args[args.index("-filter_complex") + 1]
+    assert "fps=30000/1001:" in args[args.index("-filter_complex") + 1]
     assert args[args.index("-r") + 1] == "30000/1001"
 
 

@@ -215,8 +215,8 @@ def reported_duration(report: str) -> float:
 
 def stream_duration(media: Path, stream: str, fps: float | None, timeout: float) -> float:
     """Duration of the first video (``"v"``) or audio (``"a"``) stream, from
-    its packets (copied, not decoded): frames / fps for video, the last
-    timestamp for audio."""
+    its packets (copied, not decoded): frames / fps for video (with ``fps``),
+    otherwise the last timestamp (where the stream ends on the timeline)."""
     report = run(
         ["-i", str(media), "-map", f"0:{stream}:0", "-c", "copy", "-f", "null", "-"], timeout
     )

@@ -9,19 +9,26 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+# Audio is laid on the source's timeline: silence fills the time before a
+# late-starting track (first_pts=0) and any gaps in it (async=1), so that a
+# time in the extracted audio, the transcript and the plan is the same time
+# in the video.
+ON_SOURCE_TIMELINE = "aresample=async=1:first_pts=0"
 PREVIEW_MAX_HEIGHT = 360
 AUDIO_SAMPLE_RATE = 44100
 AUDIO_BITRATE_KBPS = 128
 
 
 def audio_extraction_args(source: Path, output: Path) -> list[str]:
-    """The first audio track as mono MP3."""
+    """The first audio track as mono MP3, on the source's timeline."""
     return [
         "-i",
         str(source),
         "-map",
         "0:a:0",
         "-vn",
+        "-af",
+        ON_SOURCE_TIMELINE,
         "-ac",
         "1",
         "-ar",
@@ -65,10 +72,18 @@ def cut_render_args(
     the frames whose time lies in [start, end), whatever the rounding of
     timestamps, while audio is cut at the exact times."""
     half_frame = 0.5 / fps if has_video and fps else 0.0
-    # Variable frame rates and timestamp gaps (phone recordings, joined files)
-    # are first made regular: constant frame rate, and silence in audio gaps.
-    regular_video = f"fps={rate(fps)}," if fps else ""
-    regular_audio = "aresample=async=1,"
+    # Both streams are first made regular on the source's timeline: constant
+    # frame rate (variable-rate phone recordings, joined files), the first
+    # frame held from 0 when the picture starts late and the last one held
+    # when the sound outlasts it; silence where the sound starts late or
+    # has gaps.
+    hold = keeps[-1][1] if keeps else 0.0
+    regular_video = (
+        f"fps={rate(fps)}:start_time=0,tpad=stop_mode=clone:stop_duration={hold:.3f},"
+        if fps
+        else ""
+    )
+    regular_audio = f"{ON_SOURCE_TIMELINE},"
     graph: list[str] = []
     inputs: list[str] = []
     for index, (start, end) in enumerate(keeps):

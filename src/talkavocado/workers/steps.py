@@ -39,7 +39,8 @@ from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
 MAX_DRIFT_SECONDS = 0.05
 AAC_FRAME_SAMPLES = 1024
-# Less audio than this share of the container's stated duration: a cut-off file.
+# Less audio and picture than this share of the container's stated duration:
+# a cut-off file.
 TRUNCATION_RATIO = 0.95
 # Without a Lambda deadline (the local runtime), no ffmpeg run may take longer.
 LOCAL_TIME_LIMIT = 3600.0
@@ -106,7 +107,13 @@ class MediaSteps:
         audio = context.scratch / f"{context.keys.job_id}.mp3"
         report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
         extracted = ffmpeg.reported_duration(report)
-        if extracted < info.duration * TRUNCATION_RATIO - 0.5:
+        declared = info.duration * TRUNCATION_RATIO - 0.5
+        # Sound that ends before the picture does is not damage: the picture
+        # must come short of the stated duration too.
+        if extracted < declared and not (
+            info.has_video
+            and ffmpeg.stream_duration(source, "v", None, _time_left(context)) >= declared
+        ):
             raise StepFailed(
                 ErrorType.CODEC_UNSUPPORTED,
                 f"the file is truncated or damaged: only {extracted:.1f} s of its "
