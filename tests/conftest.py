@@ -148,6 +148,12 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             *("-i", str(SAMPLE), "-itsoffset", offset, "-i", str(SAMPLE)),
             *("-map", early, "-map", late, "-c", "copy", str(root / name)),
         )
+    # Odd dimensions (a cropped screen recording), in 4:4:4.
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-i", str(SAMPLE)),
+        *("-map", "0:v", "-map", "1:a", "-t", "6", "-vf", "scale=321:241"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv444p", "-c:a", "copy", str(root / "odd_size.mp4")),
+    )
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("this is a text file, not a video\n" * 20)
     data = SAMPLE.read_bytes()  # its index is at the front (faststart)

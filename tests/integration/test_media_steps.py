@@ -213,6 +213,15 @@ def test_a_late_starting_picture_renders_in_sync(tmp_path: Path, media_dir: Path
     assert abs(video - ffmpeg.stream_duration(render, "a", None, 60)) <= 0.05
 
 
+def test_odd_dimensions_render_one_pixel_smaller(tmp_path: Path, media_dir: Path) -> None:
+    job = new_job(tmp_path, media_dir / "odd_size.mp4")
+    for step in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        job.run(step)
+    info = ffmpeg.probe(job.file(job.keys.base_cuts_render), 30)
+    assert (info.width, info.height) == (320, 240)
+    assert job.manifest.renders[0].resolution == "320x240"
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

@@ -63,7 +63,7 @@ def test_render_cuts_video_and_audio_at_the_same_boundaries() -> None:
     # Both on the source's timeline: held picture, silence where the sound is missing.
     assert "[0:v:0]fps=25:start_time=0,tpad=stop_mode=clone:stop_duration=3.520," in graph
     assert "[0:a:0]aresample=async=1:first_pts=0,atrim" in graph
-    assert "concat=n=2:v=1:a=1[v][a]" in graph
+    assert "concat=n=2:v=1:a=1[joined][a];[joined]crop=trunc(iw/2)*2:trunc(ih/2)*2[v]" in graph
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-r") + 1] == "25"
 
 

@@ -94,8 +94,11 @@ def cut_render_args(
         samples = f"start={start:.6f}:end={end:.6f}"
         graph.append(f"[0:a:0]{regular_audio}atrim={samples},asetpts=PTS-STARTPTS[a{index}]")
         inputs.append(f"[a{index}]")
-    outputs = "[v][a]" if has_video else "[a]"
+    outputs = "[joined][a]" if has_video else "[a]"
     graph.append(f"{''.join(inputs)}concat=n={len(keeps)}:v={int(has_video)}:a=1{outputs}")
+    if has_video:
+        # H.264 in 4:2:0 needs even dimensions: an odd last row or column is dropped.
+        graph.append("[joined]crop=trunc(iw/2)*2:trunc(ih/2)*2[v]")
     args = ["-y", "-i", str(source), "-filter_complex", ";".join(graph)]
     if has_video:
         args += [

@@ -232,7 +232,7 @@ class MediaSteps:
                 type="final",
                 codec="h264" if info.has_video else "aac",
                 duration_sec=round(rendered, 3),
-                resolution=_resolution(info),
+                resolution=_resolution(ffmpeg.probe(base, _time_left(context))),
                 notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
                 rendered_at=now_iso(),
             )
