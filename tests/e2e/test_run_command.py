@@ -10,7 +10,7 @@ import pytest
 
 from talkavocado.errors import ValidationFailed
 from talkavocado.local.run import run_video
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, ffmpeg
 from tests.issuer import AUDIENCE, Issuer, issuer
 
 __all__ = ["issuer"]
@@ -70,3 +70,13 @@ def test_with_an_issuer_the_run_needs_a_token_and_takes_its_tenant(
     assert run_video(clip, "demo-tenant", 60, log, out=out, token=token) == 0, out.getvalue()
     assert "tenant tenant-from-token" in out.getvalue()
     assert "/tenant-from-token/" in out.getvalue()
+
+
+def test_camcorder_transport_streams_are_taken_by_name(local_env: Path) -> None:
+    clip = local_env / "CLIP0001.MTS"
+    ffmpeg(
+        "-i", str(SAMPLE), "-t", "8", "-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpegts", str(clip)
+    )
+    out = io.StringIO()
+    assert run_video(clip, "demo-tenant", 120, local_env / "run.log", out=out) == 0, out.getvalue()
+    assert "job completed" in out.getvalue()

@@ -29,8 +29,19 @@ POLL_SECONDS = 0.2
 TERMINAL = ("completed", "failed", "cancelled")
 
 
+# Media extensions the standard table misses or maps elsewhere (.ts: Qt
+# translations; .mts: 3D models) that camcorders and recorders write.
+_MEDIA_TYPES = {
+    ".ts": "video/mp2t",
+    ".mts": "video/mp2t",
+    ".m2ts": "video/mp2t",
+    ".3gp": "video/3gpp",
+    ".caf": "audio/x-caf",
+}
+
+
 def _mime_type(video: Path) -> str:
-    guessed, _ = mimetypes.guess_type(video.name)
+    guessed = _MEDIA_TYPES.get(video.suffix.lower()) or mimetypes.guess_type(video.name)[0]
     if guessed is None or not guessed.startswith(("video/", "audio/")):
         raise ValidationFailed(
             f"{video.name}: not a video or audio file name (expected e.g. .mp4, .mov, .mkv, .m4a)"
