@@ -31,7 +31,7 @@ from talkavocado.errors import (
     JobNotFound,
 )
 from talkavocado.events import JobCreated
-from talkavocado.jobs import JobRecord
+from talkavocado.jobs import JobRecord, mutate_job
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
@@ -162,6 +162,28 @@ class JobService:
         logger.info("job started")
         return record
 
+    def retry_job(self, tenant_id: str, job_id: str) -> JobRecord:
+        """Run a failed job again from its first step (POST /jobs/{jobId}/retry).
+        The manifest first, then the record, then JobCreated of the new run;
+        asked again after a crash before the event, it publishes the event."""
+        record = self._existing(tenant_id, job_id)
+        if record.retry_unannounced:
+            self._publish_created(record)
+            return record
+        if record.status != "failed":
+            raise InvalidTransition(
+                f"only a failed job can be retried; this one is {record.status}",
+                job=record.pointer,
+            )
+        if not self._input_ready(record):
+            raise InputNotUploaded("the input file is no longer stored", key=record.source_key)
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        self._manifests.update(keys, _mark_retried)
+        record = mutate_job(self._jobs, tenant_id, job_id, lambda job: job.retry(), known=record)
+        self._publish_created(record)
+        logger.info("job retried", extra={"run": record.run})
+        return record
+
     def _input_ready(self, record: JobRecord) -> bool:
         """True when the job declared no input, or its input file is stored."""
         if record.source_key is None:
@@ -240,3 +262,7 @@ class JobService:
                 source_key=record.source_key,
             )
         )
+
+
+def _mark_retried(manifest: Manifest) -> None:
+    manifest.status = "processing"

@@ -176,6 +176,24 @@ class JobRecord(_Camel):
     def complete(self) -> None:
         self._move_to("completed")
 
+    def retry(self) -> None:
+        """A failed job runs again from its first step, as run + 1: the
+        earlier run's late events and idempotency records no longer apply."""
+        self._move_to("processing")
+        self.run += 1
+        self.error = None
+        self.steps = _initial_steps()
+
+    @property
+    def retry_unannounced(self) -> bool:
+        """Retried, but no step of this run has started: its JobCreated may
+        have been lost to a crash."""
+        return (
+            self.status == "processing"
+            and self.run > 1
+            and all(state.status == "pending" for state in self.steps.values())
+        )
+
     def fail(self, error: JobError, now: str) -> None:
         if self.status == "pending":  # failed before any step could start
             self._move_to("processing")

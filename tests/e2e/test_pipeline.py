@@ -280,6 +280,31 @@ def test_a_permanent_error_fails_the_job_at_once_with_its_type(
     assert error_type in error_entry["message"]
 
 
+def test_a_failed_job_retried_runs_again_as_a_new_run_and_completes(
+    stack: Stack, media_dir: Path, body_of: Any
+) -> None:
+    real_bodies = steps.media_steps
+
+    def fails_the_first_run(context: StepContext) -> StepOutcome:
+        if context.job.run == 1:
+            raise StepFailed(ErrorType.UNKNOWN, "a bug, since fixed")
+        return real_bodies(wiring.settings())["smart-cut-planner"](context)
+
+    body_of("smart-cut-planner", fails_the_first_run)
+    tenant = new_tenant()
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
+    assert stack.wait_until_finished(tenant, job_id)["status"] == "failed"
+
+    retried = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
+    assert (retried.status, retried.body["status"]) == (202, "processing")
+    job = stack.wait_until_finished(tenant, job_id)
+    assert (job["status"], job["run"], job["error"]) == ("completed", 2, None)
+    assert all(step["attempts"] == 1 for step in job["steps"].values())
+    assert manifest_of(stack, tenant, job_id)["status"] == "completed"
+    again = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
+    assert (again.status, again.body["error"]["code"]) == (409, "INVALID_TRANSITION")
+
+
 def test_a_message_that_keeps_failing_goes_to_the_dlq_and_fails_its_job(
     stack: Stack, media_dir: Path, body_of: Any
 ) -> None:

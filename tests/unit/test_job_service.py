@@ -9,6 +9,7 @@ import pytest
 from talkavocado.adapters.local_storage import LocalStorage, UploadSigner
 from talkavocado.config import Settings
 from talkavocado.errors import (
+    ErrorType,
     InputNotUploaded,
     InvalidTransition,
     JobAlreadyExists,
@@ -17,7 +18,7 @@ from talkavocado.errors import (
 )
 from talkavocado.events import JobCreated
 from talkavocado.job_service import CreateJob, InputSpec, JobService
-from talkavocado.jobs import mutate_job
+from talkavocado.jobs import JobError, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import ManifestStore
 from tests.fakes import InMemoryJobRepository, RecordingPublisher
@@ -211,3 +212,51 @@ def test_another_tenant_cannot_start_the_job(world: World) -> None:
     world.service.create_job(with_input(world))
     with pytest.raises(JobNotFound):
         world.service.start_job("other-tenant", JOB)
+
+
+def failed_job(world: World) -> JobKeys:
+    create(world, job_id=JOB)
+    error = JobError(type=ErrorType.TRANSIENT_DEPENDENCY, message="down", step="transcription")
+    mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.start_step("audio-extraction", "x"))
+    mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.fail(error, "y"))
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.manifests.update(keys, lambda m: setattr(m, "status", "failed"))
+    world.publisher.events.clear()
+    return keys
+
+
+def test_a_failed_job_is_retried_as_a_new_run_from_its_first_step(world: World) -> None:
+    keys = failed_job(world)
+    record = world.service.retry_job("demo-tenant", JOB)
+    assert (record.status, record.run, record.error) == ("processing", 2, None)
+    assert {state.status for state in record.steps.values()} == {"pending"}
+    assert world.manifests.load(keys)[0].status == "processing"
+    [event] = world.publisher.events
+    assert isinstance(event, JobCreated) and event.run == 2
+
+
+def test_a_retry_interrupted_before_its_event_publishes_it_when_asked_again(world: World) -> None:
+    failed_job(world)
+    mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.retry())  # crashed before publishing
+    record = world.service.retry_job("demo-tenant", JOB)
+    assert record.run == 2  # not a third run
+    assert [event.run for event in world.publisher.events] == [2]
+
+
+@pytest.mark.parametrize("status", ["pending", "processing", "completed"])
+def test_only_a_failed_job_can_be_retried(world: World, status: str) -> None:
+    create(world, job_id=JOB)
+    if status != "pending":
+        mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.start_step("audio-extraction", "x"))
+    if status == "completed":
+        mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.complete())
+    world.publisher.events.clear()
+    with pytest.raises(InvalidTransition):
+        world.service.retry_job("demo-tenant", JOB)
+    assert world.publisher.events == []
+
+
+def test_another_tenant_cannot_retry_the_job(world: World) -> None:
+    failed_job(world)
+    with pytest.raises(JobNotFound):
+        world.service.retry_job("other-tenant", JOB)

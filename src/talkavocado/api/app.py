@@ -111,6 +111,25 @@ def start_job(
     return _json(HTTPStatus.ACCEPTED, body)
 
 
+@app.post(
+    "/jobs/<job_id>/retry",
+    summary="Run a failed job again from its first step",
+    responses={
+        202: {
+            "description": "Accepted",
+            "content": {"application/json": {"model": CreateJobResponse}},
+        },
+        **_ERRORS,
+    },
+)
+def retry_job(
+    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
+) -> Response[str]:
+    record = job_service().retry_job(_tenant(tenant_id), job_id)
+    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
+    return _json(HTTPStatus.ACCEPTED, body)
+
+
 @app.get(
     "/jobs/<job_id>",
     summary="Read a job's status and artifacts",
