@@ -162,6 +162,30 @@ class JobService:
         logger.info("job started")
         return record
 
+    def cancel_job(self, tenant_id: str, job_id: str) -> JobRecord:
+        """Stop a pending or processing job (POST /jobs/{jobId}/cancel); asking
+        again is harmless. The manifest first, then the record; if the job
+        finished meanwhile, the record decides and the manifest follows it."""
+        record = self._existing(tenant_id, job_id)
+        if record.status == "cancelled":
+            return record
+        if record.status not in ("pending", "processing"):
+            raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        self._manifests.update(keys, lambda m: setattr(m, "status", "cancelled"))
+        try:
+            record = mutate_job(self._jobs, tenant_id, job_id, lambda job: job.cancel())
+        except InvalidTransition:
+            latest = self._existing(tenant_id, job_id)
+            self._manifests.update(keys, lambda m: setattr(m, "status", latest.status))
+            if latest.status == "cancelled":
+                return latest
+            raise InvalidTransition(
+                f"the job has already {latest.status}", job=latest.pointer
+            ) from None
+        logger.info("job cancelled")
+        return record
+
     def retry_job(self, tenant_id: str, job_id: str) -> JobRecord:
         """Run a failed job again from its first step (POST /jobs/{jobId}/retry).
         The manifest first, then the record, then JobCreated of the new run;

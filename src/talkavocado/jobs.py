@@ -176,6 +176,11 @@ class JobRecord(_Camel):
     def complete(self) -> None:
         self._move_to("completed")
 
+    def cancel(self) -> None:
+        """A pending or processing job stops: no further step starts, and a
+        step already running has its result dropped."""
+        self._move_to("cancelled")
+
     def retry(self) -> None:
         """A failed job runs again from its first step, as run + 1: the
         earlier run's late events and idempotency records no longer apply."""

@@ -4,6 +4,7 @@ SQS queues and DLQs from template.yaml, pollers invoking the real handlers."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -303,6 +304,38 @@ def test_a_failed_job_retried_runs_again_as_a_new_run_and_completes(
     assert manifest_of(stack, tenant, job_id)["status"] == "completed"
     again = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
     assert (again.status, again.body["error"]["code"]) == (409, "INVALID_TRANSITION")
+
+
+def test_a_job_cancelled_mid_step_goes_no_further(
+    stack: Stack, media_dir: Path, body_of: Any
+) -> None:
+    real_bodies = steps.media_steps
+    planning = threading.Event()
+
+    def plans_until_cancelled(context: StepContext) -> StepOutcome:
+        planning.set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            job = wiring.jobs().get(context.keys.tenant_id, context.keys.job_id)
+            if job is not None and job.status == "cancelled":
+                break
+            time.sleep(0.05)
+        return real_bodies(wiring.settings())["smart-cut-planner"](context)
+
+    body_of("smart-cut-planner", plans_until_cancelled)
+    tenant = new_tenant()
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
+    assert planning.wait(30)
+    cancelled = stack.request("POST", f"/jobs/{job_id}/cancel?tenantId={tenant}")
+    assert (cancelled.status, cancelled.body["status"]) == (200, "cancelled")
+    time.sleep(1.5)  # the planner finishes; nothing may follow it
+
+    job = stack.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body
+    assert job["status"] == "cancelled"
+    assert job["steps"]["video-render"]["status"] == "pending"
+    assert job["artifacts"]["renders"] == []
+    assert manifest_of(stack, tenant, job_id)["status"] == "cancelled"
+    assert stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}").status == 409
 
 
 def test_a_message_that_keeps_failing_goes_to_the_dlq_and_fails_its_job(

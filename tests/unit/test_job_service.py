@@ -18,7 +18,7 @@ from talkavocado.errors import (
 )
 from talkavocado.events import JobCreated
 from talkavocado.job_service import CreateJob, InputSpec, JobService
-from talkavocado.jobs import JobError, mutate_job
+from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import ManifestStore
 from tests.fakes import InMemoryJobRepository, RecordingPublisher
@@ -260,3 +260,46 @@ def test_another_tenant_cannot_retry_the_job(world: World) -> None:
     failed_job(world)
     with pytest.raises(JobNotFound):
         world.service.retry_job("other-tenant", JOB)
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_a_pending_or_processing_job_can_be_cancelled_twice(world: World, started: bool) -> None:
+    create(world, job_id=JOB)
+    if started:
+        mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.start_step("audio-extraction", "x"))
+    assert world.service.cancel_job("demo-tenant", JOB).status == "cancelled"
+    assert world.service.cancel_job("demo-tenant", JOB).status == "cancelled"
+    keys = JobKeys("test", "demo-tenant", JOB)
+    assert world.manifests.load(keys)[0].status == "cancelled"
+
+
+def test_a_finished_job_cannot_be_cancelled(world: World) -> None:
+    failed_job(world)
+    with pytest.raises(InvalidTransition):
+        world.service.cancel_job("demo-tenant", JOB)
+
+
+def test_a_job_that_completes_while_being_cancelled_stays_completed(world: World) -> None:
+    create(world, job_id=JOB)
+    mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.start_step("audio-extraction", "x"))
+    keys = JobKeys("test", "demo-tenant", JOB)
+    real_save = world.jobs.save
+
+    def completes_first(record: JobRecord, *, expected_version: int) -> JobRecord:
+        world.jobs.save = real_save  # type: ignore[method-assign]
+        current = world.jobs.get("demo-tenant", JOB)
+        assert current is not None
+        mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.complete(), known=current)
+        return real_save(record, expected_version=expected_version)
+
+    world.jobs.save = completes_first  # type: ignore[method-assign]
+    with pytest.raises(InvalidTransition):
+        world.service.cancel_job("demo-tenant", JOB)
+    assert world.jobs.get("demo-tenant", JOB).status == "completed"  # type: ignore[union-attr]
+    assert world.manifests.load(keys)[0].status == "completed"
+
+
+def test_another_tenant_cannot_cancel_the_job(world: World) -> None:
+    create(world, job_id=JOB)
+    with pytest.raises(JobNotFound):
+        world.service.cancel_job("other-tenant", JOB)

@@ -112,6 +112,22 @@ def start_job(
 
 
 @app.post(
+    "/jobs/<job_id>/cancel",
+    summary="Stop a pending or processing job",
+    responses={
+        200: {"description": "OK", "content": {"application/json": {"model": CreateJobResponse}}},
+        **_ERRORS,
+    },
+)
+def cancel_job(
+    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
+) -> Response[str]:
+    record = job_service().cancel_job(_tenant(tenant_id), job_id)
+    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
+    return _json(HTTPStatus.OK, body)
+
+
+@app.post(
     "/jobs/<job_id>/retry",
     summary="Run a failed job again from its first step",
     responses={

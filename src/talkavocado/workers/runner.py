@@ -158,7 +158,15 @@ class StepRunner:
             if self.step is FINALIZER:
                 j.complete()
 
-        job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job)
+        try:
+            job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job)
+        except InvalidTransition as refused:
+            current = self._jobs.get(job.tenant_id, job.job_id)
+            if current is None or current.status not in TERMINAL_STATUSES:
+                raise
+            # Cancelled (or failed) while the step ran: its result goes no further.
+            logger.info("step result dropped", extra={"reason": refused.message})
+            return None
         duration = _ms_since(clock)
         record_step_metrics(self.step.name, outcome.status, duration, None)
         logger.info(
@@ -170,7 +178,7 @@ class StepRunner:
 
     def _record(self, manifest: Manifest, outcome: StepOutcome) -> None:
         outcome.apply(manifest)
-        if self.step is FINALIZER:
+        if self.step is FINALIZER and manifest.status == "processing":  # not if cancelled
             manifest.status = "completed"
         manifest.put_log(
             LogEntry(
