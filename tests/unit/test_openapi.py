@@ -14,7 +14,16 @@ def test_the_openapi_document_lists_the_routes_and_the_bearer_token(
 ) -> None:
     assert main(["openapi"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert {"/jobs", "/jobs/{job_id}", "/jobs/{job_id}/start"} <= set(document["paths"])
+    assert {"/jobs", "/jobs/{job_id}", "/jobs/{job_id}/start", "/jobs/{job_id}/retry"} <= set(
+        document["paths"]
+    )
     scheme = document["components"]["securitySchemes"]["bearerToken"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert {} in document["security"]  # a deployment without an issuer needs no token
+    answers = {
+        status
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for status in operation["responses"]
+    }
+    assert "422" not in answers and {"400", "403", "404"} <= answers

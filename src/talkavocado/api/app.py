@@ -28,6 +28,7 @@ from talkavocado.api.models import (
 )
 from talkavocado.errors import PayloadTooLarge
 from talkavocado.job_service import CreateJob, InputSpec
+from talkavocado.jobs import JobRecord
 from talkavocado.manifest import JobStatus
 from talkavocado.observability import (
     CORRELATION_HEADER,
@@ -48,8 +49,27 @@ _ERRORS: dict[int, Any] = {
         "description": status.phrase,
         "content": {"application/json": {"model": ErrorResponse}},
     }
-    for status in (HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT)
+    for status in (
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.FORBIDDEN,
+        HTTPStatus.NOT_FOUND,
+        HTTPStatus.CONFLICT,
+    )
 }
+
+
+def _answers(status: HTTPStatus, model: type[Any]) -> dict[int, Any]:
+    """The OpenAPI responses of a route: its success, and the shared errors."""
+    content = {"application/json": {"model": model}}
+    return {status: {"description": status.phrase, "content": content}, **_ERRORS}
+
+
+TenantQuery = Annotated[TenantId | None, Query(alias="tenantId")]
+
+
+def _pointer(status: HTTPStatus, record: JobRecord) -> Response[str]:
+    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
+    return _json(status, body)
 
 
 def _json(status: HTTPStatus, body: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -64,13 +84,7 @@ def _json(status: HTTPStatus, body: str, headers: dict[str, str] | None = None) 
 @app.post(
     "/jobs",
     summary="Create a job",
-    responses={
-        201: {
-            "description": "Created",
-            "content": {"application/json": {"model": CreateJobResponse}},
-        },
-        **_ERRORS,
-    },
+    responses=_answers(HTTPStatus.CREATED, CreateJobResponse),
 )
 def create_job(request: CreateJobRequest) -> Response[str]:
     source = request.input
@@ -95,68 +109,36 @@ def create_job(request: CreateJobRequest) -> Response[str]:
 @app.post(
     "/jobs/<job_id>/start",
     summary="Start a job once its input is uploaded",
-    responses={
-        202: {
-            "description": "Accepted",
-            "content": {"application/json": {"model": CreateJobResponse}},
-        },
-        **_ERRORS,
-    },
+    responses=_answers(HTTPStatus.ACCEPTED, CreateJobResponse),
 )
-def start_job(
-    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
-) -> Response[str]:
-    record = job_service().start_job(_tenant(tenant_id), job_id)
-    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
-    return _json(HTTPStatus.ACCEPTED, body)
+def start_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
+    return _pointer(HTTPStatus.ACCEPTED, job_service().start_job(_tenant(tenant_id), job_id))
 
 
 @app.post(
     "/jobs/<job_id>/cancel",
     summary="Stop a pending or processing job",
-    responses={
-        200: {"description": "OK", "content": {"application/json": {"model": CreateJobResponse}}},
-        **_ERRORS,
-    },
+    responses=_answers(HTTPStatus.OK, CreateJobResponse),
 )
-def cancel_job(
-    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
-) -> Response[str]:
-    record = job_service().cancel_job(_tenant(tenant_id), job_id)
-    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
-    return _json(HTTPStatus.OK, body)
+def cancel_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
+    return _pointer(HTTPStatus.OK, job_service().cancel_job(_tenant(tenant_id), job_id))
 
 
 @app.post(
     "/jobs/<job_id>/retry",
     summary="Run a failed job again from its first step",
-    responses={
-        202: {
-            "description": "Accepted",
-            "content": {"application/json": {"model": CreateJobResponse}},
-        },
-        **_ERRORS,
-    },
+    responses=_answers(HTTPStatus.ACCEPTED, CreateJobResponse),
 )
-def retry_job(
-    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
-) -> Response[str]:
-    record = job_service().retry_job(_tenant(tenant_id), job_id)
-    body = CreateJobResponse.of(record).model_dump_json(by_alias=True, exclude_none=True)
-    return _json(HTTPStatus.ACCEPTED, body)
+def retry_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
+    return _pointer(HTTPStatus.ACCEPTED, job_service().retry_job(_tenant(tenant_id), job_id))
 
 
 @app.get(
     "/jobs/<job_id>",
     summary="Read a job's status and artifacts",
-    responses={
-        200: {"description": "OK", "content": {"application/json": {"model": JobResponse}}},
-        **_ERRORS,
-    },
+    responses=_answers(HTTPStatus.OK, JobResponse),
 )
-def get_job(
-    job_id: str, tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None
-) -> Response[str]:
+def get_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
     view = job_service().get_job(_tenant(tenant_id), job_id)
     return _json(HTTPStatus.OK, JobResponse.of(view).model_dump_json(by_alias=True))
 
@@ -164,13 +146,10 @@ def get_job(
 @app.get(
     "/jobs",
     summary="List a tenant's jobs, newest first",
-    responses={
-        200: {"description": "OK", "content": {"application/json": {"model": JobListResponse}}},
-        **_ERRORS,
-    },
+    responses=_answers(HTTPStatus.OK, JobListResponse),
 )
 def list_jobs(
-    tenant_id: Annotated[TenantId | None, Query(alias="tenantId")] = None,
+    tenant_id: TenantQuery = None,
     status: Annotated[JobStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response[str]:
