@@ -1,6 +1,7 @@
 """The local stack with an issuer configured (JWT_ISSUER, JWT_AUDIENCE): the
 template's authorizer runs before every route, as on API Gateway, and a
-token naming tenant A can never read, list, start or create tenant B's jobs."""
+token naming tenant A can never read, list, start, cancel, retry or create
+tenant B's jobs."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def test_a_token_for_tenant_b_cannot_reach_tenant_a_jobs(secured: Stack, issuer:
     missing = call(secured, "GET", f"/jobs/{absent}", token_b)
     assert theirs.status == missing.status == 404
     assert str(theirs.body["error"]).replace(job_a, absent) == str(missing.body["error"])
-    assert call(secured, "POST", f"/jobs/{job_a}/start", token_b).status == 404
+    for action in ("start", "cancel", "retry"):
+        assert call(secured, "POST", f"/jobs/{job_a}/{action}", token_b).status == 404
     assert job_a not in str(call(secured, "GET", "/jobs", token_b).body)
 
     # Naming tenant A in the request is refused before any lookup, job or no job.
