@@ -1,9 +1,10 @@
 """Builds the services from settings, once per process (cold start). The only
 module that chooses adapters.
 
-The workers' modules (Powertools idempotency and batch, the media steps) are
-imported by the builders that need them, so the API function's cold start
-does not pay for them."""
+Adapters and services are imported by the builders that need them, so a
+function's cold start pays only for its own: the API does not load the
+workers (Powertools idempotency and batch, the media steps), and the token
+authorizer loads neither boto3 nor the job services."""
 
 from __future__ import annotations
 
@@ -12,20 +13,18 @@ from collections.abc import Callable
 from functools import cache, wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import boto3
-
-from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
-from talkavocado.adapters.eventbridge import EventBridgePublisher
-from talkavocado.adapters.local_storage import LocalStorage, UploadSigner
-from talkavocado.adapters.s3_storage import S3Storage
-from talkavocado.adapters.sqs import SqsVisibility
 from talkavocado.config import Settings
 from talkavocado.errors import ValidationFailed
-from talkavocado.job_service import JobService
-from talkavocado.manifest import ManifestStore
-from talkavocado.ports import Storage, TokenVerifier
 
 if TYPE_CHECKING:
+    import boto3
+
+    from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
+    from talkavocado.adapters.eventbridge import EventBridgePublisher
+    from talkavocado.adapters.local_storage import UploadSigner
+    from talkavocado.adapters.sqs import SqsVisibility
+    from talkavocado.job_service import JobService
+    from talkavocado.ports import Storage, TokenVerifier
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
     from talkavocado.workers.dead_letter import DeadLetterHandler
@@ -62,16 +61,23 @@ def settings() -> Settings:
 @_once
 def session() -> boto3.Session:
     """One boto3 session for every adapter (credentials resolved once)."""
+    import boto3
+
     return boto3.Session()
 
 
 @_once
 def jobs() -> DynamoJobRepository:
+    from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
+
     return DynamoJobRepository(settings().jobs_table, session().client("dynamodb"))
 
 
 @_once
 def storage() -> Storage:
+    from talkavocado.adapters.local_storage import LocalStorage
+    from talkavocado.adapters.s3_storage import S3Storage
+
     config = settings()
     if config.storage_backend == "s3":
         if not config.media_bucket:
@@ -82,6 +88,8 @@ def storage() -> Storage:
 
 def upload_signer() -> UploadSigner | None:
     """The local runtime's upload route signs like S3 presigns (None elsewhere)."""
+    from talkavocado.adapters.local_storage import UploadSigner
+
     config = settings()
     if config.local_upload_url and config.local_upload_secret:
         return UploadSigner(config.local_upload_url, config.local_upload_secret)
@@ -90,11 +98,15 @@ def upload_signer() -> UploadSigner | None:
 
 @_once
 def publisher() -> EventBridgePublisher:
+    from talkavocado.adapters.eventbridge import EventBridgePublisher
+
     return EventBridgePublisher(settings().event_bus, session().client("events"))
 
 
 @_once
 def visibility() -> SqsVisibility:
+    from talkavocado.adapters.sqs import SqsVisibility
+
     return SqsVisibility(session().client("sqs"))
 
 
@@ -119,6 +131,8 @@ def _retry_policy() -> RetryPolicy:
 
 @_once
 def job_service() -> JobService:
+    from talkavocado.job_service import JobService
+
     return JobService(settings(), jobs(), storage(), publisher())
 
 
@@ -137,6 +151,7 @@ def step_worker(name: str) -> StepWorker:
         idempotent_function,
     )
 
+    from talkavocado.manifest import ManifestStore
     from talkavocado.pipeline import step_named
     from talkavocado.workers.batch import SqsBatch
     from talkavocado.workers.runner import StepRunner
@@ -171,6 +186,7 @@ def step_worker(name: str) -> StepWorker:
 
 @_once
 def dead_letter_worker() -> DeadLetterHandler:
+    from talkavocado.manifest import ManifestStore
     from talkavocado.workers.batch import SqsBatch
     from talkavocado.workers.dead_letter import DeadLetterHandler
     from talkavocado.workers.failure import JobFailer
