@@ -31,7 +31,7 @@ from talkavocado.errors import (
     JobNotFound,
 )
 from talkavocado.events import JobCreated
-from talkavocado.jobs import JobRecord, mutate_job
+from talkavocado.jobs import JobMovedOn, JobRecord, change_status
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
@@ -172,17 +172,14 @@ class JobService:
         if record.status not in ("pending", "processing"):
             raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
-        self._manifests.update(keys, lambda m: setattr(m, "status", "cancelled"))
         try:
-            record = mutate_job(self._jobs, tenant_id, job_id, lambda job: job.cancel())
-        except InvalidTransition:
-            latest = self._existing(tenant_id, job_id)
-            self._manifests.update(keys, lambda m: setattr(m, "status", latest.status))
-            if latest.status == "cancelled":
-                return latest
-            raise InvalidTransition(
-                f"the job has already {latest.status}", job=latest.pointer
-            ) from None
+            record, _ = change_status(
+                self._jobs, self._manifests, keys, "cancelled", lambda job: job.cancel()
+            )
+        except JobMovedOn as moved:
+            if moved.record.status != "cancelled":
+                raise
+            return moved.record
         logger.info("job cancelled")
         return record
 
@@ -202,8 +199,9 @@ class JobService:
         if not self._input_ready(record):
             raise InputNotUploaded("the input file is no longer stored", key=record.source_key)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
-        self._manifests.update(keys, _mark_retried)
-        record = mutate_job(self._jobs, tenant_id, job_id, lambda job: job.retry(), known=record)
+        record, _ = change_status(
+            self._jobs, self._manifests, keys, "processing", lambda job: job.retry()
+        )
         self._publish_created(record)
         logger.info("job retried", extra={"run": record.run})
         return record
@@ -286,7 +284,3 @@ class JobService:
                 source_key=record.source_key,
             )
         )
-
-
-def _mark_retried(manifest: Manifest) -> None:
-    manifest.status = "processing"

@@ -18,7 +18,7 @@ from talkavocado.camel import CamelModel
 from talkavocado.clock import now_iso
 from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.keys import Env, JobKeys
-from talkavocado.manifest import JobStatus
+from talkavocado.manifest import JobStatus, Manifest, ManifestStore
 from talkavocado.pipeline import STEP_NAMES
 from talkavocado.ports import JobRepository
 from talkavocado.retry import retry_on_conflict
@@ -232,3 +232,43 @@ def mutate_job(
         return jobs.save(updated, expected_version=current.version)
 
     return retry_on_conflict(attempt, f"job {job_id}")
+
+
+class JobMovedOn(InvalidTransition):
+    """The record refused a status change: the job moved on meanwhile.
+    ``record`` and ``manifest`` are where it is now, in step again."""
+
+    def __init__(self, record: JobRecord, manifest: Manifest) -> None:
+        super().__init__(f"the job is {record.status}", job=record.pointer)
+        self.record = record
+        self.manifest = manifest
+
+
+def change_status(
+    jobs: JobRepository,
+    manifests: ManifestStore,
+    keys: JobKeys,
+    status: JobStatus,
+    change: Callable[[JobRecord], None],
+    note: Callable[[Manifest], None] | None = None,
+) -> tuple[JobRecord, Manifest]:
+    """Move a job to ``status``: the manifest first (with ``note``), then the
+    record (``change``), so whoever reads the record's status finds the
+    manifest already saying it. If the record refuses, the record decides:
+    the manifest follows it and ``JobMovedOn`` says where the job is."""
+
+    def mark(manifest: Manifest) -> None:
+        manifest.status = status
+        if note is not None:
+            note(manifest)
+
+    manifest = manifests.update(keys, mark)
+    try:
+        return mutate_job(jobs, keys.tenant_id, keys.job_id, change), manifest
+    except InvalidTransition:
+        latest = jobs.get(keys.tenant_id, keys.job_id)
+        if latest is None:
+            raise
+        if latest.status != status:
+            manifest = manifests.update(keys, lambda m: setattr(m, "status", latest.status))
+        raise JobMovedOn(latest, manifest) from None

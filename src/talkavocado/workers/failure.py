@@ -5,8 +5,7 @@ its error in the manifest), each safe to repeat."""
 from __future__ import annotations
 
 from talkavocado.clock import now_iso
-from talkavocado.errors import InvalidTransition
-from talkavocado.jobs import TERMINAL_STATUSES, JobError, JobRecord, mutate_job
+from talkavocado.jobs import TERMINAL_STATUSES, JobError, JobMovedOn, JobRecord, change_status
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import LogEntry, Manifest, ManifestStore
 from talkavocado.observability import logger
@@ -32,33 +31,25 @@ class JobFailer:
             return
         now = now_iso()
         keys = JobKeys(job.env, job.tenant_id, job.job_id)
-        manifest = self._manifests.update(keys, lambda m: _mark_failed(m, error, now))
-        failed = job
-        if job.status != "failed":
-            try:
-                failed = mutate_job(
-                    self._jobs, job.tenant_id, job.job_id, lambda j: j.fail(error, now)
-                )
-            except InvalidTransition:
-                if not self._follow_record(keys):
-                    return
+        try:
+            failed, manifest = change_status(
+                self._jobs,
+                self._manifests,
+                keys,
+                "failed",
+                lambda j: j.fail(error, now),
+                note=lambda m: _note_error(m, error, now),
+            )
+        except JobMovedOn as moved:  # failed already, or finished otherwise meanwhile
+            if moved.record.status != "failed":
+                logger.info("job finished meanwhile; failure not recorded")
+                return
+            failed, manifest = moved.record, moved.manifest
         self._publisher.publish(event_for("JobFailed", failed, manifest, error))
         logger.warning("job failed", extra={"errorType": error.type, "errorMessage": error.message})
 
-    def _follow_record(self, keys: JobKeys) -> bool:
-        """The job finished otherwise meanwhile (a late duplicate won the race):
-        the record decides and the manifest follows it. True if it failed."""
-        latest = self._jobs.get(keys.tenant_id, keys.job_id)
-        status = latest.status if latest is not None else "failed"
-        if status == "failed":
-            return True
-        logger.info("job finished meanwhile; failure not recorded", extra={"status": status})
-        self._manifests.update(keys, lambda m: setattr(m, "status", status))
-        return False
 
-
-def _mark_failed(manifest: Manifest, error: JobError, now: str) -> None:
-    manifest.status = "failed"
+def _note_error(manifest: Manifest, error: JobError, now: str) -> None:
     manifest.put_log(
         LogEntry(
             type="error", created_at=now, step=error.step, message=f"{error.type}: {error.message}"
