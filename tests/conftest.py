@@ -63,6 +63,14 @@ def _fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 SAMPLE = REPO_ROOT / "tests" / "fixtures" / "sample_talk.mp4"
+# Files of media_dir that must fail audio extraction, with what the error says.
+BROKEN_INPUTS = [
+    ("empty.mp4", "empty"),
+    ("text.mp4", "not a readable video or audio file"),
+    ("no_audio.mp4", "no audio track"),
+    ("truncated.mp4", "truncated"),
+    ("truncated_index_at_end.mp4", "not a readable video or audio file"),
+]
 
 
 def ffmpeg(*argv: str) -> None:
@@ -77,88 +85,40 @@ def ffmpeg(*argv: str) -> None:
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Small generated media files, good and broken, made once per run."""
     root = tmp_path_factory.mktemp("media")
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=25",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=22050",
-        "-t",
-        "2",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        str(root / "tone.mp4"),
-    )
-    ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120:rate=25",
-        "-t",
-        "2",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        str(root / "no_audio.mp4"),
-    )
-    ffmpeg("-i", str(SAMPLE), "-vn", "-c:a", "aac", str(root / "speech.m4a"))
+    sample = str(SAMPLE)
+    picture = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25"]
+    h264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050"]
+    ffmpeg(*picture, *tone, "-t", "2", *h264, "-c:a", "aac", "-shortest", str(root / "tone.mp4"))
+    ffmpeg(*picture, "-t", "2", *h264, str(root / "no_audio.mp4"))
+    ffmpeg("-i", sample, "-vn", "-c:a", "aac", str(root / "speech.m4a"))
     # Like a phone's: NTSC frame rate, 48 kHz stereo, a rotation flag, .mov.
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=30000/1001",
-        "-i",
-        str(SAMPLE),
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-t",
-        "12",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-ar",
-        "48000",
-        "-ac",
-        "2",
-        "-metadata:s:v",
-        "rotate=90",
-        str(root / "phone.mov"),
+        *("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30000/1001", "-i", sample),
+        *("-map", "0:v", "-map", "1:a", "-t", "12", *h264, "-c:a", "aac", "-ar", "48000"),
+        *("-ac", "2", "-metadata:s:v", "rotate=90", str(root / "phone.mov")),
     )
     # Streams that do not start together: the sound 2 s after the picture
     # (and outlasting it), or the picture 1.5 s after the sound.
-    for name, late in (("late_audio.mp4", "1:a"), ("late_video.mp4", "1:v")):
-        early = "0:v" if late == "1:a" else "0:a"
-        offset = "2" if late == "1:a" else "1.5"
+    for name, early, late, offset in (
+        ("late_audio.mp4", "0:v", "1:a", "2"),
+        ("late_video.mp4", "0:a", "1:v", "1.5"),
+    ):
         ffmpeg(
-            *("-i", str(SAMPLE), "-itsoffset", offset, "-i", str(SAMPLE)),
+            *("-i", sample, "-itsoffset", offset, "-i", sample),
             *("-map", early, "-map", late, "-c", "copy", str(root / name)),
         )
     # Odd dimensions (a cropped screen recording), in 4:4:4.
     ffmpeg(
-        *("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-i", str(SAMPLE)),
-        *("-map", "0:v", "-map", "1:a", "-t", "6", "-vf", "scale=321:241"),
-        *("-c:v", "libx264", "-pix_fmt", "yuv444p", "-c:a", "copy", str(root / "odd_size.mp4")),
+        *("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-i", sample),
+        *("-map", "0:v", "-map", "1:a", "-t", "6", "-vf", "scale=321:241", "-c:v", "libx264"),
+        *("-pix_fmt", "yuv444p", "-c:a", "copy", str(root / "odd_size.mp4")),
     )
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("this is a text file, not a video\n" * 20)
     data = SAMPLE.read_bytes()  # its index is at the front (faststart)
     (root / "truncated.mp4").write_bytes(data[: len(data) // 3])
-    ffmpeg("-i", str(SAMPLE), "-c", "copy", str(root / "index_at_end.mp4"))
+    ffmpeg("-i", sample, "-c", "copy", str(root / "index_at_end.mp4"))
     data = (root / "index_at_end.mp4").read_bytes()
     (root / "truncated_index_at_end.mp4").write_bytes(data[: len(data) // 2])
     return root

@@ -27,7 +27,7 @@ from talkavocado.pipeline import STEP_NAMES
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner
-from tests.conftest import SAMPLE
+from tests.conftest import BROKEN_INPUTS, SAMPLE
 from tests.e2e.conftest import Stack
 
 
@@ -126,15 +126,7 @@ def test_the_sample_reaches_completed_with_every_step_and_artifact(stack: Stack)
     assert starts and starts == sorted(starts)
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("empty.mp4", "empty"),
-        ("text.mp4", "not a readable video or audio file"),
-        ("no_audio.mp4", "no audio track"),
-        ("truncated.mp4", "truncated"),
-    ],
-)
+@pytest.mark.parametrize(("name", "message"), BROKEN_INPUTS)
 def test_a_broken_file_fails_its_job_with_a_clear_error_and_nothing_half_written(
     stack: Stack, media_dir: Path, name: str, message: str
 ) -> None:

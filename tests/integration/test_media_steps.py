@@ -23,7 +23,7 @@ from talkavocado.media.transcript import Transcript
 from talkavocado.pipeline import step_named
 from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
-from tests.conftest import SAMPLE
+from tests.conftest import BROKEN_INPUTS, SAMPLE
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 MEDIA_STEPS = ("audio-extraction", "transcription", "smart-cut-planner", "video-render")
@@ -220,16 +220,7 @@ def test_odd_dimensions_render_one_pixel_smaller(tmp_path: Path, media_dir: Path
     assert job.manifest.renders[0].resolution == "320x240"
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("empty.mp4", "empty"),
-        ("text.mp4", "not a readable video or audio file"),
-        ("no_audio.mp4", "no audio track"),
-        ("truncated.mp4", "truncated"),
-        ("truncated_index_at_end.mp4", "not a readable video or audio file"),
-    ],
-)
+@pytest.mark.parametrize(("name", "message"), BROKEN_INPUTS)
 def test_broken_inputs_fail_with_codec_unsupported_and_write_nothing(
     tmp_path: Path, media_dir: Path, name: str, message: str
 ) -> None:
