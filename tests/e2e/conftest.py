@@ -85,21 +85,34 @@ class Stack:
         return job_id
 
     def wait_for_job(
-        self, tenant: str, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 60
+        self,
+        tenant: str,
+        job_id: str,
+        until: Callable[[dict[str, Any]], bool],
+        timeout: float = 60,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
+        path = f"/jobs/{job_id}?tenantId={tenant}"
         while True:
-            job: dict[str, Any] = self.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body
+            job: dict[str, Any] = self.request("GET", path, headers=headers).body
             if until(job) or time.monotonic() > deadline:
                 return job
             time.sleep(0.1)
 
-    def wait_until_finished(self, tenant: str, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    def wait_until_finished(
+        self,
+        tenant: str,
+        job_id: str,
+        timeout: float = 60,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         return self.wait_for_job(
             tenant,
             job_id,
             lambda job: job["status"] in ("completed", "failed", "cancelled"),
             timeout,
+            headers,
         )
 
 

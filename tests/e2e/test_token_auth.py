@@ -5,7 +5,6 @@ tenant B's jobs."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -128,11 +127,8 @@ def test_a_job_runs_to_completion_behind_the_authorizer(
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
     assert call(secured, "POST", f"/jobs/{job_id}/start", token).status == 202
-    deadline = time.monotonic() + 120
-    job = call(secured, "GET", f"/jobs/{job_id}", token).body
-    while job["status"] not in ("completed", "failed") and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job = call(secured, "GET", f"/jobs/{job_id}", token).body
+    bearer = {"Authorization": f"Bearer {token}"}
+    job = secured.wait_until_finished(tenant, job_id, timeout=120, headers=bearer)
     assert job["status"] == "completed", job
     assert call(secured, "GET", f"/jobs/{job_id}", issuer.token(new_tenant())).status == 404
 

@@ -27,7 +27,9 @@ def _up(args: argparse.Namespace) -> int:
     emulator = "embedded emulator" if runtime.emulator else "external endpoint"
     print(f"TalkAvocado API on {runtime.api.url}", file=sys.stderr)
     print(f"AWS endpoint ({emulator}): {runtime.endpoint}", file=sys.stderr)
-    issuer = os.environ.get("JWT_ISSUER")
+    from talkavocado.wiring import settings
+
+    issuer = settings().jwt_issuer
     tokens = f"bearer tokens from {issuer}" if issuer else "none (JWT_ISSUER unset: send tenantId)"
     print(f"Authentication: {tokens}", file=sys.stderr)
     print("Ctrl-C stops.", file=sys.stderr)
