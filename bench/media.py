@@ -51,7 +51,7 @@ def _manifest_path(root: Path) -> Path:
 def _prepare(root: Path, source: Path) -> None:
     from talkavocado.adapters.local_storage import LocalStorage
 
-    key = KEYS.input(source.name)
+    key = KEYS.input
     LocalStorage(root).upload(KEYS, key, source)
     manifest = Manifest.for_job(
         KEYS,

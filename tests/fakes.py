@@ -9,6 +9,7 @@ from talkavocado.clock import now_iso
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.events import PipelineEvent
 from talkavocado.jobs import JobRecord
+from talkavocado.pipeline import STEP_NAMES
 
 
 class InMemoryJobRepository:
@@ -55,3 +56,13 @@ class RecordingPublisher:
 
     def publish(self, event: PipelineEvent) -> None:
         self.events.append(event)
+
+
+def run_every_step(job: JobRecord, now: str = "2026-01-01T00:00:00.000Z") -> None:
+    """Record every step of the job's run as completed, then the job, as the
+    pipeline would (a job completes only once all its steps have)."""
+    for name in STEP_NAMES:
+        if job.steps[name].status != "completed":
+            job.start_step(name, now)
+            job.finish_step(name, "completed", now)
+    job.complete()

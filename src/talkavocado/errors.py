@@ -28,6 +28,12 @@ class PayloadTooLarge(TalkAvocadoError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaType(TalkAvocadoError):
+    """A request body in a format the API does not read (it reads JSON only)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
 class Unauthenticated(TalkAvocadoError):
     """The request carries no valid bearer token where one is required."""
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from talkavocado.clock import now_iso
 from talkavocado.config import Settings
 from talkavocado.errors import (
     ConcurrentUpdate,
@@ -31,7 +32,7 @@ from talkavocado.errors import (
     JobNotFound,
 )
 from talkavocado.events import JobCreated
-from talkavocado.jobs import JobMovedOn, JobRecord, change_status
+from talkavocado.jobs import JobMovedOn, JobRecord, change_status, mutate_job
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
@@ -112,11 +113,15 @@ class JobService:
         bind_job(tenant_id=tenant_id, job_id=job_id)
         keys = JobKeys(self._settings.env, tenant_id, job_id)
         manifest = self._initial_manifest(keys, command)
+        source = manifest.source_video_key
+        input_ready = source is None or self._storage.exists(keys, source)
+        starts_now = self._settings.start_on_create and input_ready
         record = JobRecord.for_job(
             keys,
             correlation_id=command.correlation_id,
             now=manifest.created_at,
             source_key=manifest.source_video_key,
+            started_at=manifest.created_at if starts_now else None,
         )
 
         adopted_orphan = False
@@ -134,16 +139,16 @@ class JobService:
             self._manifests.replace(keys, manifest, self._manifests.current_version(keys))
         logger.info("job created", extra={"status": record.status, "adopted": adopted_orphan})
 
-        if not self._input_ready(record):
+        if not input_ready:
             assert command.input is not None
             upload = self._storage.upload_target(
                 keys,
-                keys.input(command.input.original_filename),
+                keys.input,
                 command.input.mime_type,
                 UPLOAD_EXPIRY_SECONDS,
             )
             return CreatedJob(record, upload)
-        if self._settings.start_on_create:
+        if record.started_at is not None:
             self._publish_created(record)
         return CreatedJob(record, None)
 
@@ -158,6 +163,10 @@ class JobService:
             raise InputNotUploaded(
                 "the input file has not been uploaded yet", key=record.source_key
             )
+        now = now_iso()
+        record = mutate_job(
+            self._jobs, record.tenant_id, record.job_id, lambda j: j.mark_started(now), known=record
+        )
         self._publish_created(record)
         logger.info("job started")
         return record
@@ -243,7 +252,7 @@ class JobService:
         if command.input is not None:
             filename = safe_filename(command.input.original_filename)
             source = InputSection(
-                source_key=keys.input(filename),
+                source_key=keys.input,
                 original_filename=filename,
                 bytes=command.input.bytes,
                 mime_type=command.input.mime_type,
@@ -265,10 +274,8 @@ class JobService:
         raise JobAlreadyExists("a job with this jobId already exists", job=existing.pointer)
 
     def _looks_abandoned(self, record: JobRecord) -> bool:
-        if not self._settings.start_on_create or record.status != "pending":
-            return False
-        if not self._input_ready(record):  # waiting for its upload, not abandoned
-            return False
+        if record.started_at is None or record.status != "pending":
+            return False  # not started yet: waiting for its upload or its start call
         created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
         return datetime.now(UTC) - created > REPUBLISH_AFTER
 

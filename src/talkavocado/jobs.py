@@ -34,7 +34,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
-FINISHED_STEP_STATUSES: frozenset[str] = frozenset({"completed", "skipped", "failed"})
+DONE_STEP_STATUSES: frozenset[str] = frozenset({"completed", "skipped"})
+FINISHED_STEP_STATUSES: frozenset[str] = DONE_STEP_STATUSES | {"failed"}
 
 
 def job_sort_key(job_id: str) -> str:
@@ -83,6 +84,9 @@ class JobRecord(_Camel):
     version: Annotated[int, Field(ge=1)] = 1
     run: Annotated[int, Field(ge=1)] = 1
     source_key: str | None = None
+    # When a start was accepted (on create, POST /start): before it, nothing
+    # may run, whatever event names the job.
+    started_at: str | None = None
     steps: dict[str, StepState] = Field(default_factory=_initial_steps)
     error: JobError | None = None
 
@@ -136,7 +140,7 @@ class JobRecord(_Camel):
 
     @property
     def finished_steps(self) -> int:
-        return sum(1 for state in self.steps.values() if state.status in ("completed", "skipped"))
+        return sum(1 for state in self.steps.values() if state.status in DONE_STEP_STATUSES)
 
     # --- transitions: each raises InvalidTransition when not allowed --------
 
@@ -146,6 +150,31 @@ class JobRecord(_Camel):
                 f"job {self.job_id} cannot go from {self.status} to {target}", job=self.pointer
             )
         self.status = target
+
+    def mark_started(self, now: str) -> None:
+        """Accept a start: the first step may now run (asking again is harmless)."""
+        if self.status != "pending":
+            raise InvalidTransition(
+                f"the job has already started ({self.status})", job=self.pointer
+            )
+        self.started_at = self.started_at or now
+
+    def refusal_to_run(self, step: str) -> str | None:
+        """Why ``step`` may not run in the job's current run, or None. Only the
+        pipeline's order drives a job: the first step needs an accepted start,
+        every other step its previous step completed in this run."""
+        index = STEP_NAMES.index(step)
+        if index == 0:
+            started = self.started_at is not None or self.status != "pending"
+            return None if started else "the job has not been started"
+        before = STEP_NAMES[index - 1]
+        if self.steps[before].status not in DONE_STEP_STATUSES:
+            return f"step {before} has not completed in run {self.run}"
+        return None
+
+    def is_running(self, step: str) -> bool:
+        """``step`` started in the current run and has not finished."""
+        return self.status == "processing" and self.steps[step].status == "running"
 
     def start_step(self, step: str, now: str) -> None:
         """Mark ``step`` running (again, after a retryable failure); the first
@@ -174,6 +203,15 @@ class JobRecord(_Camel):
         state.error = None
 
     def complete(self) -> None:
+        """Only a job whose every step completed (or was skipped) in this run."""
+        unfinished = [
+            name for name, state in self.steps.items() if state.status not in DONE_STEP_STATUSES
+        ]
+        if unfinished:
+            raise InvalidTransition(
+                f"job {self.job_id} cannot complete: {', '.join(unfinished)} not completed",
+                job=self.pointer,
+            )
         self._move_to("completed")
 
     def cancel(self) -> None:
@@ -205,7 +243,7 @@ class JobRecord(_Camel):
         self._move_to("failed")
         self.error = error
         state = self.steps.setdefault(error.step, StepState())
-        if state.status not in ("completed", "skipped"):
+        if state.status not in DONE_STEP_STATUSES:
             state.status = "failed"
             state.completed_at = now
             state.error = error

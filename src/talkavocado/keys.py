@@ -96,8 +96,12 @@ class JobKeys:
     def manifest(self) -> str:
         return self.prefix + "manifest.json"
 
-    def input(self, original_filename: str) -> str:
-        return self.prefix + "input/" + safe_filename(original_filename)
+    @property
+    def input(self) -> str:
+        """The stored input, under a name the service chooses: the client's
+        filename is metadata only, never part of a path or an ffmpeg argument
+        (no extension for ffmpeg to guess a playlist or script format from)."""
+        return self.prefix + "input/source"
 
     @property
     def audio(self) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
@@ -69,7 +70,7 @@ class Stack:
         """What a client does: the file under the job's input key, then POST /jobs."""
         job_id = str(uuid.uuid4())
         keys = JobKeys("test", tenant, job_id)
-        LocalStorage(self.storage).upload(keys, keys.input(source.name), source)
+        LocalStorage(self.storage).upload(keys, keys.input, source)
         body = {
             "tenantId": tenant,
             "jobId": job_id,
@@ -98,6 +99,22 @@ class Stack:
             job: dict[str, Any] = self.request("GET", path, headers=headers).body
             if until(job) or time.monotonic() > deadline:
                 return job
+            time.sleep(0.1)
+
+    def queue_depth(self, logical_id: str) -> int:
+        """Messages in the queue, visible or in flight."""
+        assert self.runtime.template is not None
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.runtime.template.runtime_refs[logical_id],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(count) for count in attributes.values())
+
+    def wait_until_drained(self, logical_id: str, timeout: float = 30) -> None:
+        """Until the queue's every message was consumed; fails at the deadline."""
+        deadline = time.monotonic() + timeout
+        while self.queue_depth(logical_id) > 0:
+            assert time.monotonic() < deadline, f"{logical_id} still holds messages"
             time.sleep(0.1)
 
     def wait_until_finished(

@@ -56,7 +56,7 @@ def test_a_job_completes_with_its_media_in_the_bucket(
     tenant, job_id = "s3-tenant", str(uuid.uuid4())
     keys = JobKeys("test", tenant, job_id)
     clip = media_dir / "tone.mp4"
-    storage.upload(keys, keys.input(clip.name), clip)
+    storage.upload(keys, keys.input, clip)
     call(
         f"{s3_stack.api.url}/jobs",
         {

@@ -75,7 +75,8 @@ def test_create_writes_a_valid_manifest_at_the_canonical_path(
     document = json.loads((storage_root / created["manifestKey"]).read_text())
     validate_document(document)
     assert document["correlationId"] == "sample-correlation-1"
-    assert document["input"]["sourceKey"] == f"test/demo-tenant/{JOB}/input/sample.mp4"
+    assert document["input"]["sourceKey"] == f"test/demo-tenant/{JOB}/input/source"
+    assert document["input"]["originalFilename"] == "sample.mp4"
 
 
 def test_create_writes_the_job_record(created: dict[str, Any]) -> None:
@@ -103,7 +104,7 @@ def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
     sqs = boto3.client("sqs")
     queue_url = aws.runtime_refs["AudioExtractionQueue"]
     keys = JobKeys("test", "demo-tenant", JOB)
-    wiring.storage().put(keys, keys.input("sample.mp4"), b"the video, uploaded first")
+    wiring.storage().put(keys, keys.input, b"the video, uploaded first")
     invoke(sample_event("api_create_job.json"))
     [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     event = json.loads(message["Body"])
@@ -116,7 +117,7 @@ def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
         "correlationId": "sample-correlation-1",
         "run": 1,
         "manifestKey": f"test/demo-tenant/{JOB}/manifest.json",
-        "sourceKey": f"test/demo-tenant/{JOB}/input/sample.mp4",
+        "sourceKey": f"test/demo-tenant/{JOB}/input/source",
         "renderKeys": [],
     }
 

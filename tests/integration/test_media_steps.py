@@ -78,7 +78,7 @@ def new_job(root: Path, source: Path) -> MediaJob:
     keys = JobKeys("test", "acme", JOB)
     manifest = Manifest.for_job(keys, status="processing")
     job = MediaJob(root, MediaSteps(Settings.from_env()), manifest, keys)
-    key = keys.input(source.name)
+    key = keys.input
     job.storage.upload(keys, key, source)
     manifest.source_video_key = key
     manifest.input = InputSection(

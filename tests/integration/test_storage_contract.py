@@ -90,10 +90,10 @@ def test_keys_of_another_job_are_refused(storage: Storage) -> None:
 def test_files_go_up_and_come_back(storage: Storage, tmp_path: Path) -> None:
     source = tmp_path / "video.mp4"
     source.write_bytes(b"\x00video" * 1000)
-    storage.upload(KEYS, KEYS.input("video.mp4"), source)
+    storage.upload(KEYS, KEYS.input, source)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    fetched = storage.fetch(KEYS, KEYS.input("video.mp4"), scratch)
+    fetched = storage.fetch(KEYS, KEYS.input, scratch)
     assert fetched.read_bytes() == source.read_bytes()
 
 

@@ -13,7 +13,7 @@ from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import Manifest, ManifestStore
 from talkavocado.workers.failure import JobFailer
-from tests.fakes import InMemoryJobRepository, RecordingPublisher
+from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
 
 KEYS = JobKeys("test", "tenant-a", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
 ERROR = JobError(type=ErrorType.CODEC_UNSUPPORTED, message="no audio track", step="transcription")
@@ -64,7 +64,7 @@ def test_failing_a_failed_job_again_completes_it_with_the_recorded_error(world: 
 
 def test_a_job_that_completed_meanwhile_stays_completed(world: World) -> None:
     stale = world.record()
-    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda job: job.complete())
+    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, run_every_step)
     world.failer.fail(stale, ERROR)
     assert world.record().status == "completed"
     assert world.manifest().status == "completed"  # the manifest follows the record

@@ -6,7 +6,7 @@ from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.pipeline import STEP_NAMES
-from tests.fakes import InMemoryJobRepository
+from tests.fakes import InMemoryJobRepository, run_every_step
 
 NOW = "2026-01-01T00:00:00.000Z"
 LATER = "2026-01-01T00:00:01.000Z"
@@ -69,7 +69,7 @@ def test_complete_is_only_reachable_from_processing() -> None:
     with pytest.raises(InvalidTransition):
         record("pending").complete()
     job = record("processing")
-    job.complete()
+    run_every_step(job)
     assert job.status == "completed"
     with pytest.raises(InvalidTransition):
         job.complete()

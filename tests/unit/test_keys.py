@@ -90,7 +90,7 @@ def test_filename_without_usable_characters_is_refused(given: str) -> None:
 def test_job_keys_follow_the_canonical_layout() -> None:
     keys = JobKeys("dev", "demo-tenant", JOB)
     assert keys.manifest == f"dev/demo-tenant/{JOB}/manifest.json"
-    assert keys.input("../a.mp4") == f"dev/demo-tenant/{JOB}/input/a.mp4"
+    assert keys.input == f"dev/demo-tenant/{JOB}/input/source"
     assert keys.audio == f"dev/demo-tenant/{JOB}/audio/{JOB}.mp3"
     assert keys.transcript_json == f"dev/demo-tenant/{JOB}/transcripts/transcript.json"
     assert keys.captions_srt == f"dev/demo-tenant/{JOB}/transcripts/captions.source.srt"

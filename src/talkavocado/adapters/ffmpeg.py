@@ -3,6 +3,11 @@
 Always run with an argument list, never through a shell. Inputs are judged
 by what ffmpeg reads in them, not by their names. A run that overstays its
 deadline is killed and reported as TIMEOUT.
+
+Media input is hostile: every input is opened sandboxed, with the ``file``
+protocol only and an allow-list of container formats, so that a playlist,
+a concat script or an image sequence can never make ffmpeg read another file
+(another tenant's media, a path outside storage) or the network.
 """
 
 from __future__ import annotations
@@ -29,6 +34,36 @@ _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
 _FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
 _TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _ERROR_TAIL = 400
+_REFUSED_FORMAT = re.compile(r"Format not on whitelist|Protocol '[^']*' not on whitelist")
+
+# The containers recordings arrive in, by demuxer name. Not here on purpose:
+# hls, dash, concat, image sequences, tty and other text formats, devices.
+ALLOWED_FORMATS = (
+    "mov",  # .mov .mp4 .m4a .3gp
+    "matroska",  # .mkv .webm
+    "avi",
+    "mpegts",  # .ts .mts .m2ts
+    "mpeg",  # program streams (.mpg, .vob)
+    "flv",
+    "asf",  # .wmv .wma
+    "ogg",
+    "mp3",
+    "wav",
+    "flac",
+    "aac",
+    "caf",
+)
+SANDBOX = ("-protocol_whitelist", "file", "-format_whitelist", ",".join(ALLOWED_FORMATS))
+
+
+def sandboxed(argv: list[str]) -> list[str]:
+    """``argv`` with every input (each ``-i``) opened under :data:`SANDBOX`."""
+    safe: list[str] = []
+    for arg in argv:
+        if arg == "-i":
+            safe.extend(SANDBOX)
+        safe.append(arg)
+    return safe
 
 
 @cache
@@ -64,7 +99,7 @@ def run(argv: list[str], timeout: float) -> str:
     """Run ffmpeg; return its stderr (its report). Errors become StepFailed."""
     try:
         done = subprocess.run(  # noqa: S603 - an argument list, never a shell
-            [executable(), "-hide_banner", "-nostdin", *argv],
+            [executable(), "-hide_banner", "-nostdin", *sandboxed(argv)],
             capture_output=True,
             timeout=max(timeout, 1),
             check=False,
@@ -79,6 +114,11 @@ def run(argv: list[str], timeout: float) -> str:
 
 def _explain(report: str) -> str:
     """A sentence a user understands, from ffmpeg's report."""
+    if _REFUSED_FORMAT.search(report):
+        return (
+            "the file's format is not accepted: upload a video or audio file "
+            "(MP4, MOV, MKV, WebM, AVI, MPEG-TS, MP3, WAV, ...), not a playlist or script"
+        )
     if "moov atom not found" in report or "Invalid data found" in report:
         return (
             "the file is not a readable video or audio file (damaged, truncated or another format)"
@@ -96,7 +136,7 @@ def probe(path: Path, timeout: float) -> MediaInfo:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the file is empty (0 bytes)")
     try:
         done = subprocess.run(  # noqa: S603
-            [executable(), "-hide_banner", "-nostdin", "-i", str(path)],
+            [executable(), "-hide_banner", "-nostdin", *sandboxed(["-i", str(path)])],
             capture_output=True,
             timeout=max(timeout, 1),
             check=False,
@@ -180,8 +220,7 @@ def pcm_stream(media: Path, sample_rate: int) -> Iterator[IO[bytes]]:
             "-nostdin",
             "-v",
             "error",
-            "-i",
-            str(media),
+            *sandboxed(["-i", str(media)]),
             "-vn",
             "-ac",
             "1",

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.api import errors
+from talkavocado.api.body import check_body
 from talkavocado.api.identity import tenant_of
 from talkavocado.api.models import (
     CreateJobRequest,
@@ -26,7 +27,7 @@ from talkavocado.api.models import (
     JobSummary,
     TenantId,
 )
-from talkavocado.errors import PayloadTooLarge
+from talkavocado.errors import TalkAvocadoError
 from talkavocado.job_service import CreateJob, InputSpec
 from talkavocado.jobs import JobRecord
 from talkavocado.manifest import JobStatus
@@ -38,8 +39,6 @@ from talkavocado.observability import (
     start_invocation,
 )
 from talkavocado.wiring import job_service, settings
-
-MAX_BODY_BYTES = 64 * 1024
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
@@ -176,8 +175,10 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     start_invocation(correlation_id=correlation_id, step="api", context=context)
     started = time.perf_counter()
-    if len((request.body or "").encode()) > MAX_BODY_BYTES:
-        response = _too_large()
+    try:
+        check_body(request)
+    except TalkAvocadoError as refused:
+        response = _refused(refused)
     else:
         response = app.resolve(event, context)
     response.setdefault("multiValueHeaders", {})[CORRELATION_HEADER] = [correlation_id]
@@ -193,8 +194,10 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return response
 
 
-def _too_large() -> dict[str, Any]:
-    error = PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+def _refused(error: TalkAvocadoError) -> dict[str, Any]:
+    logger.info(
+        "request refused", extra={"status": int(errors.status_of(error)), "code": error.code}
+    )
     return {
         "statusCode": int(errors.status_of(error)),
         "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},

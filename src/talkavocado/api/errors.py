@@ -22,6 +22,7 @@ from talkavocado.errors import (
     PayloadTooLarge,
     TalkAvocadoError,
     TenantMismatch,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from talkavocado.observability import current_correlation_id, logger
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     InputNotUploaded: HTTPStatus.CONFLICT,
     ConcurrentUpdate: HTTPStatus.CONFLICT,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     DependencyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
@@ -58,11 +60,14 @@ def error_response(status: HTTPStatus, body: str) -> Response[str]:
 
 
 def _validation_details(error: RequestValidationError) -> dict[str, Any]:
-    """Field paths and reasons only: the offending input is not echoed back."""
+    """Field paths and reasons only: the offending input is not echoed back,
+    not even an unknown field's name (its parent is named instead)."""
     problems = []
     for item in error.errors():
         location = [str(part) for part in item.get("loc", ()) if part != "body"]
         reason = "malformed JSON" if item.get("type") == "json_invalid" else item.get("msg")
+        if item.get("type") == "extra_forbidden":
+            location, reason = location[:-1], "unknown fields are not allowed"
         problems.append({"field": ".".join(location) or "(body)", "reason": reason})
     return {"problems": problems}
 

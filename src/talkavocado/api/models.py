@@ -15,6 +15,8 @@ from talkavocado.manifest import MIME_PATTERN, JobStatus
 from talkavocado.pipeline import STEP_NAMES
 from talkavocado.ports import UploadTarget
 
+# S3's largest object; the deployment's own limit (MAX_UPLOAD_BYTES) may be lower.
+MAX_OBJECT_BYTES = 5 * 1024**4
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo-tenant"])]
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
 
@@ -28,7 +30,7 @@ class CreateJobInput(_Wire):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     original_filename: Annotated[str, Field(min_length=1, max_length=1024)]
-    bytes: Annotated[int, Field(ge=0)]
+    bytes: Annotated[int, Field(ge=1, le=MAX_OBJECT_BYTES)]
     mime_type: Annotated[str, Field(pattern=MIME_PATTERN, examples=["video/mp4"])]
 
 

@@ -188,7 +188,7 @@ def _drive(
     print("files:", file=out)
     for label, key in [
         ("manifest", job["manifestKey"]),
-        ("input", keys.input(filename)),
+        ("input", keys.input),
         *[(name, key) for name, key in _artifacts(job)],
     ]:
         print(f"  {label:<10} {root / key}", file=out)

@@ -1,5 +1,7 @@
 """The dead-letter handler: a message that exhausted its deliveries fails its
-job, so that no job stays ``processing`` forever."""
+job, so that no job stays ``processing`` forever; but only when the message is
+the job's running step in its current run. Anything else (a stale run, a step
+that is not running, a message of another queue's type) is logged and dropped."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.errors import ErrorType, TalkAvocadoError
-from talkavocado.jobs import TERMINAL_STATUSES, JobError
+from talkavocado.jobs import JobError, JobRecord
 from talkavocado.keys import parse_job_id, parse_tenant_id
 from talkavocado.observability import bind_job, logger, start_invocation
-from talkavocado.pipeline import PIPELINE
+from talkavocado.pipeline import PIPELINE, step_named
 from talkavocado.ports import JobRepository
 from talkavocado.workers.batch import SqsBatch, parse_envelope
 from talkavocado.workers.failure import JobFailer
@@ -29,6 +31,20 @@ def step_of_queue(queue_arn: str) -> str | None:
     return None
 
 
+def _mismatch(job: JobRecord | None, step: str, detail_type: str, run: Any) -> str | None:
+    """Why a dead letter is not the job's running step in its current run (a
+    forged or stale message, which must change nothing), or None."""
+    if job is None:
+        return "no such job for this tenant"
+    if detail_type != step_named(step).consumes:
+        return f"{step} consumes no {detail_type[:100]!r}"
+    if type(run) is not int or run != job.run:
+        return f"run {str(run)[:20]} is not the job's current run {job.run}"
+    if not job.is_running(step):
+        return f"step {step} is not running (the job is {job.status})"
+    return None
+
+
 class DeadLetterHandler:
     def __init__(self, jobs: JobRepository, failer: JobFailer, batch: SqsBatch) -> None:
         self._jobs = jobs
@@ -39,7 +55,10 @@ class DeadLetterHandler:
         return self._batch.handle(event, context, self.process)
 
     def process(self, record: SQSRecord) -> None:
-        step = step_of_queue(record.event_source_arn) or "unknown"
+        step = step_of_queue(record.event_source_arn)
+        if step is None:
+            logger.error("message from no pipeline dead-letter queue; dropped")
+            return
         try:
             envelope = parse_envelope(record.body)
             detail: dict[str, Any] = envelope.detail if isinstance(envelope.detail, dict) else {}
@@ -63,16 +82,14 @@ class DeadLetterHandler:
         )
         bind_job(tenant_id=tenant_id, job_id=job_id)
         job = self._jobs.get(tenant_id, job_id)
-        run = detail.get("run")
-        stale = isinstance(run, int) and job is not None and run != job.run
-        if job is None or stale or job.status in TERMINAL_STATUSES:
-            logger.info("dead letter for no live job; nothing to do")
+        mismatch = _mismatch(job, step, envelope.detail_type, detail.get("run"))
+        if job is None or mismatch is not None:
+            logger.warning("dead letter dropped; nothing changed", extra={"reason": mismatch})
             return
-        last = job.steps.get(step)
-        last_error = last.error if last is not None else None
-        if last is not None and last_error is not None:
-            error_type = last_error.type
-            message = f"gave up after {last.attempts} attempts: {last_error.message}"
+        last = job.steps[step]
+        if last.error is not None:
+            error_type = last.error.type
+            message = f"gave up after {last.attempts} attempts: {last.error.message}"
         else:
             error_type = ErrorType.UNKNOWN
             message = "the step could not process its message (see the logs of its message)"

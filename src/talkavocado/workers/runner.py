@@ -1,7 +1,8 @@
 """The one step runner every pipeline worker shares.
 
 For each delivered event: check it belongs to the job it names, skip what is
-stale or already decided, run the step body once (Powertools idempotency,
+stale, already decided or out of the pipeline's order (a step runs only after
+its previous step completed in the same run), run the step body once (Powertools idempotency,
 key ``tenantId#jobId#step#run``), record the outcome in the manifest and on
 the job record, and publish the next event.
 
@@ -23,7 +24,7 @@ from typing import Any
 from talkavocado.clock import now_iso
 from talkavocado.errors import InvalidKey, InvalidTransition
 from talkavocado.events import EVENT_TYPES, PipelineEvent
-from talkavocado.jobs import TERMINAL_STATUSES, JobRecord, mutate_job
+from talkavocado.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import LogEntry, Manifest, ManifestStore
 from talkavocado.observability import logger, record_step_metrics
@@ -71,7 +72,7 @@ class StepRunner:
             logger.info("stale event of an earlier run; ignored", extra={"eventRun": event.run})
             return
         state = job.steps.get(self.step.name)
-        if state is not None and state.status in ("completed", "skipped"):
+        if state is not None and state.status in DONE_STEP_STATUSES:
             self._replay(job)
             return
         if job.error is not None and job.error.step == self.step.name and job.status == "failed":
@@ -80,6 +81,11 @@ class StepRunner:
             return
         if job.status in TERMINAL_STATUSES:
             logger.info("job is already finished; step not run", extra={"status": job.status})
+            return
+        refusal = job.refusal_to_run(self.step.name)
+        if refusal is not None:
+            # Before the idempotent run: a refused event must not use up its key.
+            logger.warning("event refused; nothing changed", extra={"reason": refusal})
             return
         work = {"key": f"{job.tenant_id}#{job.job_id}#{self.step.name}#{job.run}"}
         following = self._execute_once(work=work, job=job, remaining=remaining_seconds)

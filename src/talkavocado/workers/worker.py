@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.observability import bind_job, start_invocation
+from talkavocado.errors import ValidationFailed
+from talkavocado.observability import bind_job, logger, start_invocation
 from talkavocado.workers.batch import SqsBatch, parse_event, remaining_seconds
 from talkavocado.workers.runner import StepRunner
 
@@ -28,7 +29,14 @@ class StepWorker:
         return self._batch.handle(event, context, lambda record: self._process(record, context))
 
     def _process(self, record: SQSRecord, context: LambdaContext | None) -> None:
-        event = parse_event(record.body)
+        try:
+            event = parse_event(record.body)
+        except ValidationFailed as invalid:
+            # It never becomes valid: retrying it would only dead-letter it.
+            logger.warning(
+                "invalid event dropped; nothing changed", extra={"reason": invalid.message}
+            )
+            return
         start_invocation(
             correlation_id=event.correlation_id, step=self._runner.step.name, context=context
         )

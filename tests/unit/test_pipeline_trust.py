@@ -1,0 +1,254 @@
+"""Only the pipeline drives a job: a step runs only after an accepted start
+(the first step) or its previous step completed in the same run; the
+finalizer completes only a job whose steps all completed; a dead letter fails
+only the job's running step in its current run. Anything else changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.errors import DependencyUnavailable, InvalidTransition
+from talkavocado.events import EVENT_TYPES, PipelineEvent
+from talkavocado.jobs import JobRecord, mutate_job
+from talkavocado.keys import JobKeys
+from talkavocado.manifest import Manifest, ManifestStore
+from talkavocado.pipeline import PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.workers.batch import RetryPolicy, SqsBatch
+from talkavocado.workers.context import StepContext, StepOutcome
+from talkavocado.workers.dead_letter import DeadLetterHandler
+from talkavocado.workers.failure import JobFailer
+from talkavocado.workers.runner import StepRunner
+from talkavocado.workers.worker import StepWorker
+from tests.fakes import InMemoryJobRepository, RecordingPublisher
+
+KEYS = JobKeys("test", "acme", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
+NOW = "2026-01-01T00:00:00.000Z"
+
+
+class NoVisibility:
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """Retries are not exercised here."""
+
+
+class World:
+    def __init__(self, root: Path, **record: Any) -> None:
+        self.jobs = InMemoryJobRepository()
+        self.manifests = ManifestStore(LocalStorage(root))
+        self.storage = LocalStorage(root)
+        self.publisher = RecordingPublisher()
+        self.ran: list[str] = []
+        self.jobs.create(JobRecord.for_job(KEYS, correlation_id="c", **record))
+        self.manifests.create(KEYS, Manifest.for_job(KEYS, status=record.get("status", "pending")))
+
+    def record(self) -> JobRecord:
+        found = self.jobs.get(KEYS.tenant_id, KEYS.job_id)
+        assert found is not None
+        return found
+
+    def body(self, context: StepContext) -> StepOutcome:
+        self.ran.append(context.step.name)
+        return StepOutcome("completed", "done")
+
+    def runner(self, step: Step) -> StepRunner:
+        return StepRunner(step, self.body, self.jobs, self.manifests, self.storage, self.publisher)
+
+    def deliver(self, step: Step, run: int = 1) -> None:
+        event = event_of(step.consumes, run)
+        self.runner(step).process(event, lambda: 600.0)
+
+    def complete_steps(self, count: int) -> None:
+        """Record the first ``count`` steps as done, as the pipeline would."""
+
+        def done(job: JobRecord) -> None:
+            job.started_at = NOW
+            for name in STEP_NAMES[:count]:
+                job.start_step(name, NOW)
+                job.finish_step(name, "completed", NOW)
+
+        mutate_job(self.jobs, KEYS.tenant_id, KEYS.job_id, done)
+
+
+def event_of(detail_type: str, run: int = 1) -> PipelineEvent:
+    return EVENT_TYPES[detail_type](
+        env=KEYS.env,
+        tenant_id=KEYS.tenant_id,
+        job_id=KEYS.job_id,
+        correlation_id="forged",
+        run=run,
+        manifest_key=KEYS.manifest,
+    )
+
+
+@pytest.fixture
+def pending(tmp_path: Path) -> World:
+    """A job created with a declared input that was never uploaded or started."""
+    return World(tmp_path, source_key=KEYS.input)
+
+
+@pytest.mark.parametrize("step", PIPELINE, ids=lambda s: s.name)
+def test_no_event_drives_a_job_that_was_never_started(pending: World, step: Step) -> None:
+    before = pending.record()
+    pending.deliver(step)
+    assert pending.ran == []
+    assert pending.record() == before
+    assert pending.publisher.events == []
+
+
+def test_an_accepted_start_lets_the_first_step_run(pending: World) -> None:
+    mutate_job(pending.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.mark_started(NOW))
+    pending.deliver(PIPELINE[0])
+    assert pending.ran == [PIPELINE[0].name]
+    assert [e.detail_type for e in pending.publisher.events] == [PIPELINE[0].emits]
+
+
+@pytest.mark.parametrize("done", range(len(PIPELINE) - 1))
+def test_a_step_ahead_of_the_pipeline_does_not_run(tmp_path: Path, done: int) -> None:
+    world = World(tmp_path, status="processing")
+    world.complete_steps(done)
+    before = world.record()
+    for step in PIPELINE[done + 1 :]:
+        world.deliver(step)
+    assert world.ran == []
+    assert world.record() == before
+    assert world.publisher.events == []
+
+
+def test_each_step_runs_once_its_previous_step_completed(tmp_path: Path) -> None:
+    world = World(tmp_path, status="processing")
+    for step in PIPELINE:
+        world.deliver(step)
+    assert world.ran == list(STEP_NAMES)
+    assert world.record().status == "completed"
+
+
+def test_an_event_of_an_earlier_run_changes_nothing(tmp_path: Path) -> None:
+    world = World(tmp_path, status="processing", run=2)
+    before = world.record()
+    world.deliver(PIPELINE[0], run=1)
+    assert world.ran == [] and world.record() == before
+
+
+def test_a_job_with_unfinished_steps_cannot_complete() -> None:
+    job = JobRecord.for_job(KEYS, correlation_id="c", status="processing")
+    job.start_step(PIPELINE[-1].name, NOW)
+    job.finish_step(PIPELINE[-1].name, "completed", NOW)
+    with pytest.raises(InvalidTransition, match="not completed"):
+        job.complete()
+
+
+def sqs_record(body: str, queue: str) -> SQSRecord:
+    return SQSRecord(
+        {
+            "messageId": "m-1",
+            "receiptHandle": "r-1",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:talkavocado-test-{queue}",
+        }
+    )
+
+
+def envelope(event: PipelineEvent) -> str:
+    return json.dumps(
+        {
+            "version": "0",
+            "id": "1",
+            "detail-type": event.detail_type,
+            "source": "talkavocado.pipeline",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": json.loads(event.detail_json()),
+        }
+    )
+
+
+def dead_letter(world: World, detail_type: str, queue: str, run: int = 1) -> None:
+    failer = JobFailer(world.jobs, world.manifests, world.publisher)
+    batch = SqsBatch("dead-letter", NoVisibility(), RetryPolicy())
+    handler = DeadLetterHandler(world.jobs, failer, batch)
+    handler.process(sqs_record(envelope(event_of(detail_type, run)), f"{queue}-dlq"))
+
+
+@pytest.fixture
+def transcribing(tmp_path: Path) -> World:
+    """A job whose transcription is running (after a failed attempt, say)."""
+    world = World(tmp_path, status="processing")
+    world.complete_steps(1)
+    mutate_job(
+        world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.start_step("transcription", NOW)
+    )
+    return world
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "queue", "run"),
+    [
+        ("JobCreated", "audio-extraction", 1),  # a step that already completed
+        ("TranscriptReady", "smart-cut-planner", 1),  # a step not yet started
+        ("JobCreated", "transcription", 1),  # not a message of that queue
+        ("AudioExtracted", "transcription", 2),  # another run
+        ("AudioExtracted", "unknown-queue", 1),
+    ],
+)
+def test_a_dead_letter_that_is_not_the_running_step_changes_nothing(
+    transcribing: World, detail_type: str, queue: str, run: int
+) -> None:
+    before = transcribing.record()
+    dead_letter(transcribing, detail_type, queue, run)
+    assert transcribing.record() == before
+    assert transcribing.publisher.events == []
+
+
+def test_a_dead_letter_of_the_running_step_fails_the_job(transcribing: World) -> None:
+    dead_letter(transcribing, "AudioExtracted", "transcription")
+    record = transcribing.record()
+    assert record.status == "failed"
+    assert record.error is not None and record.error.step == "transcription"
+    assert [e.detail_type for e in transcribing.publisher.events] == ["JobFailed"]
+
+
+def test_an_invalid_event_is_dropped_without_a_retry(transcribing: World) -> None:
+    """Retrying it could only dead-letter it; it must change nothing."""
+    before = transcribing.record()
+    worker = StepWorker(
+        transcribing.runner(step_named("transcription")),
+        SqsBatch("transcription", NoVisibility(), RetryPolicy()),
+        None,
+    )
+    body = json.loads(envelope(event_of("AudioExtracted")))
+    body["detail"]["run"] = "not a run"
+    answer = worker.handle(
+        {"Records": [{**sqs_record(json.dumps(body), "transcription").raw_event}]}, None
+    )
+    assert answer == {"batchItemFailures": []}
+    assert transcribing.record() == before
+
+
+def test_a_retryable_failure_is_reported_for_its_record_alone(transcribing: World) -> None:
+    def unavailable(context: StepContext) -> StepOutcome:
+        raise DependencyUnavailable("throttled")
+
+    runner = StepRunner(
+        step_named("transcription"),
+        unavailable,
+        transcribing.jobs,
+        transcribing.manifests,
+        transcribing.storage,
+        transcribing.publisher,
+    )
+    worker = StepWorker(runner, SqsBatch("transcription", NoVisibility(), RetryPolicy()), None)
+    failing = sqs_record(envelope(event_of("AudioExtracted")), "transcription").raw_event
+    stale = {**failing, "messageId": "m-2", "body": envelope(event_of("AudioExtracted", run=7))}
+    answer = worker.handle({"Records": [failing, stale]}, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    state = transcribing.record().steps["transcription"]
+    assert state.status == "running" and state.error is not None
