@@ -28,12 +28,21 @@ def bearer_token(authorization: str | None) -> str:
 
 
 def authenticate(
-    authorization: str | None, verifier: TokenVerifier | None, tenant_claim: str
+    authorization: str | None,
+    verifier: TokenVerifier | None,
+    tenant_claim: str,
+    *,
+    allow_anonymous: bool,
 ) -> Caller:
     """The caller behind an ``Authorization`` header. ``Unauthenticated`` for
-    a missing or invalid token; ``TenantMismatch`` for a valid token that
-    names no valid tenant."""
+    a missing or invalid token, or for any call where no issuer is configured
+    and anonymous callers are not explicitly allowed; ``TenantMismatch`` for a
+    valid token that names no valid tenant."""
     if verifier is None:
+        if not allow_anonymous:
+            raise Unauthenticated(
+                "this deployment has no token issuer and does not allow anonymous callers"
+            )
         return Caller(principal=ANONYMOUS, tenant_id=None)
     claims = verifier.verify(bearer_token(authorization))
     tenant = claims.get(tenant_claim)

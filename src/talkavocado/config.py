@@ -39,6 +39,7 @@ def _number(name: str, default: float) -> float:
 
 
 DEFAULT_TENANT_CLAIM = "custom:tenant_id"
+DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3  # one S3 PUT or POST
 TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
@@ -89,6 +90,10 @@ class Settings:
     jwt_issuer: str | None
     jwt_audience: str | None
     tenant_claim: str
+    # Without an issuer, callers are let through only where the deployment
+    # says so explicitly (AllowUnauthenticated); the local runtime does.
+    allow_unauthenticated: bool
+    max_upload_bytes: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,4 +120,6 @@ class Settings:
             jwt_issuer=os.environ.get("JWT_ISSUER") or None,
             jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
             tenant_claim=os.environ.get("TENANT_CLAIM") or DEFAULT_TENANT_CLAIM,
+            allow_unauthenticated=_flag("ALLOW_UNAUTHENTICATED", False),
+            max_upload_bytes=int(_number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         )

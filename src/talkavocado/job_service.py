@@ -30,6 +30,8 @@ from talkavocado.errors import (
     InvalidTransition,
     JobAlreadyExists,
     JobNotFound,
+    StorageObjectMissing,
+    ValidationFailed,
 )
 from talkavocado.events import JobCreated
 from talkavocado.jobs import JobMovedOn, JobRecord, change_status, mutate_job
@@ -114,14 +116,16 @@ class JobService:
         keys = JobKeys(self._settings.env, tenant_id, job_id)
         manifest = self._initial_manifest(keys, command)
         source = manifest.source_video_key
-        input_ready = source is None or self._storage.exists(keys, source)
+        source_version = self._stored_version(keys, source) if source else None
+        input_ready = source is None or source_version is not None
         starts_now = self._settings.start_on_create and input_ready
         record = JobRecord.for_job(
             keys,
             correlation_id=command.correlation_id,
             now=manifest.created_at,
-            source_key=manifest.source_video_key,
+            source_key=source,
             started_at=manifest.created_at if starts_now else None,
+            source_version=source_version if starts_now else None,
         )
 
         adopted_orphan = False
@@ -145,6 +149,7 @@ class JobService:
                 keys,
                 keys.input,
                 command.input.mime_type,
+                command.input.bytes,
                 UPLOAD_EXPIRY_SECONDS,
             )
             return CreatedJob(record, upload)
@@ -159,13 +164,19 @@ class JobService:
             raise InvalidTransition(
                 f"the job has already started ({record.status})", job=record.pointer
             )
-        if not self._input_ready(record):
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        version = self._stored_version(keys, record.source_key) if record.source_key else None
+        if record.source_key is not None and version is None:
             raise InputNotUploaded(
                 "the input file has not been uploaded yet", key=record.source_key
             )
         now = now_iso()
         record = mutate_job(
-            self._jobs, record.tenant_id, record.job_id, lambda j: j.mark_started(now), known=record
+            self._jobs,
+            record.tenant_id,
+            record.job_id,
+            lambda job: job.mark_started(now, version),
+            known=record,
         )
         self._publish_created(record)
         logger.info("job started")
@@ -215,6 +226,13 @@ class JobService:
         logger.info("job retried", extra={"run": record.run})
         return record
 
+    def _stored_version(self, keys: JobKeys, key: str) -> str | None:
+        """The input's version now stored, or None while it is not uploaded."""
+        try:
+            return self._storage.stored_version(keys, key)
+        except StorageObjectMissing:
+            return None
+
     def _input_ready(self, record: JobRecord) -> bool:
         """True when the job declared no input, or its input file is stored."""
         if record.source_key is None:
@@ -250,6 +268,12 @@ class JobService:
     def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
         source: InputSection | None = None
         if command.input is not None:
+            limit = self._settings.max_upload_bytes
+            if command.input.bytes > limit:
+                raise ValidationFailed(
+                    f"input.bytes is over this deployment's upload limit of {limit} bytes",
+                    field="input.bytes",
+                )
             filename = safe_filename(command.input.original_filename)
             source = InputSection(
                 source_key=keys.input,

@@ -87,6 +87,8 @@ class JobRecord(_Camel):
     # When a start was accepted (on create, POST /start): before it, nothing
     # may run, whatever event names the job.
     started_at: str | None = None
+    # The input's stored version at that start: every step reads that one.
+    source_version: str | None = None
     steps: dict[str, StepState] = Field(default_factory=_initial_steps)
     error: JobError | None = None
 
@@ -151,13 +153,15 @@ class JobRecord(_Camel):
             )
         self.status = target
 
-    def mark_started(self, now: str) -> None:
-        """Accept a start: the first step may now run (asking again is harmless)."""
+    def mark_started(self, now: str, source_version: str | None) -> None:
+        """Accept a start with the input as now stored: the first step may run
+        (asking again is harmless, and keeps the first start's input)."""
         if self.status != "pending":
             raise InvalidTransition(
                 f"the job has already started ({self.status})", job=self.pointer
             )
-        self.started_at = self.started_at or now
+        if self.started_at is None:
+            self.started_at, self.source_version = now, source_version
 
     def refusal_to_run(self, step: str) -> str | None:
         """Why ``step`` may not run in the job's current run, or None. Only the

@@ -22,11 +22,13 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class UploadTarget:
-    """Where and how a client sends a file: a presigned PUT."""
+    """Where and how a client sends a file: a form POST (S3's presigned POST)
+    of every field, then the file as the last field, named ``file``. The
+    signed policy pins the key, the content type and the size."""
 
     url: str
     method: str
-    headers: dict[str, str]
+    fields: dict[str, str]
     expires_in: int
 
 
@@ -54,10 +56,16 @@ class Storage(Protocol):
 
     def exists(self, job: JobKeys, key: str) -> bool: ...
 
-    def fetch(self, job: JobKeys, key: str, into: Path) -> Path:
-        """A local file with the object's content: downloaded into the
-        directory ``into`` (the caller's scratch space), or on local storage
-        the stored file itself. Raise ``StorageObjectMissing`` when absent."""
+    def stored_version(self, job: JobKeys, key: str) -> str:
+        """The version of the object now stored (S3's version id; locally, a
+        stamp of the file). Raise ``StorageObjectMissing`` when absent."""
+        ...
+
+    def fetch(self, job: JobKeys, key: str, into: Path, version: str | None = None) -> Path:
+        """A local file with the object's content (of ``version`` when given):
+        downloaded into the directory ``into`` (the caller's scratch space),
+        or on local storage the stored file itself. Raise
+        ``StorageObjectMissing`` when absent (or no longer that version)."""
         ...
 
     def upload(self, job: JobKeys, key: str, source: Path) -> None:
@@ -65,9 +73,10 @@ class Storage(Protocol):
         ...
 
     def upload_target(
-        self, job: JobKeys, key: str, content_type: str, expires_in: int
+        self, job: JobKeys, key: str, content_type: str, max_bytes: int, expires_in: int
     ) -> UploadTarget | None:
-        """A URL a client can PUT ``key`` to, or None where there is none."""
+        """Where a client may upload ``key``: that key only, of that content
+        type, 1 to ``max_bytes`` bytes; None where there is no such route."""
         ...
 
 

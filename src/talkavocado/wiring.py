@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
     from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
     from talkavocado.adapters.eventbridge import EventBridgePublisher
-    from talkavocado.adapters.local_storage import UploadSigner
     from talkavocado.adapters.sqs import SqsVisibility
+    from talkavocado.adapters.upload_policy import UploadSigner
     from talkavocado.job_service import JobService
     from talkavocado.ports import Storage, TokenVerifier
     from talkavocado.workers.batch import RetryPolicy
@@ -88,7 +88,7 @@ def storage() -> Storage:
 
 def upload_signer() -> UploadSigner | None:
     """The local runtime's upload route signs like S3 presigns (None elsewhere)."""
-    from talkavocado.adapters.local_storage import UploadSigner
+    from talkavocado.adapters.upload_policy import UploadSigner
 
     config = settings()
     if config.local_upload_url and config.local_upload_secret:

@@ -76,7 +76,7 @@ class Stack:
             "jobId": job_id,
             "input": {
                 "originalFilename": source.name,
-                "bytes": source.stat().st_size,
+                "bytes": max(1, source.stat().st_size),  # an empty file is declared as 1
                 "mimeType": "video/mp4",
             },
             **extra,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Key
 
+from talkavocado.local.run import upload_file
 from talkavocado.manifest import validate_document
 from tests.e2e.conftest import HttpResponse, Stack
 
@@ -122,31 +121,24 @@ def test_every_log_line_of_a_request_carries_correlation_tenant_and_job(
     assert all(line["tenantId"] == tenant and line["jobId"] == job_id for line in mine)
 
 
-def put(url: str, data: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def test_the_upload_flow_over_http(stack: Stack, media_dir: Path) -> None:
     tenant, clip = new_tenant(), media_dir / "tone.mp4"
     source = {"originalFilename": clip.name, "bytes": clip.stat().st_size, "mimeType": "video/mp4"}
     created = stack.request("POST", "/jobs", {"tenantId": tenant, "input": source})
     assert created.status == 201
     job_id, upload = created.body["jobId"], created.body["upload"]
-    assert upload["method"] == "PUT" and upload["expiresIn"] > 0
+    assert upload["method"] == "POST" and upload["expiresIn"] > 0
+    assert upload["fields"]["key"] == f"test/{tenant}/{job_id}/input/source"
 
     early = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
     assert (early.status, early.body["error"]["code"]) == (409, "INPUT_MISSING")
-    forged = upload["url"].replace("signature=", "signature=0")
-    assert put(forged, clip.read_bytes(), upload["headers"]) == 403
-    assert put(upload["url"], clip.read_bytes(), upload["headers"]) == 200
+    forged = {**upload, "fields": {**upload["fields"], "x-amz-signature": "0" * 64}}
+    assert upload_file(forged, clip) == 403
+    assert upload_file(upload, clip) == 204
 
     started = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
     assert started.status == 202
+    assert upload_file(upload, media_dir / "speech.m4a") in (409, 413)  # never after start
     assert stack.wait_until_finished(tenant, job_id)["status"] == "completed"
     again = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
     assert again.status == 409

@@ -5,7 +5,6 @@ tenant B's jobs."""
 
 from __future__ import annotations
 
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from talkavocado.local.run import upload_file
 from tests.e2e.conftest import HttpResponse, Stack, running_stack
 from tests.issuer import AUDIENCE, Issuer, issuer
 
@@ -121,11 +121,7 @@ def test_a_job_runs_to_completion_behind_the_authorizer(
     source = {"originalFilename": clip.name, "bytes": clip.stat().st_size, "mimeType": "video/mp4"}
     created = call(secured, "POST", "/jobs", token, {"input": source})
     job_id, upload = created.body["jobId"], created.body["upload"]
-    request = urllib.request.Request(
-        upload["url"], data=clip.read_bytes(), method="PUT", headers=upload["headers"]
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
+    assert upload_file(upload, clip) == 204
     assert call(secured, "POST", f"/jobs/{job_id}/start", token).status == 202
     bearer = {"Authorization": f"Bearer {token}"}
     job = secured.wait_until_finished(tenant, job_id, timeout=120, headers=bearer)

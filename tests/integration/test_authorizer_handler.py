@@ -53,7 +53,7 @@ def test_a_valid_token_is_allowed_with_its_tenant_in_the_context(with_issuer: Is
     policy = invoke(f"Bearer {with_issuer.token('tenant-a')}")
     assert effect_on_request(policy) == "Allow"
     assert policy["principalId"] == "user-of-tenant-a"
-    assert policy["context"] == {TENANT_CLAIM: "tenant-a"}
+    assert policy["context"] == {TENANT_CLAIM: "tenant-a", "correlationId": "sample-correlation-2"}
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-token", "Basic dXNlcjpwdw=="])
@@ -72,7 +72,7 @@ def test_an_expired_token_answers_unauthorized(with_issuer: Issuer) -> None:
 def test_a_valid_token_without_a_tenant_is_denied(with_issuer: Issuer) -> None:
     policy = invoke(f"Bearer {with_issuer.token(None)}")
     assert effect_on_request(policy) == "Deny"
-    assert "context" not in policy or not policy["context"]
+    assert TENANT_CLAIM not in policy["context"]
 
 
 def test_an_unreachable_issuer_fails_the_authorizer_rather_than_refusing(
@@ -86,13 +86,27 @@ def test_an_unreachable_issuer_fails_the_authorizer_rather_than_refusing(
         with_issuer.available = True
 
 
-def test_without_an_issuer_every_request_is_allowed_without_a_tenant(
+def test_without_an_issuer_an_explicitly_open_stage_allows_every_request_without_a_tenant(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("JWT_ISSUER", raising=False)
+    monkeypatch.setenv("ALLOW_UNAUTHENTICATED", "true")
     policy = invoke(None)
     assert effect_on_request(policy) == "Allow"
-    assert not policy.get("context")
+    assert policy["context"] == {"correlationId": "sample-correlation-2"}  # no tenant
+
+
+@pytest.mark.parametrize("allowed", [None, "false"])
+def test_without_an_issuer_a_stage_not_explicitly_open_refuses_every_request(
+    monkeypatch: pytest.MonkeyPatch, allowed: str | None
+) -> None:
+    monkeypatch.delenv("JWT_ISSUER", raising=False)
+    if allowed is None:
+        monkeypatch.delenv("ALLOW_UNAUTHENTICATED", raising=False)
+    else:
+        monkeypatch.setenv("ALLOW_UNAUTHENTICATED", allowed)
+    with pytest.raises(Exception, match="Unauthorized"):
+        invoke(None)
 
 
 def test_an_issuer_without_an_audience_is_a_configuration_error(

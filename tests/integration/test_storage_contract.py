@@ -47,6 +47,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     )
     bucket = f"{BUCKET}-{tmp_path.name.lower().replace('_', '-')}"[:63]
     client.create_bucket(Bucket=bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return S3Storage(bucket, client)
 
 
@@ -116,3 +117,30 @@ def test_concurrent_manifest_updates_are_never_lost(storage: Storage) -> None:
         thread.join()
     messages = sorted(entry.message or "" for entry in store.load(KEYS)[0].logs)
     assert messages == sorted(f"writer {i}" for i in range(8))
+
+
+def test_an_input_read_at_its_start_version_never_reads_a_replacement(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """S3 reads the version stored at start; a local file replaced since then
+    is reported missing (the upload route refuses replacing it anyway)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.write_bytes(b"the input as uploaded")
+    second.write_bytes(b"a replacement, uploaded after the start")
+    storage.upload(KEYS, KEYS.input, first)
+    started = storage.stored_version(KEYS, KEYS.input)
+    storage.upload(KEYS, KEYS.input, second)
+    assert storage.stored_version(KEYS, KEYS.input) != started
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    if isinstance(storage, S3Storage):
+        read = storage.fetch(KEYS, KEYS.input, scratch, started)
+        assert read.read_bytes() == first.read_bytes()
+    else:
+        with pytest.raises(StorageObjectMissing, match="replaced"):
+            storage.fetch(KEYS, KEYS.input, scratch, started)
+
+
+def test_the_version_of_a_missing_object_is_reported_missing(storage: Storage) -> None:
+    with pytest.raises(StorageObjectMissing):
+        storage.stored_version(KEYS, KEYS.input)

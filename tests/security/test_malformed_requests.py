@@ -15,6 +15,7 @@ from talkavocado.handlers.api import lambda_handler
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Template
 from tests.conftest import sample_event
+from tests.e2e.conftest import Stack
 
 CONTEXT = cast(LambdaContext, LocalContext.for_function("ApiFunction"))
 MARKER = "zz_marker_zz"
@@ -97,3 +98,22 @@ def test_a_malformed_request_gets_a_4xx_json_error(aws: Template, case: str) -> 
 def test_json_with_a_utf8_charset_is_accepted(aws: Template) -> None:
     response = create(VALID, "application/json; charset=UTF-8")
     assert response["statusCode"] == 201
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "expected"),
+    [
+        ("[" * 20_000 + "]" * 20_000, "application/json", 400),
+        (b'{"tenantId": "\xff"}', "application/json", 400),
+        (VALID, "text/plain", 415),
+        (f"{MARKER}=1", "application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_over_http_a_malformed_request_gets_a_4xx_json_error(
+    stack: Stack, raw: str | bytes, content_type: str, expected: int
+) -> None:
+    data = raw.encode() if isinstance(raw, str) else raw
+    response = stack.request("POST", "/jobs", raw=data, headers={"Content-Type": content_type})
+    assert response.status == expected
+    assert set(response.body) == {"error", "correlationId"}
+    assert MARKER not in json.dumps(response.body)

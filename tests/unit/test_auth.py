@@ -38,39 +38,54 @@ VERIFIER = FakeVerifier(
 
 
 def test_a_valid_token_names_the_caller_and_its_tenant() -> None:
-    assert authenticate("Bearer good", VERIFIER, CLAIM) == Caller("user-1", "tenant-a")
+    assert authenticate("Bearer good", VERIFIER, CLAIM, allow_anonymous=False) == Caller(
+        "user-1", "tenant-a"
+    )
 
 
 def test_the_scheme_is_case_insensitive_and_spaces_are_tolerated() -> None:
-    assert authenticate("  bearer   good ", VERIFIER, CLAIM).tenant_id == "tenant-a"
+    assert (
+        authenticate("  bearer   good ", VERIFIER, CLAIM, allow_anonymous=False).tenant_id
+        == "tenant-a"
+    )
 
 
 def test_a_token_without_subject_is_known_by_its_tenant() -> None:
-    assert authenticate("Bearer no-subject", VERIFIER, CLAIM) == Caller("tenant-c", "tenant-c")
+    assert authenticate("Bearer no-subject", VERIFIER, CLAIM, allow_anonymous=False) == Caller(
+        "tenant-c", "tenant-c"
+    )
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic dXNlcjpwdw==", "good"])
 def test_a_request_without_a_bearer_token_is_unauthenticated(header: str | None) -> None:
     with pytest.raises(Unauthenticated):
-        authenticate(header, VERIFIER, CLAIM)
+        authenticate(header, VERIFIER, CLAIM, allow_anonymous=False)
 
 
 def test_a_token_the_verifier_rejects_is_unauthenticated() -> None:
     with pytest.raises(Unauthenticated):
-        authenticate("Bearer forged", VERIFIER, CLAIM)
+        authenticate("Bearer forged", VERIFIER, CLAIM, allow_anonymous=False)
 
 
 @pytest.mark.parametrize("token", ["no-tenant", "bad-tenant", "list-tenant"])
 def test_a_valid_token_that_names_no_valid_tenant_is_refused(token: str) -> None:
     with pytest.raises(TenantMismatch):
-        authenticate(f"Bearer {token}", VERIFIER, CLAIM)
+        authenticate(f"Bearer {token}", VERIFIER, CLAIM, allow_anonymous=False)
 
 
 def test_the_tenant_claim_name_is_configurable() -> None:
     verifier = FakeVerifier({"t": {"sub": "u", "org": "tenant-z", CLAIM: "tenant-a"}})
-    assert authenticate("Bearer t", verifier, "org").tenant_id == "tenant-z"
+    assert authenticate("Bearer t", verifier, "org", allow_anonymous=False).tenant_id == "tenant-z"
 
 
 def test_without_an_issuer_every_request_passes_and_names_its_own_tenant() -> None:
-    assert authenticate(None, None, CLAIM) == Caller(ANONYMOUS, None)
-    assert authenticate("Bearer anything", None, CLAIM) == Caller(ANONYMOUS, None)
+    assert authenticate(None, None, CLAIM, allow_anonymous=True) == Caller(ANONYMOUS, None)
+    assert authenticate("Bearer x", None, CLAIM, allow_anonymous=True) == Caller(ANONYMOUS, None)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer anything"])
+def test_without_an_issuer_callers_are_refused_unless_explicitly_allowed(
+    header: str | None,
+) -> None:
+    with pytest.raises(Unauthenticated, match="does not allow anonymous"):
+        authenticate(header, None, CLAIM, allow_anonymous=False)

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from talkavocado.adapters.local_storage import LocalStorage, UploadSigner
+from talkavocado.adapters.local_storage import LocalStorage
+from talkavocado.adapters.upload_policy import PolicyRefused, SizeRefused, UploadSigner
 from talkavocado.config import Settings
 from talkavocado.errors import (
     ErrorType,
@@ -174,20 +174,28 @@ def test_a_job_whose_input_is_not_stored_waits_for_it(world: World) -> None:
     assert world.publisher.events == []
 
 
-def test_the_upload_target_is_a_signed_put_to_the_input_key(tmp_path: Path) -> None:
+def test_the_upload_target_is_a_signed_post_of_the_input_key_and_declared_size(
+    tmp_path: Path,
+) -> None:
     world = World(tmp_path)
     signer = UploadSigner("http://127.0.0.1:3000/_uploads", "secret")
     world.service = JobService(
         world.settings, world.jobs, LocalStorage(tmp_path, signer), world.publisher
     )
-    upload = world.service.create_job(with_input(world)).upload
-    assert upload is not None and upload.method == "PUT"
+    command = with_input(world)
+    assert command.input is not None
+    upload = world.service.create_job(command).upload
+    assert upload is not None and (upload.method, upload.url) == ("POST", signer.url)
     key = JobKeys("test", "demo-tenant", JOB).input
-    url = urlsplit(upload.url)
-    assert url.path == f"/_uploads/{key}"
-    query = parse_qs(url.query)
-    assert signer.verify(key, int(query["expires"][0]), query["signature"][0])
-    assert not signer.verify(key, int(query["expires"][0]) + 1, query["signature"][0])
+    assert upload.fields["key"] == key
+    declared = command.input.bytes
+    signer.accept(upload.fields, declared)
+    with pytest.raises(SizeRefused):
+        signer.accept(upload.fields, declared + 1)
+    with pytest.raises(PolicyRefused):
+        signer.accept({**upload.fields, "key": key.replace("source", "other")}, declared)
+    with pytest.raises(PolicyRefused):
+        signer.accept({**upload.fields, "Content-Type": "text/html"}, declared)
 
 
 def test_start_refuses_a_job_without_its_input_then_starts_it(world: World) -> None:

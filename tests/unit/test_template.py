@@ -96,6 +96,8 @@ def _evaluate(condition: Any, parameters: dict[str, str]) -> Any:
         return left == right
     if name == "Fn::Not":
         return not _evaluate(argument[0], parameters)
+    if name == "Fn::And":
+        return all(_evaluate(item, parameters) for item in argument)
     raise NotImplementedError(name)
 
 
@@ -116,4 +118,26 @@ def test_prod_cannot_be_deployed_without_a_token_issuer_and_audience(template: T
     assert _refused_by_rules(template, Env="prod", JwtIssuer=issuer)
     assert _refused_by_rules(template, Env="dev", JwtIssuer=issuer)
     assert not _refused_by_rules(template, Env="prod", JwtIssuer=issuer, JwtAudience="client")
-    assert not _refused_by_rules(template, Env="dev")
+    assert not _refused_by_rules(template, Env="dev", JwtIssuer=issuer, JwtAudience="client")
+
+
+def test_no_stage_is_deployed_open_unless_it_says_so_and_never_prod(template: Template) -> None:
+    assert template.parameters["AllowUnauthenticated"] == "false"
+    for env in ("dev", "stage", "test", "prod"):
+        assert _refused_by_rules(template, Env=env)  # no issuer, not explicitly open
+    for env in ("dev", "stage", "test"):
+        assert not _refused_by_rules(template, Env=env, AllowUnauthenticated="true")
+    assert _refused_by_rules(template, Env="prod", AllowUnauthenticated="true")
+    issuer = {"JwtIssuer": "https://issuer.example", "JwtAudience": "client"}
+    assert _refused_by_rules(template, Env="prod", AllowUnauthenticated="true", **issuer)
+
+
+def test_the_outputs_say_when_a_stage_is_open(template: Template) -> None:
+    condition, open_text, secured = template.document["Outputs"]["ApiAccess"]["Value"]["Fn::If"]
+    assert template.document["Conditions"][condition] == {"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}
+    assert open_text.startswith("OPEN")
+    assert "bearer tokens" in secured["Fn::Sub"]
+    authorizer = template.document["Resources"]["AuthorizerFunction"]["Properties"]
+    assert authorizer["Environment"]["Variables"]["ALLOW_UNAUTHENTICATED"] == {
+        "Ref": "AllowUnauthenticated"
+    }

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import hmac
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, urlencode
 
+from talkavocado.adapters.upload_policy import UploadSigner
 from talkavocado.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.keys import JobKeys
 from talkavocado.ports import StoredObject, UploadTarget
@@ -40,27 +38,6 @@ def _locked(directory: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-class UploadSigner:
-    """Signs upload URLs for the local runtime's upload route, the way S3
-    presigns a PUT: the key and the expiry, under a secret of the run."""
-
-    def __init__(self, base_url: str, secret: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._secret = secret.encode()
-
-    def signature(self, key: str, expires: int) -> str:
-        return hmac.new(self._secret, f"{key}|{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def url(self, key: str, expires_in: int) -> str:
-        expires = int(time.time()) + expires_in
-        query = urlencode({"expires": expires, "signature": self.signature(key, expires)})
-        return f"{self.base_url}/{quote(key)}?{query}"
-
-    def verify(self, key: str, expires: int, signature: str) -> bool:
-        fresh = expires >= time.time()
-        return fresh and hmac.compare_digest(self.signature(key, expires), signature)
 
 
 class LocalStorage:
@@ -88,6 +65,14 @@ class LocalStorage:
     def exists(self, job: JobKeys, key: str) -> bool:
         return self.path_of(job, key).is_file()
 
+    def stored_version(self, job: JobKeys, key: str) -> str:
+        """Modification time and size: an atomic replace changes both."""
+        try:
+            stat = self.path_of(job, key).stat()
+        except FileNotFoundError:
+            raise StorageObjectMissing(f"{key} does not exist", key=key) from None
+        return f"{stat.st_mtime_ns}-{stat.st_size}"
+
     def put(
         self,
         job: JobKeys,
@@ -109,10 +94,12 @@ class LocalStorage:
             self._write_atomically(path, lambda out: out.write(data))
         return _version_of(data)
 
-    def fetch(self, job: JobKeys, key: str, into: Path) -> Path:
+    def fetch(self, job: JobKeys, key: str, into: Path, version: str | None = None) -> Path:
         path = self.path_of(job, key)
         if not path.is_file():
             raise StorageObjectMissing(f"{key} does not exist", key=key)
+        if version is not None and self.stored_version(job, key) != version:
+            raise StorageObjectMissing(f"{key} was replaced after the job started", key=key)
         return path
 
     def upload(self, job: JobKeys, key: str, source: Path) -> None:
@@ -122,12 +109,11 @@ class LocalStorage:
             self._write_atomically(path, lambda out: shutil.copyfileobj(origin, out, _COPY_CHUNK))
 
     def upload_target(
-        self, job: JobKeys, key: str, content_type: str, expires_in: int
+        self, job: JobKeys, key: str, content_type: str, max_bytes: int, expires_in: int
     ) -> UploadTarget | None:
         if self._uploads is None:
             return None
-        url = self._uploads.url(job.check(key), expires_in)
-        return UploadTarget(url, "PUT", {"Content-Type": content_type}, expires_in)
+        return self._uploads.target(job.check(key), content_type, max_bytes, expires_in)
 
     @staticmethod
     def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -6,6 +6,7 @@ atomic and a concurrent update is refused, never lost."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from talkavocado.errors import ConcurrentUpdate, DependencyUnavailable, StorageO
 from talkavocado.keys import JobKeys
 from talkavocado.ports import StoredObject, UploadTarget
 
-_MISSING = {"NoSuchKey", "404", "NotFound"}
+_CHUNK = 1024 * 1024
+_MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
@@ -68,11 +70,32 @@ class S3Storage:
             raise self._translate(error, key) from None
         return True
 
-    def fetch(self, job: JobKeys, key: str, into: Path) -> Path:
+    def stored_version(self, job: JobKeys, key: str) -> str:
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=job.check(key))
+        except ClientError as error:
+            raise self._translate(error, key) from None
+        # A bucket without versioning has no version ids: the ETag then names the content.
+        version: str = head.get("VersionId") or head["ETag"]
+        return version
+
+    def fetch(self, job: JobKeys, key: str, into: Path, version: str | None = None) -> Path:
         target = into / Path(key).name
         try:
-            self._client.download_file(self._bucket, job.check(key), str(target))
+            if version is not None and version.startswith('"'):  # an ETag: no versioning
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=job.check(key), IfMatch=version
+                )
+                with target.open("wb") as out:
+                    shutil.copyfileobj(response["Body"], out, _CHUNK)
+            else:
+                pinned = {"VersionId": version} if version else None
+                self._client.download_file(
+                    self._bucket, job.check(key), str(target), ExtraArgs=pinned
+                )
         except ClientError as error:
+            if version is not None and _code(error) in _PRECONDITION:
+                raise StorageObjectMissing(f"{key} was replaced after the job started") from None
             raise self._translate(error, key) from None
         return target
 
@@ -80,14 +103,16 @@ class S3Storage:
         self._client.upload_file(str(source), self._bucket, job.check(key))
 
     def upload_target(
-        self, job: JobKeys, key: str, content_type: str, expires_in: int
+        self, job: JobKeys, key: str, content_type: str, max_bytes: int, expires_in: int
     ) -> UploadTarget:
-        url: str = self._client.generate_presigned_url(
-            "put_object",
-            Params={"Bucket": self._bucket, "Key": job.check(key), "ContentType": content_type},
+        post = self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=job.check(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires_in,
         )
-        return UploadTarget(url, "PUT", {"Content-Type": content_type}, expires_in)
+        return UploadTarget(post["url"], "POST", dict(post["fields"]), expires_in)
 
     @staticmethod
     def _translate(error: ClientError, key: str) -> Exception:

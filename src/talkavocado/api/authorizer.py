@@ -44,22 +44,29 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -
     )
     start_invocation(correlation_id=correlation_id, step="authorizer", context=context)
     bind_job(job_id=_job_id(event))
-    claim = settings().tenant_claim
+    config = settings()
+    claim = config.tenant_claim
     try:
-        caller = authenticate(headers.get("Authorization"), token_verifier(), claim)
+        caller = authenticate(
+            headers.get("Authorization"),
+            token_verifier(),
+            claim,
+            allow_anonymous=config.allow_unauthenticated,
+        )
     except Unauthenticated as refused:
         logger.info("request refused", extra={"status": 401, "reason": refused.message})
         raise Exception(UNAUTHORIZED) from None  # API Gateway matches this exact message
     except TenantMismatch as refused:
         logger.info("request denied", extra={"status": 403, "reason": refused.message})
-        return _policy(event, Caller(principal="unknown", tenant_id=None), claim, allow=False)
+        unknown = Caller(principal="unknown", tenant_id=None)
+        return _policy(event, unknown, claim, correlation_id, allow=False)
     except DependencyUnavailable as failed:
         logger.error("token issuer unavailable", extra={"status": 503, "reason": failed.message})
         raise
     if caller.tenant_id is not None:  # without an issuer there is nothing to report
         bind_job(tenant_id=caller.tenant_id)
         logger.info("request authorized", extra={"principal": caller.principal})
-    return _policy(event, caller, claim, allow=True)
+    return _policy(event, caller, claim, correlation_id, allow=True)
 
 
 def _job_id(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -71,8 +78,18 @@ def _job_id(event: APIGatewayAuthorizerRequestEvent) -> str | None:
 
 
 def _policy(
-    event: APIGatewayAuthorizerRequestEvent, caller: Caller, claim: str, *, allow: bool
+    event: APIGatewayAuthorizerRequestEvent,
+    caller: Caller,
+    claim: str,
+    correlation_id: str,
+    *,
+    allow: bool,
 ) -> dict[str, Any]:
+    """The decision, with the tenant claim for the API and the correlation id
+    for the access log (``$context.authorizer.correlationId``)."""
+    context = {"correlationId": correlation_id}
+    if caller.tenant_id:
+        context[claim] = caller.tenant_id
     arn = parse_api_gateway_arn(event.method_arn)
     response = APIGatewayAuthorizerResponse(
         principal_id=caller.principal,
@@ -80,7 +97,7 @@ def _policy(
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={claim: caller.tenant_id} if caller.tenant_id else None,
+        context=context,
     )
     if allow:
         response.allow_all_routes()

@@ -45,9 +45,11 @@ class CreateJobRequest(_Wire):
 
 
 class Upload(_Wire):
+    """A form POST: every field, then the file as the last field, ``file``."""
+
     method: str
     url: str
-    headers: dict[str, str]
+    fields: dict[str, str]
     expires_in: int
 
 

@@ -122,6 +122,10 @@ def provision(template: Template, session: boto3.Session) -> None:
             "BucketAlreadyOwnedByYou",
             "BucketAlreadyExists",
         )
+        if "VersioningConfiguration" in props:  # a job's input is read as it was at start
+            s3.put_bucket_versioning(
+                Bucket=props["BucketName"], VersioningConfiguration=props["VersioningConfiguration"]
+            )
 
     _provision_queues(template, session.client("sqs"))
     for logical_id, props in template.of_type("AWS::Events::Rule").items():

@@ -136,7 +136,7 @@ class ApiServer:
     def dispatch(self, request: BaseHTTPRequestHandler) -> None:
         method = request.command.upper()
         path = urlsplit(request.path).path
-        if self._uploads is not None and method == "PUT" and path.startswith(UPLOAD_PATH):
+        if self._uploads is not None and method == "POST" and path == UPLOAD_PATH:
             status, message = self._uploads(request)
             if status >= HTTPStatus.BAD_REQUEST:
                 _reply_error(request, status, message)

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -78,6 +79,42 @@ def _call(method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[in
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def upload_file(upload: dict[str, Any], path: Path) -> int:
+    """POST ``path`` as an upload target asks (S3's presigned POST, or the
+    local route): its fields, then the file, streamed; the HTTP status."""
+    boundary = uuid.uuid4().hex
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in upload["fields"].items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        with path.open("rb") as content:
+            yield from iter(lambda: content.read(1024 * 1024), b"")
+        yield tail
+
+    request = urllib.request.Request(  # noqa: S310 - the upload target the API answered
+        upload["url"],
+        data=body(),
+        method=upload["method"],
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(head) + path.stat().st_size + len(tail)),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 class Progress:
@@ -151,17 +188,11 @@ def _drive(
         return 1
     print(f"tenant {created['tenantId']}", file=out)
     keys = JobKeys(settings.env, created["tenantId"], job_id)
-    # The same flow as any client: PUT the file to the upload target, then start.
-    upload = created["upload"]
-    with video.open("rb") as body:
-        request = urllib.request.Request(  # noqa: S310 - the runtime's own loopback URL
-            upload["url"],
-            data=body,
-            method=upload["method"],
-            headers={**upload["headers"], "Content-Length": str(size)},
-        )
-        with urllib.request.urlopen(request, timeout=600):  # noqa: S310
-            pass
+    # The same flow as any client: the file to the upload target, then start.
+    status = upload_file(created["upload"], video)
+    if status >= 300:
+        print(f"upload refused ({status})", file=out)
+        return 1
     status, accepted = client.call("POST", f"/jobs/{job_id}/start")
     if status != 202:
         print(f"job not started ({status}): {json.dumps(accepted)}", file=out)

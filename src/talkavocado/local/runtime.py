@@ -83,7 +83,9 @@ class LocalRuntime:
             self._set_env({"AWS_ENDPOINT_URL": self.emulator.endpoint, **_EMULATOR_ENV})
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
         env = parse_env(os.environ.get("TALKAVOCADO_ENV"))
-        self.template = Template.load(self._template_path, {"Env": env}, region)
+        # One machine, one user: callers name their tenant unless JWT_ISSUER is set.
+        parameters = {"Env": env, "AllowUnauthenticated": "true"}
+        self.template = Template.load(self._template_path, parameters, region)
         provision(self.template, boto3.Session())
 
         # Media files stay on this machine (MEDIA_STORAGE_PATH) unless asked:
@@ -112,7 +114,7 @@ class LocalRuntime:
         )
         self._set_env(
             {
-                "LOCAL_UPLOAD_URL": self.api.url + UPLOAD_PATH.rstrip("/"),
+                "LOCAL_UPLOAD_URL": self.api.url + UPLOAD_PATH,
                 "LOCAL_UPLOAD_SECRET": secrets.token_hex(16),
             }
         )

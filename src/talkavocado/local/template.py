@@ -112,6 +112,7 @@ class Template:
             "AWS::SQS::Queue": "QueueName",
             "AWS::Serverless::Function": "FunctionName",
             "AWS::S3::Bucket": "BucketName",
+            "AWS::Logs::LogGroup": "LogGroupName",
         }.get(resource["Type"])
         if name_property and name_property in properties:
             return str(self.resolve(properties[name_property]))
@@ -127,6 +128,7 @@ class Template:
             "AWS::SQS::Queue": ("sqs", ""),
             "AWS::Serverless::Function": ("lambda", "function:"),
             "AWS::S3::Bucket": ("s3", ""),
+            "AWS::Logs::LogGroup": ("logs", "log-group:"),
         }[self.resources[logical_id]["Type"]]
         name = self.physical_name(logical_id)
         if service[0] == "s3":  # bucket ARNs name no region or account

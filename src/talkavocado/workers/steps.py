@@ -56,20 +56,22 @@ def _time_left(context: StepContext) -> float:
     return budget
 
 
-def _fetch(context: StepContext, key: str | None, what: str) -> Path:
+def _fetch(context: StepContext, key: str | None, what: str, version: str | None = None) -> Path:
     if key is None:
         raise StepFailed(ErrorType.INPUT_MISSING, f"the job has no {what}")
     try:
-        return context.storage.fetch(context.keys, key, context.scratch)
-    except StorageObjectMissing:
-        raise StepFailed(ErrorType.INPUT_MISSING, f"the {what} is missing ({key})") from None
+        return context.storage.fetch(context.keys, key, context.scratch, version)
+    except StorageObjectMissing as missing:
+        raise StepFailed(ErrorType.INPUT_MISSING, f"the {what}: {missing.message}") from None
 
 
 def _source(context: StepContext) -> Path:
+    """The input as it was stored when the job started."""
     return _fetch(
         context,
         context.manifest.source_video_key,
         "input video (create the job with `input` and upload the file to its input key)",
+        context.job.source_version,
     )
 
 

@@ -1,0 +1,181 @@
+"""template.yaml grants each function only what its code does, keeps its logs
+and alarms under a key the services may use, and lets only the pipeline's own
+functions announce pipeline events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from talkavocado.local.template import Template
+from talkavocado.pipeline import PIPELINE
+from tests.conftest import TEMPLATE
+
+JOBS = ["dynamodb:GetItem", "dynamodb:PutItem"]  # read, then compare-and-swap put
+IDEMPOTENCY = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+PUBLISH = ["events:PutEvents"]
+RETRY_DELAY = ["sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"]
+MISSING_IS_404 = ["s3:ListBucket"]
+MANIFEST = "manifest.json"
+
+
+def reads_writes(reads: list[str], writes: list[str]) -> dict[str, list[str]]:
+    return {"s3:GetObject": reads, "s3:PutObject": writes}
+
+
+# What each function's code calls, and on which objects of its job ({env}/*/...).
+NEEDED: dict[str, dict[str, Any]] = {
+    "ApiFunction": {
+        "actions": {*JOBS, "dynamodb:Query", *PUBLISH, *MISSING_IS_404},
+        # The input's key: checked on start, and signed into its upload policy.
+        "objects": reads_writes([MANIFEST, "input/source"], [MANIFEST, "input/source"]),
+    },
+    "AuthorizerFunction": {"actions": set(), "objects": {}},
+    "AudioExtractionFunction": {
+        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": {
+            **reads_writes([MANIFEST, "input/source"], [MANIFEST, "audio/*"]),
+            "s3:GetObjectVersion": ["input/source"],  # the input as it was at start
+        },
+    },
+    "TranscriptionFunction": {
+        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": reads_writes([MANIFEST, "audio/*"], [MANIFEST, "transcripts/*"]),
+    },
+    "SmartCutPlannerFunction": {
+        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": reads_writes([MANIFEST, "audio/*", "transcripts/*"], [MANIFEST, "plan/*"]),
+    },
+    "VideoRenderFunction": {
+        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": {
+            **reads_writes([MANIFEST, "input/source", "plan/*"], [MANIFEST, "renders/*"]),
+            "s3:GetObjectVersion": ["input/source"],
+        },
+    },
+    "JobFinalizerFunction": {
+        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": reads_writes([MANIFEST], [MANIFEST]),
+    },
+    "DeadLetterFunction": {
+        "actions": {*JOBS, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": reads_writes([MANIFEST], [MANIFEST]),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.load(TEMPLATE, {"Env": "stage"}, "eu-west-1")
+
+
+def statements(template: Template, function: str) -> list[dict[str, Any]]:
+    properties = template.resolve(template.resources[function]["Properties"])
+    found = []
+    for policy in properties.get("Policies", []):
+        assert set(policy) == {"Statement"}, f"{function}: a policy template ({set(policy)})"
+        found.extend(policy["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_function_is_listed() -> None:
+    functions = Template.load(TEMPLATE, {"Env": "stage"}, "eu-west-1").functions()
+    assert {function.logical_id for function in functions} == set(NEEDED)
+
+
+@pytest.mark.parametrize("function", NEEDED)
+def test_a_function_holds_exactly_the_actions_its_code_uses(
+    template: Template, function: str
+) -> None:
+    granted: set[str] = set()
+    objects: dict[str, list[str]] = {}
+    prefix = "arn:aws:s3:::talkavocado-stage-media-123456789012/stage/*/"
+    for statement in statements(template, function):
+        assert statement["Effect"] == "Allow"
+        actions = as_list(statement["Action"])
+        assert not any("*" in action for action in actions), actions
+        resources = as_list(statement["Resource"])
+        assert "*" not in resources
+        s3_objects = [r for r in resources if r.startswith(prefix)]
+        for action in actions:
+            if s3_objects:
+                objects.setdefault(action, []).extend(r[len(prefix) :] for r in s3_objects)
+            else:
+                granted.add(action)
+    assert granted == NEEDED[function]["actions"]
+    assert objects == NEEDED[function]["objects"]
+
+
+@pytest.mark.parametrize("function", NEEDED)
+def test_the_jobs_table_is_never_scanned_or_deleted_from(template: Template, function: str) -> None:
+    jobs_table = template.arn("JobsTable")
+    for statement in statements(template, function):
+        if any(r.startswith(jobs_table) for r in as_list(statement["Resource"])):
+            assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & set(
+                as_list(statement["Action"])
+            )
+
+
+def test_listing_is_limited_to_the_stack_env(template: Template) -> None:
+    for function in NEEDED:
+        for statement in statements(template, function):
+            if "s3:ListBucket" in as_list(statement["Action"]):
+                assert statement["Condition"] == {"StringLike": {"s3:prefix": "stage/*"}}
+
+
+def test_the_alarm_topic_uses_a_key_whose_policy_lets_cloudwatch_publish(
+    template: Template,
+) -> None:
+    topic = template.resources["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "OperationsKey"}
+    key = template.resources["OperationsKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    grants = {
+        str(statement["Principal"].get("Service")): set(as_list(statement["Action"]))
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+    }
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= grants["cloudwatch.amazonaws.com"]
+
+
+def test_every_function_logs_to_its_own_encrypted_group_with_a_retention(
+    template: Template,
+) -> None:
+    groups = [r for r in template.resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    for function in NEEDED:
+        properties = template.resources[function]["Properties"]
+        group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        assert template.resources[group]["Properties"]["RetentionInDays"] == {
+            "Ref": "LogRetentionDays"
+        }
+        assert "KmsKeyId" in template.resources[group]["Properties"]
+    assert len(groups) == len(NEEDED) + 1  # and the API's access log
+
+
+def test_the_api_writes_json_access_logs_with_the_correlation_id(template: Template) -> None:
+    api = template.resources["JobsApi"]["Properties"]
+    setting = api["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    fields = setting["Format"]
+    assert '"correlationId":"$context.authorizer.correlationId"' in fields
+    assert '"requestId":"$context.requestId"' in fields
+
+
+def test_only_the_stacks_functions_may_put_pipeline_events(template: Template) -> None:
+    policy = template.resources["PipelineEventsOnlyFromThePipeline"]
+    assert policy["Type"] == "AWS::Events::EventBusPolicy"
+    statement = policy["Properties"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "events:PutEvents",
+    )
+    condition = statement["Condition"]
+    assert condition["ForAnyValue:StringEquals"] == {"events:source": "talkavocado.pipeline"}
+    allowed = {arn["Fn::GetAtt"][0] for arn in condition["ArnNotEquals"]["aws:PrincipalArn"]}
+    publishers = {f"{step.resource_prefix}FunctionRole" for step in PIPELINE}
+    assert allowed == publishers | {"ApiFunctionRole", "DeadLetterFunctionRole"}
