@@ -22,6 +22,20 @@ from talkavocado.local.runtime import LocalRuntime
 from tests.conftest import TEMPLATE
 
 
+def put_event(detail_type: str, detail: dict[str, Any]) -> None:
+    """Publish a pipeline event on the test stack's bus, as anyone could locally."""
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "Source": "talkavocado.pipeline",
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": "talkavocado-test",
+            }
+        ]
+    )
+
+
 @dataclass
 class HttpResponse:
     status: int

@@ -28,7 +28,7 @@ from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner
 from tests.conftest import BROKEN_INPUTS, SAMPLE
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, put_event
 
 
 def new_tenant() -> str:
@@ -48,19 +48,6 @@ def manifest_of(stack: Stack, tenant: str, job_id: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(path.read_text())
     validate_document(document)
     return document
-
-
-def put_event(detail_type: str, detail: dict[str, Any]) -> None:
-    boto3.client("events").put_events(
-        Entries=[
-            {
-                "Source": "talkavocado.pipeline",
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail),
-                "EventBusName": "talkavocado-test",
-            }
-        ]
-    )
 
 
 @pytest.fixture

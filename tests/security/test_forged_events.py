@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from talkavocado.pipeline import PIPELINE, Step
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, put_event
 
 ENVELOPE = {
     "version": "0",
@@ -66,16 +66,7 @@ def test_a_forged_event_does_not_move_a_job_never_uploaded(stack: Stack, step: S
     tenant_id = tenant()
     job_id = waiting_for_upload(stack, tenant_id)
     before = job_of(stack, tenant_id, job_id)
-    boto3.client("events").put_events(
-        Entries=[
-            {
-                "Source": "talkavocado.pipeline",
-                "DetailType": step.consumes,
-                "Detail": json.dumps(detail(tenant_id, job_id)),
-                "EventBusName": "talkavocado-test",
-            }
-        ]
-    )
+    put_event(step.consumes, detail(tenant_id, job_id))
     drained(stack)
     after = job_of(stack, tenant_id, job_id)
     assert (after["status"], after["steps"], after["error"]) == (
@@ -103,15 +94,6 @@ def test_real_jobs_still_complete_among_forged_events(stack: Stack, media_dir: P
     tenant_id = tenant()
     job_id = stack.submit(tenant_id, media_dir / "tone.mp4")
     for step in PIPELINE:  # every event type, ahead of the pipeline
-        boto3.client("events").put_events(
-            Entries=[
-                {
-                    "Source": "talkavocado.pipeline",
-                    "DetailType": step.consumes,
-                    "Detail": json.dumps(detail(tenant_id, job_id)),
-                    "EventBusName": "talkavocado-test",
-                }
-            ]
-        )
+        put_event(step.consumes, detail(tenant_id, job_id))
     job = stack.wait_until_finished(tenant_id, job_id, timeout=120)
     assert job["status"] == "completed", job["error"]
