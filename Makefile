@@ -5,7 +5,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lambda-package template-checks sam-build run up test unit integration e2e lint typecheck cfn-lint bench schema openapi clean
+.PHONY: help lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench schema openapi clean
+
+## help: this list
+help:
+	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed 's/^## /  make /'
+
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -37,6 +42,10 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
+## security: the attack classes (hostile media, forged events, uploads, IAM, malformed requests)
+security: $(STAMP)
+	$(BIN)/pytest -q tests/security
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -62,9 +71,10 @@ template-checks: $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam validate --lint --region us-east-1
 	$(TOOLS)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
-## sam-build: the Lambda packages, offline from PyPI wheels (python3.13, arm64)
-sam-build: $(TOOLS_STAMP) $(STAMP)
-	$(TOOLS)/bin/sam build --build-in-source --region us-east-1
+## sam-build: the Lambda packages from PyPI wheels (python3.13, arm64), as a plain
+## `sam build` makes them on a fresh clone (samconfig.toml: build in source)
+sam-build: $(TOOLS_STAMP)
+	$(TOOLS)/bin/sam build --region us-east-1
 
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
 ## the media steps beside bare ffmpeg
@@ -98,9 +108,10 @@ $(addprefix build-,$(MEDIA_FUNCTIONS)):
 build-AuthorizerFunction:
 	$(MAKE) lambda-package EXTRAS=[auth]
 
+# Any Python 3 with pip builds them: no project virtualenv is needed.
 lambda-package:
-	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir "$(ARTIFACTS_DIR)/.wheel" .
-	$(BIN)/python -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$(ARTIFACTS_DIR)/.wheel" .
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
 		"$$(ls "$(ARTIFACTS_DIR)"/.wheel/*.whl)$(EXTRAS)"
 	@# The Lambda runtime provides boto3; shipping it again costs 35 MB per function.
 	rm -rf "$(ARTIFACTS_DIR)/.wheel" "$(ARTIFACTS_DIR)"/bin "$(ARTIFACTS_DIR)"/boto3* \

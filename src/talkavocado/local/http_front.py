@@ -19,6 +19,7 @@ from talkavocado.local import gateway_auth
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import GatewayResponse, Route
 from talkavocado.local.uploads import UPLOAD_PATH
+from talkavocado.observability import CORRELATION_HEADER, correlation_id_from
 
 # API Gateway refuses bodies over 10 MB before any function sees them.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -86,6 +87,12 @@ def _match(
     return None, {}, path_exists
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: the default of 5 resets clients arriving together.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class ApiServer:
     def __init__(
         self,
@@ -114,8 +121,7 @@ class ApiServer:
         self._routes = routes
         self._handlers = handlers
         self._gateway_responses = {**gateway_auth.DEFAULT_RESPONSES, **(gateway_responses or {})}
-        self._httpd = ThreadingHTTPServer((host, port), RequestHandler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), RequestHandler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="api-front", daemon=True
         )
@@ -144,10 +150,15 @@ class ApiServer:
                 _reply(request, {"statusCode": int(status), "body": ""})
             return
         route, parameters, path_exists = _match(self._routes, method, path)
-        length = int(request.headers.get("Content-Length") or 0)
+        length_header = (request.headers.get("Content-Length") or "0").strip()
+        if not length_header.isdigit():
+            request.close_connection = True  # where the body ends is unknown
+            _reply_error(request, HTTPStatus.BAD_REQUEST, "malformed Content-Length")
+            return
+        length = int(length_header)
         if length > MAX_REQUEST_BYTES:
-            _reply_error(request, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
             request.close_connection = True
+            _reply_error(request, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request too large")
             return
         body = request.rfile.read(length) if length else b""
         if route is None:
@@ -169,7 +180,9 @@ class ApiServer:
             )
             if decision.refusal is not None:
                 refusal = self._gateway_responses[decision.refusal]
-                _reply(request, _json_result(refusal.status, refusal.body))
+                result = _json_result(refusal.status, refusal.body)
+                result["headers"][CORRELATION_HEADER] = event["requestContext"]["requestId"]
+                _reply(request, result)
                 return
             event["requestContext"]["authorizer"] = decision.context
         result = self._handlers[route.function](event, LocalContext.for_function(route.function))
@@ -197,5 +210,11 @@ def _json_result(status: int, body: str) -> dict[str, Any]:
 
 
 def _reply_error(request: BaseHTTPRequestHandler, status: HTTPStatus, message: str) -> None:
-    body = json.dumps({"error": {"code": status.name, "message": message, "details": {}}})
-    _reply(request, _json_result(int(status), body))
+    """The front's own refusals, in the API's error shape and with a correlation id."""
+    correlation_id = correlation_id_from(request.headers.get(CORRELATION_HEADER), None)
+    error = {"code": status.name, "message": message, "details": {}}
+    result = _json_result(
+        int(status), json.dumps({"error": error, "correlationId": correlation_id})
+    )
+    result["headers"][CORRELATION_HEADER] = correlation_id
+    _reply(request, result)

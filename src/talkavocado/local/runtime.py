@@ -15,7 +15,7 @@ from talkavocado import wiring
 from talkavocado.keys import parse_env
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
-from talkavocado.local.invoke import REGION, load_handler
+from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
 from talkavocado.local.pollers import QueuePoller, event_sources
 from talkavocado.local.template import Template
 from talkavocado.local.uploads import UPLOAD_PATH, receive
@@ -28,6 +28,18 @@ _EMULATOR_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+
+
+def _endpoint_defaults(session: boto3.Session) -> dict[str, str]:
+    """A local endpoint (LocalStack, say) needs a region and some credentials;
+    whatever the caller configured wins, the emulator's stand-ins fill gaps."""
+    defaults = {}
+    region = session.region_name or os.environ.get("AWS_REGION")
+    if session.region_name is None:  # boto3 reads AWS_DEFAULT_REGION, not AWS_REGION
+        defaults.update({"AWS_DEFAULT_REGION": region or REGION, "AWS_REGION": region or REGION})
+    if session.get_credentials() is None:
+        defaults.update({k: v for k, v in _EMULATOR_ENV.items() if k.endswith(("_ID", "_KEY"))})
+    return defaults
 
 
 def _receive_upload(request: BaseHTTPRequestHandler) -> tuple[HTTPStatus, str]:
@@ -81,6 +93,8 @@ class LocalRuntime:
         if not os.environ.get("AWS_ENDPOINT_URL"):
             self.emulator = Emulator(self._host, self._emulator_port).start()
             self._set_env({"AWS_ENDPOINT_URL": self.emulator.endpoint, **_EMULATOR_ENV})
+        else:
+            self._set_env(_endpoint_defaults(boto3.Session()))
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or REGION
         env = parse_env(os.environ.get("TALKAVOCADO_ENV"))
         # One machine, one user: callers name their tenant unless JWT_ISSUER is set.
@@ -103,7 +117,10 @@ class LocalRuntime:
             else {}
         )
         wiring.reset()
-        handlers = {function.logical_id: load_handler(function.handler) for function in functions}
+        handlers = {
+            function.logical_id: one_at_a_time(load_handler(function.handler))
+            for function in functions
+        }
         self.api = ApiServer(
             self.template.routes(),
             handlers,
