@@ -133,6 +133,12 @@ class JobService:
             self._manifests.create(keys, manifest)
         except ConcurrentUpdate:
             self._refuse_if_exists(tenant_id, job_id)
+            if self._storage.exists(keys, keys.input):
+                # Not a create a crash interrupted (its client had no upload
+                # target yet): files of an earlier job under this id.
+                raise JobAlreadyExists(
+                    "this jobId was used before and its files are still stored; choose another"
+                ) from None
             adopted_orphan = True
         try:
             self._jobs.create(record)

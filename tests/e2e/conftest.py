@@ -148,9 +148,14 @@ class Stack:
 
 
 @contextmanager
-def running_stack(tmp_path_factory: pytest.TempPathFactory, **environment: str) -> Iterator[Stack]:
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    storage: Path | None = None,
+    runtime_options: dict[str, Any] | None = None,
+    **environment: str,
+) -> Iterator[Stack]:
     """The local stack on free ports, with ``environment`` set while it runs."""
-    storage = tmp_path_factory.mktemp("storage")
+    storage = storage or tmp_path_factory.mktemp("storage")
     with pytest.MonkeyPatch.context() as env:
         env.delenv("AWS_ENDPOINT_URL", raising=False)
         env.setenv("TALKAVOCADO_ENV", "test")
@@ -160,7 +165,9 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory, **environment: str) 
         env.setenv("RETRY_MAX_SECONDS", "1")
         for name, value in environment.items():
             env.setenv(name, value)
-        runtime = LocalRuntime(TEMPLATE, api_port=0, emulator_port=0).start()
+        runtime = LocalRuntime(
+            TEMPLATE, api_port=0, emulator_port=0, **(runtime_options or {})
+        ).start()
         assert runtime.api is not None
         try:
             yield Stack(runtime=runtime, url=runtime.api.url, storage=storage)

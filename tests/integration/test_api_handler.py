@@ -21,12 +21,18 @@ from talkavocado.manifest import validate_document
 from tests.conftest import sample_event
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
-CONTEXT = cast(LambdaContext, LocalContext.for_function("ApiFunction"))
+
+
+def context() -> LambdaContext:
+    """A fresh invocation's context: its remaining time counts down."""
+    return cast(LambdaContext, LocalContext.for_function("ApiFunction"))
+
+
 SEED_CREATE_FIELDS = {"jobId", "status", "env", "tenantId", "manifestKey"}
 
 
 def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, list[str]]]:
-    response = lambda_handler(event, CONTEXT)
+    response = lambda_handler(event, context())
     body = json.loads(response["body"]) if response.get("body") else {}
     return response["statusCode"], body, response.get("multiValueHeaders", {})
 

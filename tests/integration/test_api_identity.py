@@ -16,7 +16,10 @@ from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Template
 from tests.conftest import sample_event
 
-CONTEXT = cast(LambdaContext, LocalContext.for_function("ApiFunction"))
+
+def context() -> LambdaContext:
+    """A fresh invocation's context: its remaining time counts down."""
+    return cast(LambdaContext, LocalContext.for_function("ApiFunction"))
 
 
 def rest_cognito(tenant: object) -> dict[str, Any]:
@@ -35,7 +38,7 @@ SHAPES = [rest_cognito, http_jwt, lambda_context]
 
 
 def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = lambda_handler(event, CONTEXT)
+    response = lambda_handler(event, context())
     return response["statusCode"], json.loads(response["body"])
 
 

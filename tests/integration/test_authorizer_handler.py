@@ -17,7 +17,11 @@ from tests.conftest import sample_event
 from tests.issuer import AUDIENCE, TENANT_CLAIM, Issuer, issuer
 
 __all__ = ["issuer"]
-CONTEXT = cast(LambdaContext, LocalContext.for_function("AuthorizerFunction"))
+
+
+def context() -> LambdaContext:
+    """A fresh invocation's context: its remaining time counts down."""
+    return cast(LambdaContext, LocalContext.for_function("AuthorizerFunction"))
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def invoke(authorization: str | None) -> dict[str, Any]:
     if authorization is not None:
         event["headers"]["authorization"] = authorization
         event["multiValueHeaders"]["authorization"] = [authorization]
-    result: dict[str, Any] = lambda_handler(event, CONTEXT)
+    result: dict[str, Any] = lambda_handler(event, context())
     return result
 
 

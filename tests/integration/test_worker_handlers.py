@@ -19,7 +19,10 @@ from talkavocado.keys import JobKeys
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Template
 
-CONTEXT = cast(LambdaContext, LocalContext.for_function("AudioExtractionFunction"))
+
+def context() -> LambdaContext:
+    """A fresh invocation's context: its remaining time counts down."""
+    return cast(LambdaContext, LocalContext.for_function("AudioExtractionFunction"))
 
 
 def sqs_event(*bodies: str, queue: str = "talkavocado-test-audio-extraction") -> dict[str, Any]:
@@ -103,7 +106,7 @@ def test_a_step_handler_records_its_step_and_emits_the_next_event(
     aws: Template, pending_job: tuple[str, str]
 ) -> None:
     tenant, job_id = pending_job
-    response = workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), CONTEXT)
+    response = workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), context())
     assert response == {"batchItemFailures": []}
     job = wiring.jobs().get(tenant, job_id)
     assert job is not None and job.status == "processing"
@@ -117,13 +120,13 @@ def test_a_duplicate_delivery_does_not_run_the_step_again(
 ) -> None:
     tenant, job_id = pending_job
     event = sqs_event(job_created_body(tenant, job_id))
-    workers.audio_extraction(event, CONTEXT)
+    workers.audio_extraction(event, context())
     after_first = wiring.jobs().get(tenant, job_id)
     assert after_first is not None
     keys = JobKeys("test", tenant, job_id)
     manifest_after_first = wiring.storage().get(keys, keys.manifest)
 
-    workers.audio_extraction(event, CONTEXT)
+    workers.audio_extraction(event, context())
 
     after_second = wiring.jobs().get(tenant, job_id)
     assert after_second == after_first
@@ -136,7 +139,7 @@ def test_an_invalid_record_is_dropped_and_the_rest_of_its_batch_processed(
 ) -> None:
     tenant, job_id = pending_job
     event = sqs_event(job_created_body(tenant, job_id), "{not an event")
-    response = workers.audio_extraction(event, CONTEXT)
+    response = workers.audio_extraction(event, context())
     assert response["batchItemFailures"] == []  # never valid: a retry could only dead-letter it
     record = wiring.jobs().get(tenant, job_id)
     assert record is not None and record.steps["audio-extraction"].status == "completed"
@@ -146,7 +149,7 @@ def test_step_metrics_are_emitted(
     aws: Template, pending_job: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenant, job_id = pending_job
-    workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), CONTEXT)
+    workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), context())
     documents = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]

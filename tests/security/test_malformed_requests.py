@@ -17,7 +17,12 @@ from talkavocado.local.template import Template
 from tests.conftest import sample_event
 from tests.e2e.conftest import Stack
 
-CONTEXT = cast(LambdaContext, LocalContext.for_function("ApiFunction"))
+
+def context() -> LambdaContext:
+    """A fresh invocation's context: its remaining time counts down."""
+    return cast(LambdaContext, LocalContext.for_function("ApiFunction"))
+
+
 MARKER = "zz_marker_zz"
 
 
@@ -30,7 +35,7 @@ def create(body: str, content_type: str | None = "application/json", b64: bool =
     event["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
     event["body"] = body
     event["isBase64Encoded"] = b64
-    return lambda_handler(event, CONTEXT)
+    return lambda_handler(event, context())
 
 
 def raw(data: bytes) -> tuple[str, bool]:

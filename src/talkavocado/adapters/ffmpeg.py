@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from talkavocado.errors import ErrorType, StepFailed
 
@@ -34,6 +35,7 @@ _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
 _FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
 _TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _ERROR_TAIL = 400
+SIGNAL_EXIT = 255  # ffmpeg's exit status after a SIGINT or SIGTERM
 _REFUSED_FORMAT = re.compile(r"Format not on whitelist|Protocol '[^']*' not on whitelist")
 
 # The containers recordings arrive in, by demuxer name. Not here on purpose:
@@ -95,19 +97,74 @@ class MediaInfo:
         return self.video_codec is not None
 
 
+class _Children:
+    """The ffmpeg processes running now. Each runs in a session of its own, so
+    a Ctrl-C meant for the local runtime does not kill it under a step (which
+    would blame the user's file); the runtime interrupts them itself when its
+    grace period on shutdown is over."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def start(self, argv: list[str], **options: Any) -> Iterator[subprocess.Popen[bytes]]:
+        process = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            [executable(), "-hide_banner", "-nostdin", *argv],
+            start_new_session=True,
+            **options,
+        )
+        with self._lock:
+            self._running.add(process)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            with self._lock:
+                self._running.discard(process)
+
+    def interrupt_all(self) -> int:
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            process.terminate()
+        return len(running)
+
+
+CHILDREN = _Children()
+interrupt_all = CHILDREN.interrupt_all
+
+
+def _interrupted(returncode: int) -> bool:
+    """Killed by a signal, or ffmpeg's own exit on one (255): not the file's fault."""
+    return returncode < 0 or returncode == SIGNAL_EXIT
+
+
+def _report_of(argv: list[str], timeout: float) -> tuple[int, str]:
+    """ffmpeg's exit status and report (its stderr)."""
+    with CHILDREN.start(
+        sandboxed(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as process:
+        try:
+            _, stderr = process.communicate(timeout=max(timeout, 1))
+        except subprocess.TimeoutExpired:
+            raise StepFailed(
+                ErrorType.TIMEOUT, f"ffmpeg took longer than {timeout:.0f} s"
+            ) from None
+    if _interrupted(process.returncode):
+        raise StepFailed(
+            ErrorType.TRANSIENT_DEPENDENCY,
+            f"ffmpeg was interrupted (exit {process.returncode}); the step is retried",
+        )
+    return process.returncode, stderr.decode(errors="replace")
+
+
 def run(argv: list[str], timeout: float) -> str:
     """Run ffmpeg; return its stderr (its report). Errors become StepFailed."""
-    try:
-        done = subprocess.run(  # noqa: S603 - an argument list, never a shell
-            [executable(), "-hide_banner", "-nostdin", *sandboxed(argv)],
-            capture_output=True,
-            timeout=max(timeout, 1),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise StepFailed(ErrorType.TIMEOUT, f"ffmpeg took longer than {timeout:.0f} s") from None
-    report = done.stderr.decode(errors="replace")
-    if done.returncode != 0:
+    returncode, report = _report_of(argv, timeout)
+    if returncode != 0:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, _explain(report))
     return report
 
@@ -134,16 +191,7 @@ def probe(path: Path, timeout: float) -> MediaInfo:
     """What the file really contains, read by ffmpeg from its content."""
     if path.stat().st_size == 0:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the file is empty (0 bytes)")
-    try:
-        done = subprocess.run(  # noqa: S603
-            [executable(), "-hide_banner", "-nostdin", *sandboxed(["-i", str(path)])],
-            capture_output=True,
-            timeout=max(timeout, 1),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise StepFailed(ErrorType.TIMEOUT, "reading the file took too long") from None
-    report = done.stderr.decode(errors="replace")
+    _, report = _report_of(["-i", str(path)], timeout)
     # Without an output ffmpeg always exits 1; a readable file still lists its streams.
     streams = _STREAM.findall(report)
     if not streams:
@@ -213,35 +261,19 @@ def silences(
 def pcm_stream(media: Path, sample_rate: int) -> Iterator[IO[bytes]]:
     """The audio decoded to 16-bit mono PCM, streamed (bounded memory). A
     decoding failure is reported once the stream has been read."""
-    process = subprocess.Popen(  # noqa: S603
-        [
-            executable(),
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            *sandboxed(["-i", str(media)]),
-            "-vn",
-            "-ac",
-            "1",
-            "-ar",
-            str(sample_rate),
-            "-f",
-            "s16le",
-            "-",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    try:
-        yield process.stdout
-    except BaseException:
-        process.kill()
-        raise
-    finally:
-        process.stdout.close()
-        returncode = process.wait()
+    argv = ["-v", "error", *sandboxed(["-i", str(media)])]
+    argv += ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-"]
+    with CHILDREN.start(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as process:
+        assert process.stdout is not None
+        try:
+            yield process.stdout
+        finally:
+            process.stdout.close()
+            returncode = process.wait()
+    if _interrupted(returncode):
+        raise StepFailed(
+            ErrorType.TRANSIENT_DEPENDENCY, "decoding was interrupted; the step is retried"
+        )
     if returncode != 0:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the audio could not be decoded")
 

@@ -4,42 +4,127 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from talkavocado.errors import TalkAvocadoError
 
 
+def _forget(storage_root: Path, env: str) -> None:
+    """``--fresh``: the saved state of this env, and its media, go."""
+    from talkavocado.local.state import StateFile
+
+    StateFile(storage_root, env).forget()
+    shutil.rmtree(storage_root / env, ignore_errors=True)
+    print(f"fresh start: removed the saved state and {storage_root / env}", file=sys.stderr)
+
+
 def _up(args: argparse.Namespace) -> int:
+    from talkavocado.config import Settings
+    from talkavocado.local.functions import StackAddress, state_folder
     from talkavocado.local.runtime import LocalRuntime
 
+    if args.fresh:
+        config = Settings.from_env()
+        _forget(config.storage_path, config.env)
     runtime = LocalRuntime(
-        template_path=args.template, api_port=args.port, emulator_port=args.emulator_port
+        template_path=args.template,
+        api_port=args.port,
+        emulator_port=args.emulator_port,
+        keep_state=True,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime.start()
-    assert runtime.api is not None
+    assert runtime.api is not None and runtime.template is not None
+    address = StackAddress(
+        runtime.endpoint,
+        runtime.template.region,
+        os.environ.get("TALKAVOCADO_ENV") or "dev",
+        os.environ.get("LOCAL_UPLOAD_URL"),
+        os.environ.get("LOCAL_UPLOAD_SECRET"),
+    ).save(state_folder())
     emulator = "embedded emulator" if runtime.emulator else "external endpoint"
     print(f"TalkAvocado API on {runtime.api.url}", file=sys.stderr)
     print(f"AWS endpoint ({emulator}): {runtime.endpoint}", file=sys.stderr)
+    _print_state(runtime)
     from talkavocado.wiring import settings
 
     issuer = settings().jwt_issuer
     tokens = f"bearer tokens from {issuer}" if issuer else "none (JWT_ISSUER unset: send tenantId)"
     print(f"Authentication: {tokens}", file=sys.stderr)
-    print("Ctrl-C stops.", file=sys.stderr)
+    print("Ctrl-C stops (running steps get a grace period; the state is kept).", file=sys.stderr)
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        print("stopping...", file=sys.stderr)
+        address.unlink(missing_ok=True)
         runtime.stop()
         print("stopped", file=sys.stderr)
+    return 0
+
+
+def _print_state(runtime: Any) -> None:
+    if runtime.state is None:
+        print("State: not kept (another stack holds it, or an external endpoint)", file=sys.stderr)
+        return
+    restored = runtime.restored
+    print(
+        f"State: {runtime.state.path} ({restored.items} records and "
+        f"{restored.messages} queued messages restored; --fresh starts empty)",
+        file=sys.stderr,
+    )
+    mismatch = runtime.mismatch
+    if mismatch and (mismatch.manifests_without_record or mismatch.records_without_manifest):
+        print(
+            f"  {len(mismatch.manifests_without_record)} manifests without a job record and "
+            f"{len(mismatch.records_without_manifest)} records without a manifest "
+            "(listed in the log; nothing adopted)",
+            file=sys.stderr,
+        )
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from talkavocado.local.functions import invoke
+    from talkavocado.local.runtime import default_template_path
+    from talkavocado.observability import logger
+
+    text = sys.stdin.read() if str(args.event) == "-" else args.event.read_text()
+    try:
+        event = json.loads(text)
+    except ValueError as invalid:
+        print(f"error: the event is not JSON: {invalid}", file=sys.stderr)
+        return 2
+    # The function's log lines go to stderr, its response alone to stdout.
+    logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
+    previous = logs.setStream(sys.stderr)
+    try:
+        response = invoke(args.template or default_template_path(), args.function, event)
+    finally:
+        logs.setStream(previous)
+    print(json.dumps(response, indent=2, default=str))
+    return 0
+
+
+def _env_vars(args: argparse.Namespace) -> int:
+    from talkavocado.local.functions import env_vars
+    from talkavocado.local.runtime import default_template_path
+
+    document = env_vars(args.template or default_template_path(), args.endpoint)
+    text = json.dumps(document, indent=2)
+    if args.output:
+        args.output.write_text(text + "\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
     return 0
 
 
@@ -90,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--emulator-port", type=int, default=5050, help="embedded AWS emulator port (default 5050)"
     )
     up.add_argument("--template", type=Path, default=None, help="SAM template (template.yaml)")
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start empty: forget the saved jobs and queues, and remove this env's media",
+    )
     up.set_defaults(run=_up)
 
     run = commands.add_parser(
@@ -117,6 +207,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the functions' JSON logs go (default .talkavocado/run.log)",
     )
     run.set_defaults(run=_run)
+
+    invoke = commands.add_parser(
+        "invoke", help="run one function of template.yaml on an event, against the local stack"
+    )
+    invoke.add_argument("function", help="its logical id in template.yaml, e.g. ApiFunction")
+    invoke.add_argument(
+        "--event", type=Path, required=True, help="the event, a JSON file (- for stdin)"
+    )
+    invoke.add_argument("--template", type=Path, default=None, help="SAM template (template.yaml)")
+    invoke.set_defaults(run=_invoke)
+
+    env_vars = commands.add_parser(
+        "env-vars", help="write --env-vars JSON for sam local, pointing at the local stack"
+    )
+    env_vars.add_argument(
+        "--endpoint",
+        default=None,
+        help="the emulator as the containers reach it (default: as the stack reports it; "
+        "use sam local ... --docker-network host on Linux)",
+    )
+    env_vars.add_argument("--output", type=Path, default=None, help="file (default: stdout)")
+    env_vars.add_argument(
+        "--template", type=Path, default=None, help="SAM template (template.yaml)"
+    )
+    env_vars.set_defaults(run=_env_vars)
 
     schema = commands.add_parser("schema", help="print a JSON Schema generated from its model")
     schema.add_argument("name", choices=["manifest", "cut_plan"])

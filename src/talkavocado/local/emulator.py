@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -70,6 +71,11 @@ class Emulator:
         return f"http://{self._server.host}:{self._server.port}"
 
     def start(self) -> Emulator:
+        """Start empty, as a new process does: moto keeps its state in this
+        process, and a stack started after another in it must not inherit
+        the earlier one's tables and messages (restored state comes from
+        its snapshot, local/state.py)."""
+        moto_api_backend.reset()
         self._thread.start()
         return self
 

@@ -86,10 +86,15 @@ class QueuePoller:
         return self
 
     def stop(self) -> None:
+        """Take no further message; an invocation under way goes on."""
         self._stop.set()
 
-    def join(self) -> None:
-        self._thread.join(timeout=POLL_WAIT_SECONDS + 30)
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout=timeout)
+
+    @property
+    def busy(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         while not self._stop.is_set():

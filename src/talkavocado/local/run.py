@@ -157,7 +157,7 @@ def run_video(
     with log_file.open("a") as log_stream:
         handler = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
         previous_stream = handler.setStream(log_stream)
-        runtime = LocalRuntime(api_port=0, emulator_port=0).start()
+        runtime = LocalRuntime(api_port=0, emulator_port=0, keep_state=True).start()
         try:
             assert runtime.api is not None
             client = Client(runtime.api.url, tenant_id, token)

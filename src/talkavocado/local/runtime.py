@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -12,13 +13,21 @@ from pathlib import Path
 import boto3
 
 from talkavocado import wiring
+from talkavocado.adapters import ffmpeg
+from talkavocado.config import Settings
 from talkavocado.keys import parse_env
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
 from talkavocado.local.pollers import QueuePoller, event_sources
+from talkavocado.local.state import Mismatch, Restored, StateFile, StateKeeper, reconcile
 from talkavocado.local.template import Template
 from talkavocado.local.uploads import UPLOAD_PATH, receive
+from talkavocado.observability import logger
+
+# How long running steps may take to finish when the stack stops.
+SHUTDOWN_GRACE_SECONDS = 20.0
+DRAIN_AFTER_INTERRUPT_SECONDS = 15.0
 
 # Used only against the embedded emulator, which accepts any credentials.
 _EMULATOR_ENV = {
@@ -64,18 +73,28 @@ class LocalRuntime:
         api_port: int = 3000,
         emulator_port: int = 5050,
         workers: bool = True,
+        keep_state: bool = False,
+        grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
     ) -> None:
-        """``workers=False`` serves the API only: events wait in their queues."""
+        """``workers=False`` serves the API only: events wait in their queues.
+        ``keep_state`` restores the emulator's tables and queues of the last
+        run from the storage folder, and keeps them there (local/state.py)."""
         self._template_path = template_path or default_template_path()
         self._host = host
         self._api_port = api_port
         self._emulator_port = emulator_port
         self._workers = workers
+        self._keep_state = keep_state
+        self._grace_seconds = grace_seconds
         self._saved_env: dict[str, str | None] = {}
         self.emulator: Emulator | None = None
         self.api: ApiServer | None = None
         self.template: Template | None = None
         self.pollers: list[QueuePoller] = []
+        self.state: StateFile | None = None
+        self.restored: Restored | None = None
+        self.mismatch: Mismatch | None = None
+        self._keeper: StateKeeper | None = None
 
     @property
     def endpoint(self) -> str:
@@ -101,6 +120,8 @@ class LocalRuntime:
         parameters = {"Env": env, "AllowUnauthenticated": "true"}
         self.template = Template.load(self._template_path, parameters, region)
         provision(self.template, boto3.Session())
+        if self._keep_state and self.emulator is not None:
+            self._restore_state(env, region)
 
         # Media files stay on this machine (MEDIA_STORAGE_PATH) unless asked:
         # STORAGE_BACKEND=s3 keeps them in the emulator's bucket, as on AWS.
@@ -144,12 +165,32 @@ class LocalRuntime:
             if self._workers
         ]
 
+    def _restore_state(self, env: str, region: str) -> None:
+        assert self.template is not None
+        settings = Settings.from_env()
+        state = StateFile(settings.storage_path, env)
+        if not state.acquire():
+            logger.warning("another local stack keeps this state; this one keeps none")
+            return
+        self.state = state
+        self._keeper = StateKeeper(state, self.template, boto3.Session(), region)
+        self.restored = self._keeper.restore()
+        if settings.storage_backend == "local" and "STORAGE_BACKEND" not in os.environ:
+            jobs_table = self.template.physical_name("JobsTable")
+            self.mismatch = reconcile(settings.storage_path, env, jobs_table, boto3.Session())
+        self._keeper.start()
+
     def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
-        for poller in self.pollers:
-            poller.join()
-        self.pollers = []
+        """Stop taking messages, give running steps a grace period, interrupt
+        what still runs (its message is delivered again after the next
+        start: nothing is failed by a shutdown), keep the state, then stop."""
+        self._drain()
+        if self._keeper is not None:
+            self._keeper.stop()
+            self._keeper = None
+        if self.state is not None:
+            self.state.release()
+            self.state = None
         if self.api:
             self.api.stop()
             self.api = None
@@ -163,6 +204,22 @@ class LocalRuntime:
                 os.environ[name] = value
         self._saved_env.clear()
         wiring.reset()
+
+    def _drain(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        deadline = time.monotonic() + self._grace_seconds
+        try:
+            for poller in self.pollers:
+                poller.join(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:  # asked again: no more grace
+            pass
+        if any(poller.busy for poller in self.pollers):
+            logger.warning("interrupting the steps still running; they run again after a start")
+            ffmpeg.interrupt_all()
+            for poller in self.pollers:
+                poller.join(DRAIN_AFTER_INTERRUPT_SECONDS)
+        self.pollers = []
 
     def _set_env(self, values: dict[str, str]) -> None:
         for name, value in values.items():
