@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench schema openapi clean
+.PHONY: help soak lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench schema openapi clean
 
 ## help: this list
 help:
@@ -82,6 +82,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.api_latency
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.media
+
+## soak: SOAK_JOBS (200) real jobs with forged and duplicated events and a restart mid-work
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 ## schema: regenerate the JSON Schema files from their models
 schema: $(STAMP)

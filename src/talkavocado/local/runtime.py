@@ -175,7 +175,7 @@ class LocalRuntime:
         self.state = state
         self._keeper = StateKeeper(state, self.template, boto3.Session(), region)
         self.restored = self._keeper.restore()
-        if settings.storage_backend == "local" and "STORAGE_BACKEND" not in os.environ:
+        if settings.storage_backend == "local":  # the media the records name are on disk
             jobs_table = self.template.physical_name("JobsTable")
             self.mismatch = reconcile(settings.storage_path, env, jobs_table, boto3.Session())
         self._keeper.start()
