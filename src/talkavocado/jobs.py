@@ -253,22 +253,38 @@ class JobRecord(_Camel):
             state.error = error
 
 
+class StaleRun(InvalidTransition):
+    """A change for a run that is over: the job was retried meanwhile."""
+
+
+def _check_run(record: JobRecord, run: int | None) -> None:
+    if run is not None and record.run != run:
+        raise StaleRun(
+            f"run {run} of job {record.job_id} is over (it is in run {record.run})",
+            job=record.pointer,
+        )
+
+
 def mutate_job(
     jobs: JobRepository,
     tenant_id: str,
     job_id: str,
     change: Callable[[JobRecord], None],
     known: JobRecord | None = None,
+    run: int | None = None,
 ) -> JobRecord:
     """Read the record, apply ``change`` (which may raise InvalidTransition),
     and write it back only if nobody wrote in between; re-read on a lost race.
-    ``known``, a copy just read or written, saves the first read."""
+    ``known``, a copy just read or written, saves the first read. With
+    ``run``, the change applies to that run only (``StaleRun`` otherwise):
+    nothing of run N ever changes run N + 1."""
     fresh = [known] if known is not None else []
 
     def attempt() -> JobRecord:
         current = fresh.pop() if fresh else jobs.get(tenant_id, job_id)
         if current is None:
             raise JobNotFound("job not found", jobId=job_id)
+        _check_run(current, run)
         updated = current.model_copy(deep=True)
         change(updated)
         return jobs.save(updated, expected_version=current.version)
@@ -293,11 +309,19 @@ def change_status(
     status: JobStatus,
     change: Callable[[JobRecord], None],
     note: Callable[[Manifest], None] | None = None,
+    run: int | None = None,
 ) -> tuple[JobRecord, Manifest]:
     """Move a job to ``status``: the manifest first (with ``note``), then the
     record (``change``), so whoever reads the record's status finds the
     manifest already saying it. If the record refuses, the record decides:
-    the manifest follows it and ``JobMovedOn`` says where the job is."""
+    the manifest follows it and ``JobMovedOn`` says where the job is. With
+    ``run``, a change for an earlier run raises ``StaleRun`` before anything
+    is written."""
+    if run is not None:
+        current = jobs.get(keys.tenant_id, keys.job_id)
+        if current is None:
+            raise JobNotFound("job not found", jobId=keys.job_id)
+        _check_run(current, run)
 
     def mark(manifest: Manifest) -> None:
         manifest.status = status
@@ -306,11 +330,14 @@ def change_status(
 
     manifest = manifests.update(keys, mark)
     try:
-        return mutate_job(jobs, keys.tenant_id, keys.job_id, change), manifest
-    except InvalidTransition:
+        return mutate_job(jobs, keys.tenant_id, keys.job_id, change, run=run), manifest
+    except InvalidTransition as refused:
         latest = jobs.get(keys.tenant_id, keys.job_id)
         if latest is None:
             raise
         if latest.status != status:
-            manifest = manifests.update(keys, lambda m: setattr(m, "status", latest.status))
+            now_status = latest.status
+            manifest = manifests.update(keys, lambda m: setattr(m, "status", now_status))
+        if isinstance(refused, StaleRun):  # retried since the check: the new run decides
+            raise
         raise JobMovedOn(latest, manifest) from None

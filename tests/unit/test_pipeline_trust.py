@@ -5,6 +5,7 @@ only the job's running step in its current run. Anything else changes nothing.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.errors import DependencyUnavailable, InvalidTransition
+from talkavocado.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.events import EVENT_TYPES, PipelineEvent
-from talkavocado.jobs import JobRecord, mutate_job
+from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import Manifest, ManifestStore
 from talkavocado.pipeline import PIPELINE, STEP_NAMES, Step, step_named
@@ -252,3 +253,91 @@ def test_a_retryable_failure_is_reported_for_its_record_alone(transcribing: Worl
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     state = transcribing.record().steps["transcription"]
     assert state.status == "running" and state.error is not None
+
+
+# --- every change names its run: nothing of run N changes run N + 1 --------
+
+ERROR = JobError(type=ErrorType.CODEC_UNSUPPORTED, message="bad file", step="transcription")
+
+
+def retry_meanwhile(world: World) -> None:
+    """The job fails and is retried (run + 1) behind the worker's back."""
+    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.fail(ERROR, NOW))
+    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.retry())
+
+
+def test_a_failure_of_an_earlier_run_does_not_fail_the_retried_run(transcribing: World) -> None:
+    stale = transcribing.record()
+    retry_meanwhile(transcribing)
+    failer = JobFailer(transcribing.jobs, transcribing.manifests, transcribing.publisher)
+    failer.fail(stale, ERROR)
+    record = transcribing.record()
+    assert (record.run, record.status, record.error) == (2, "processing", None)
+    assert transcribing.publisher.events == []
+    manifest, _ = transcribing.manifests.load(KEYS)
+    assert manifest.status == "processing" and not manifest.logs
+
+
+def test_a_step_result_of_an_earlier_run_goes_no_further(transcribing: World) -> None:
+    def retried_while_running(context: StepContext) -> StepOutcome:
+        retry_meanwhile(transcribing)
+        return StepOutcome("completed", "done")
+
+    runner = StepRunner(
+        step_named("transcription"),
+        retried_while_running,
+        transcribing.jobs,
+        transcribing.manifests,
+        transcribing.storage,
+        transcribing.publisher,
+    )
+    runner.process(event_of("AudioExtracted"), lambda: 600.0)
+    record = transcribing.record()
+    assert record.run == 2
+    assert all(state.status == "pending" for state in record.steps.values())
+    assert transcribing.publisher.events == []
+
+
+@pytest.mark.parametrize("raised", [DependencyUnavailable("throttled"), ValueError("a bug")])
+def test_a_step_error_of_an_earlier_run_leaves_the_retried_run_alone(
+    transcribing: World, raised: Exception
+) -> None:
+    def retried_then_broken(context: StepContext) -> StepOutcome:
+        retry_meanwhile(transcribing)
+        raise raised
+
+    runner = StepRunner(
+        step_named("transcription"),
+        retried_then_broken,
+        transcribing.jobs,
+        transcribing.manifests,
+        transcribing.storage,
+        transcribing.publisher,
+    )
+    with contextlib.suppress(Exception):  # a retryable error is raised for redelivery
+        runner.process(event_of("AudioExtracted"), lambda: 600.0)
+    record = transcribing.record()
+    assert (record.run, record.status, record.error) == (2, "processing", None)
+    assert all(state.status == "pending" and not state.error for state in record.steps.values())
+    assert transcribing.publisher.events == []
+
+
+def test_a_step_start_of_an_earlier_run_changes_nothing(transcribing: World) -> None:
+    real_save = transcribing.jobs.save
+
+    def retried_just_before(record: JobRecord, *, expected_version: int) -> JobRecord:
+        transcribing.jobs.save = real_save  # type: ignore[method-assign]
+        retry_meanwhile(transcribing)
+        return real_save(record, expected_version=expected_version)
+
+    mutate_job(
+        transcribing.jobs,
+        KEYS.tenant_id,
+        KEYS.job_id,
+        lambda j: j.finish_step("transcription", "completed", NOW),
+    )
+    transcribing.jobs.save = retried_just_before  # type: ignore[method-assign]
+    transcribing.deliver(step_named("smart-cut-planner"))
+    record = transcribing.record()
+    assert record.run == 2 and record.steps["smart-cut-planner"].status == "pending"
+    assert transcribing.ran == []

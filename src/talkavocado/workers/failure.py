@@ -5,7 +5,14 @@ its error in the manifest), each safe to repeat."""
 from __future__ import annotations
 
 from talkavocado.clock import now_iso
-from talkavocado.jobs import TERMINAL_STATUSES, JobError, JobMovedOn, JobRecord, change_status
+from talkavocado.jobs import (
+    TERMINAL_STATUSES,
+    JobError,
+    JobMovedOn,
+    JobRecord,
+    StaleRun,
+    change_status,
+)
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import LogEntry, Manifest, ManifestStore
 from talkavocado.observability import logger
@@ -39,7 +46,11 @@ class JobFailer:
                 "failed",
                 lambda j: j.fail(error, now),
                 note=lambda m: _note_error(m, error, now),
+                run=job.run,
             )
+        except StaleRun:
+            logger.info("the job was retried meanwhile; the failure of its earlier run is dropped")
+            return
         except JobMovedOn as moved:  # failed already, or finished otherwise meanwhile
             if moved.record.status != "failed":
                 logger.info("job finished meanwhile; failure not recorded")

@@ -24,7 +24,13 @@ from typing import Any
 from talkavocado.clock import now_iso
 from talkavocado.errors import InvalidKey, InvalidTransition
 from talkavocado.events import EVENT_TYPES, PipelineEvent
-from talkavocado.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobRecord, mutate_job
+from talkavocado.jobs import (
+    DONE_STEP_STATUSES,
+    TERMINAL_STATUSES,
+    JobRecord,
+    StaleRun,
+    mutate_job,
+)
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import LogEntry, Manifest, ManifestStore
 from talkavocado.observability import logger, record_step_metrics
@@ -122,6 +128,7 @@ class StepRunner:
                 job.job_id,
                 lambda j: j.start_step(self.step.name, started_at),
                 known=job,
+                run=job.run,
             )
         except InvalidTransition as refused:
             logger.info("step not started", extra={"reason": refused.message})
@@ -150,6 +157,7 @@ class StepRunner:
                     job.job_id,
                     lambda j: j.note_step_error(self.step.name, error),
                     known=job,
+                    run=job.run,
                 )
                 raise
             logger.exception("step failed", extra={"errorType": error.type})
@@ -165,12 +173,13 @@ class StepRunner:
                 j.complete()
 
         try:
-            job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job)
+            job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job, run=job.run)
         except InvalidTransition as refused:
             current = self._jobs.get(job.tenant_id, job.job_id)
-            if current is None or current.status not in TERMINAL_STATUSES:
+            stale = isinstance(refused, StaleRun)
+            if not stale and (current is None or current.status not in TERMINAL_STATUSES):
                 raise
-            # Cancelled (or failed) while the step ran: its result goes no further.
+            # Cancelled, failed or retried while the step ran: its result goes no further.
             logger.info("step result dropped", extra={"reason": refused.message})
             return None
         duration = _ms_since(clock)
