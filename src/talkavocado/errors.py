@@ -77,6 +77,12 @@ class StorageObjectMissing(TalkAvocadoError):
     code = "NOT_FOUND"
 
 
+class JobDataMissing(TalkAvocadoError):
+    """The job exists, but its stored documents are gone."""
+
+    code = "JOB_DATA_MISSING"
+
+
 class SchemaViolation(ValidationFailed):
     """A document (such as a manifest) failed its JSON Schema."""
 

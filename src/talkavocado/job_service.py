@@ -29,6 +29,7 @@ from talkavocado.errors import (
     InputNotUploaded,
     InvalidTransition,
     JobAlreadyExists,
+    JobDataMissing,
     JobNotFound,
     StorageObjectMissing,
     ValidationFailed,
@@ -249,7 +250,14 @@ class JobService:
     def get_job(self, tenant_id: str, job_id: str) -> JobView:
         record = self._existing(tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
-        manifest, _ = self._manifests.load(keys)
+        try:
+            manifest, _ = self._manifests.load(keys)
+        except StorageObjectMissing:
+            logger.error("the job's manifest is missing", extra={"key": keys.manifest})
+            raise JobDataMissing(
+                "the job's stored documents are missing; it can no longer be read",
+                jobId=record.job_id,
+            ) from None
         if (manifest.tenant_id, manifest.job_id) != (record.tenant_id, record.job_id):
             # Never answer with another tenant's data, whatever the storage holds.
             logger.error("manifest does not belong to the job record")

@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 
 from talkavocado.camel import CamelModel
 from talkavocado.clock import now_iso
-from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
+from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound, StorageObjectMissing
 from talkavocado.keys import Env, JobKeys
 from talkavocado.manifest import JobStatus, Manifest, ManifestStore
 from talkavocado.pipeline import STEP_NAMES
@@ -328,7 +328,15 @@ def change_status(
         if note is not None:
             note(manifest)
 
-    manifest = manifests.update(keys, mark)
+    try:
+        manifest = manifests.update(keys, mark)
+    except StorageObjectMissing:
+        if status != "failed":
+            raise
+        # Nothing to write first: the record alone can still say the job failed.
+        manifest = Manifest.for_job(keys, status="failed")
+        if note is not None:
+            note(manifest)
     try:
         return mutate_job(jobs, keys.tenant_id, keys.job_id, change, run=run), manifest
     except InvalidTransition as refused:

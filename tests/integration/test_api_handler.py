@@ -276,3 +276,13 @@ def test_an_unexpected_failure_is_500_without_internals(
     assert status == 500
     assert "secret" not in json.dumps(body)
     assert body["correlationId"] == "sample-correlation-2"
+
+
+def test_a_job_whose_manifest_is_missing_answers_410_naming_no_storage_key(
+    created: dict[str, Any], storage_root: Path
+) -> None:
+    (storage_root / created["manifestKey"]).unlink()
+    status, body, _ = invoke(get_event(created["jobId"], "demo-tenant"))
+    assert status == 410
+    assert body["error"]["code"] == "JOB_DATA_MISSING"
+    assert "manifest.json" not in json.dumps(body) and "demo-tenant/" not in json.dumps(body)

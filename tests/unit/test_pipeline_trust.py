@@ -22,7 +22,7 @@ from talkavocado.manifest import Manifest, ManifestStore
 from talkavocado.pipeline import PIPELINE, STEP_NAMES, Step, step_named
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
-from talkavocado.workers.dead_letter import DeadLetterHandler
+from talkavocado.workers.dead_letter import MAX_ATTEMPTS, DeadLetterHandler
 from talkavocado.workers.failure import JobFailer
 from talkavocado.workers.runner import StepRunner
 from talkavocado.workers.worker import StepWorker
@@ -341,3 +341,36 @@ def test_a_step_start_of_an_earlier_run_changes_nothing(transcribing: World) -> 
     record = transcribing.record()
     assert record.run == 2 and record.steps["smart-cut-planner"].status == "pending"
     assert transcribing.ran == []
+
+
+# --- a job whose manifest went missing ends, and its dead letters are bounded -
+
+
+def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(transcribing: World) -> None:
+    transcribing.storage.path_of(KEYS, KEYS.manifest).unlink()
+    transcribing.deliver(step_named("transcription"))
+    record = transcribing.record()
+    assert record.status == "failed" and record.error is not None
+    assert (record.error.type, record.error.step) == (ErrorType.INPUT_MISSING, "transcription")
+    assert "manifest is missing" in record.error.message
+    assert [e.detail_type for e in transcribing.publisher.events] == ["JobFailed"]
+
+
+def test_a_dead_letter_of_a_job_without_manifest_still_fails_it(transcribing: World) -> None:
+    transcribing.storage.path_of(KEYS, KEYS.manifest).unlink()
+    dead_letter(transcribing, "AudioExtracted", "transcription")
+    assert transcribing.record().status == "failed"
+
+
+def test_a_dead_letter_that_keeps_failing_is_dropped_after_a_few_attempts(
+    transcribing: World,
+) -> None:
+    before = transcribing.record()
+    failer = JobFailer(transcribing.jobs, transcribing.manifests, transcribing.publisher)
+    handler = DeadLetterHandler(
+        transcribing.jobs, failer, SqsBatch("dead-letter", NoVisibility(), RetryPolicy())
+    )
+    record = sqs_record(envelope(event_of("AudioExtracted")), "transcription-dlq")
+    record.raw_event["attributes"]["ApproximateReceiveCount"] = str(MAX_ATTEMPTS + 1)
+    handler.process(record)
+    assert transcribing.record() == before

@@ -18,6 +18,7 @@ from talkavocado.errors import (
     InputNotUploaded,
     InvalidTransition,
     JobAlreadyExists,
+    JobDataMissing,
     JobNotFound,
     PayloadTooLarge,
     TalkAvocadoError,
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     InputNotUploaded: HTTPStatus.CONFLICT,
     ConcurrentUpdate: HTTPStatus.CONFLICT,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    JobDataMissing: HTTPStatus.GONE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     DependencyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }

@@ -20,6 +20,7 @@ from talkavocado.workers.batch import SqsBatch, parse_envelope
 from talkavocado.workers.failure import JobFailer
 
 DLQ_SUFFIX = "-dlq"
+MAX_ATTEMPTS = 5
 
 
 def step_of_queue(queue_arn: str) -> str | None:
@@ -81,6 +82,12 @@ class DeadLetterHandler:
             context=None,
         )
         bind_job(tenant_id=tenant_id, job_id=job_id)
+        attempts = int(record.attributes.approximate_receive_count or 1)
+        if attempts > MAX_ATTEMPTS:
+            # Bounded: a dead letter that cannot be handled is not retried forever.
+            # (Its queue's alarm has fired: the message was visible there.)
+            logger.error("dead letter dropped unhandled", extra={"attempts": attempts})
+            return
         job = self._jobs.get(tenant_id, job_id)
         mismatch = _mismatch(job, step, envelope.detail_type, detail.get("run"))
         if job is None or mismatch is not None:

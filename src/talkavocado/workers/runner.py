@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado.clock import now_iso
-from talkavocado.errors import InvalidKey, InvalidTransition
+from talkavocado.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
 from talkavocado.events import EVENT_TYPES, PipelineEvent
 from talkavocado.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
+    JobError,
     JobRecord,
     StaleRun,
     mutate_job,
@@ -134,7 +135,14 @@ class StepRunner:
             logger.info("step not started", extra={"reason": refused.message})
             return None
         keys = JobKeys(job.env, job.tenant_id, job.job_id)
-        manifest, _ = self._manifests.load(keys)
+        try:
+            manifest, _ = self._manifests.load(keys)
+        except StorageObjectMissing:
+            missing = "the job's manifest is missing from storage"
+            self._failer.fail(
+                job, JobError(type=ErrorType.INPUT_MISSING, message=missing, step=self.step.name)
+            )
+            return None
         if manifest.status == "pending":
             manifest = self._manifests.update(keys, _mark_processing)
         logger.info("step started", extra={"attempt": job.steps[self.step.name].attempts})
