@@ -10,6 +10,7 @@ from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.events import PipelineEvent
 from talkavocado.jobs import JobRecord
 from talkavocado.pipeline import STEP_NAMES
+from talkavocado.ports import JobPage, JobQuery
 
 
 class InMemoryJobRepository:
@@ -39,15 +40,28 @@ class InMemoryJobRepository:
             self.items[key] = saved.to_item()
             return saved
 
-    def list_jobs(
-        self, tenant_id: str, *, status: str | None = None, limit: int = 50
-    ) -> list[JobRecord]:
-        records = [
-            JobRecord.model_validate(item)
-            for (tenant, _), item in self.items.items()
-            if tenant == tenant_id and (status is None or item["status"] == status)
-        ]
-        return sorted(records, key=lambda r: r.created_at, reverse=True)[:limit]
+    def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
+        """As the index does it: newest first, a page of ``limit``, resumed
+        after the cursor's (createdAt, jobId)."""
+        records = sorted(
+            (
+                JobRecord.model_validate(item)
+                for (tenant, _), item in self.items.items()
+                if tenant == tenant_id
+                and (query.status is None or item["status"] == query.status)
+                and (query.created_after is None or item["createdAt"] > query.created_after)
+                and (query.created_before is None or item["createdAt"] < query.created_before)
+            ),
+            key=lambda r: (r.created_at, r.job_id),
+            reverse=True,
+        )
+        if query.cursor is not None:
+            after = (query.cursor["createdAt"], query.cursor["jobId"])
+            records = [r for r in records if (r.created_at, r.job_id) < after]
+        page = records[: query.limit]
+        more = len(records) > query.limit
+        cursor = {"createdAt": page[-1].created_at, "jobId": page[-1].job_id} if more else None
+        return JobPage(page, cursor)
 
 
 class RecordingPublisher:

@@ -19,8 +19,11 @@ is harmless).
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from talkavocado.clock import now_iso
 from talkavocado.config import Settings
@@ -39,7 +42,7 @@ from talkavocado.jobs import JobMovedOn, JobRecord, change_status, mutate_job
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
-from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
+from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
 
 # A job still pending this long after its creation (no step has started) is
 # taken to have lost its JobCreated.
@@ -60,6 +63,33 @@ class CreateJob:
     correlation_id: str
     job_id: str | None = None
     input: InputSpec | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """GET /jobs: filters, page size, and the token of the page to read."""
+
+    status: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    limit: int = 50
+    next_token: str | None = None
+
+
+def _cursor_of(token: str, tenant_id: str, filters: list[str | None]) -> dict[str, Any]:
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ValidationFailed("nextToken is not valid", field="nextToken") from None
+    if (
+        not isinstance(document, dict)
+        or document.get("tenantId") != tenant_id
+        or document.get("filters") != filters
+        or not isinstance(document.get("cursor"), dict)
+    ):
+        raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
+    cursor: dict[str, Any] = document["cursor"]
+    return cursor
 
 
 @dataclass(frozen=True)
@@ -274,10 +304,23 @@ class JobService:
             raise JobNotFound("job not found", jobId=job_id)
         return record
 
-    def list_jobs(self, tenant_id: str, status: str | None, limit: int) -> list[JobRecord]:
+    def list_jobs(self, tenant_id: str, listing: Listing) -> tuple[list[JobRecord], str | None]:
+        """One page of the tenant's jobs, newest first, and the token of the
+        next page (None on the last). A token is bound to its tenant and its
+        filters: used by another tenant or with other filters, it is refused."""
         tenant_id = parse_tenant_id(tenant_id)
         bind_job(tenant_id=tenant_id)
-        return self._jobs.list_jobs(tenant_id, status=status, limit=limit)
+        filters = [listing.status, listing.created_after, listing.created_before]
+        cursor = _cursor_of(listing.next_token, tenant_id, filters) if listing.next_token else None
+        query = JobQuery(
+            listing.status, listing.created_after, listing.created_before, listing.limit, cursor
+        )
+        page = self._jobs.list_jobs(tenant_id, query)
+        token = None
+        if page.cursor is not None:
+            document = {"tenantId": tenant_id, "filters": filters, "cursor": page.cursor}
+            token = base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
+        return page.records, token
 
     def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
         source: InputSection | None = None

@@ -80,6 +80,24 @@ class Storage(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class JobQuery:
+    """Which of a tenant's jobs to list: by status and creation time (both
+    bounds exclusive), a page of ``limit``, after the page ``cursor`` ended."""
+
+    status: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    limit: int = 50
+    cursor: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    records: list[JobRecord]
+    cursor: Mapping[str, Any] | None  # where the next page starts; None: this was the last
+
+
 class JobRepository(Protocol):
     def create(self, record: JobRecord) -> None:
         """Conditional put; raise ``JobAlreadyExists`` if the job exists."""
@@ -93,10 +111,8 @@ class JobRepository(Protocol):
         ``ConcurrentUpdate`` if another writer got there first."""
         ...
 
-    def list_jobs(
-        self, tenant_id: str, *, status: str | None = None, limit: int = 50
-    ) -> list[JobRecord]:
-        """Newest first."""
+    def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
+        """The tenant's jobs that ``query`` selects, newest first, one page."""
         ...
 
 

@@ -3,6 +3,7 @@ samples in events/), against moto."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
@@ -286,3 +287,72 @@ def test_a_job_whose_manifest_is_missing_answers_410_naming_no_storage_key(
     assert status == 410
     assert body["error"]["code"] == "JOB_DATA_MISSING"
     assert "manifest.json" not in json.dumps(body) and "demo-tenant/" not in json.dumps(body)
+
+
+def list_event(tenant_id: str, **query: str) -> dict[str, Any]:
+    event = get_event(JOB, tenant_id)
+    event["httpMethod"], event["resource"], event["path"] = "GET", "/jobs", "/jobs"
+    event["requestContext"]["resourcePath"] = "/jobs"
+    event["pathParameters"] = None
+    parameters = {"tenantId": tenant_id, **query}
+    event["queryStringParameters"] = parameters
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in parameters.items()}
+    return event
+
+
+def created_jobs(tenant_id: str, count: int) -> list[str]:
+    jobs = []
+    for _ in range(count):
+        status, body, _ = invoke(create_event({"tenantId": tenant_id}))
+        assert status == 201
+        jobs.append(body["jobId"])
+    return jobs
+
+
+def test_listing_pages_through_every_job_with_a_token_bound_to_the_tenant(aws: Template) -> None:
+    mine = created_jobs("tenant-pages", 7)
+    created_jobs("tenant-other", 2)
+    seen: list[dict[str, Any]] = []
+    query: dict[str, str] = {"limit": "3"}
+    for _ in range(5):
+        status, body, _ = invoke(list_event("tenant-pages", **query))
+        assert status == 200, body
+        seen += body["jobs"]
+        if body.get("nextToken") is None:
+            break
+        query = {"limit": "3", "nextToken": body["nextToken"]}
+    assert sorted(job["jobId"] for job in seen) == sorted(mine)
+    assert [j["createdAt"] for j in seen] == sorted((j["createdAt"] for j in seen), reverse=True)
+
+    status, body, _ = invoke(list_event("tenant-pages", limit="2"))
+    token = body["nextToken"]
+    status, refused, _ = invoke(list_event("tenant-other", limit="2", nextToken=token))
+    assert status == 400 and refused["error"]["details"]["field"] == "nextToken"
+    forged = json.loads(base64.urlsafe_b64decode(token))
+    forged["tenantId"] = "tenant-other"
+    forged_token = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    status, refused, _ = invoke(list_event("tenant-other", limit="2", nextToken=forged_token))
+    assert status == 400  # its cursor still points into tenant-pages
+
+
+def test_listing_filters_by_status_and_creation_time(aws: Template) -> None:
+    first = created_jobs("tenant-times", 1)
+    _, body, _ = invoke(list_event("tenant-times"))
+    boundary = body["jobs"][0]["createdAt"]
+    later = created_jobs("tenant-times", 2)
+    _, after, _ = invoke(list_event("tenant-times", createdAfter=boundary))
+    assert sorted(j["jobId"] for j in after["jobs"]) == sorted(later)
+    _, before, _ = invoke(list_event("tenant-times", createdBefore=boundary))
+    assert before["jobs"] == []  # strictly before the first job
+    pages: list[str] = []
+    query = {"status": "pending", "createdAfter": "2000-01-01", "limit": "1"}
+    while True:
+        status, page, _ = invoke(list_event("tenant-times", **query))
+        assert status == 200
+        pages += [j["jobId"] for j in page["jobs"]]
+        if page.get("nextToken") is None:
+            break
+        query["nextToken"] = page["nextToken"]
+    assert sorted(pages) == sorted(first + later)
+    status, _, _ = invoke(list_event("tenant-times", createdAfter="yesterday"))
+    assert status == 400

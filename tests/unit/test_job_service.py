@@ -17,7 +17,7 @@ from talkavocado.errors import (
     ValidationFailed,
 )
 from talkavocado.events import JobCreated
-from talkavocado.job_service import CreateJob, InputSpec, JobService
+from talkavocado.job_service import CreateJob, InputSpec, JobService, Listing
 from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import ManifestStore
@@ -149,7 +149,37 @@ def test_malformed_identifiers_are_refused(world: World, tenant: str, job: str) 
 def test_list_returns_only_the_tenants_jobs(world: World) -> None:
     create(world, job_id=JOB)
     world.service.create_job(CreateJob(tenant_id="other", correlation_id="c"))
-    assert [r.job_id for r in world.service.list_jobs("demo-tenant", None, 10)] == [JOB]
+    records, token = world.service.list_jobs("demo-tenant", Listing(limit=10))
+    assert [r.job_id for r in records] == [JOB] and token is None
+
+
+def test_pages_cover_every_job_once_newest_first(world: World) -> None:
+    for _ in range(10):
+        world.service.create_job(CreateJob(tenant_id="demo-tenant", correlation_id="c"))
+    seen, token = [], None
+    while True:
+        records, token = world.service.list_jobs("demo-tenant", Listing(limit=3, next_token=token))
+        seen += records
+        if token is None:
+            break
+    assert len(seen) == 10 and len({r.job_id for r in seen}) == 10
+    assert [r.created_at for r in seen] == sorted((r.created_at for r in seen), reverse=True)
+
+
+def test_a_page_token_is_bound_to_its_tenant_and_filters(world: World) -> None:
+    for tenant in ("demo-tenant", "other"):
+        for _ in range(3):
+            world.service.create_job(CreateJob(tenant_id=tenant, correlation_id="c"))
+    _, token = world.service.list_jobs("demo-tenant", Listing(limit=1))
+    assert token is not None
+    for tenant, listing in [
+        ("other", Listing(limit=1, next_token=token)),
+        ("demo-tenant", Listing(status="pending", limit=1, next_token=token)),
+        ("demo-tenant", Listing(limit=1, next_token="not-a-token")),
+        ("demo-tenant", Listing(limit=1, next_token=token[:-4])),
+    ]:
+        with pytest.raises(ValidationFailed):
+            world.service.list_jobs(tenant, listing)
 
 
 def test_a_conflicting_create_of_a_fresh_job_does_not_republish(world: World) -> None:

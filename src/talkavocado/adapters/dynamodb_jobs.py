@@ -14,15 +14,20 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from talkavocado.clock import now_iso
-from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, ValidationFailed
 from talkavocado.jobs import JobRecord, job_sort_key
+from talkavocado.ports import JobPage, JobQuery
 
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
 
 
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def _condition_failed(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+    return _code(error) == "ConditionalCheckFailedException"
 
 
 _SERIALIZER = TypeSerializer()
@@ -81,22 +86,46 @@ class DynamoJobRepository:
             raise
         return saved
 
-    def list_jobs(
-        self, tenant_id: str, *, status: str | None = None, limit: int = 50
-    ) -> list[JobRecord]:
-        values = {":tenant": tenant_id}
-        if status is None:
-            index, condition = BY_CREATED_AT_INDEX, "tenantId = :tenant"
+    def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
+        """One Query on an index of the tenant's partition: ``byCreatedAt``, or
+        ``byStatus`` (``status#createdAt#jobId``) for one status. Creation time
+        bounds go into the key condition; a filter drops the items exactly on
+        a bound (DynamoDB's BETWEEN includes them), so a page may come short."""
+        values: dict[str, Any] = {":tenant": tenant_id}
+        filters = []
+        if query.created_after is not None:
+            values[":after"] = query.created_after
+            filters.append("createdAt > :after")
+        if query.created_before is not None:
+            values[":before"] = query.created_before
+            filters.append("createdAt < :before")
+        if query.status is None:
+            index, sort_key = BY_CREATED_AT_INDEX, "createdAt"
+            low, high = query.created_after or "0", query.created_before or "~"
         else:
-            index = BY_STATUS_INDEX
-            condition = "tenantId = :tenant AND begins_with(statusSort, :status)"
-            values[":status"] = f"{status}#"
-        response = self._client.query(
-            TableName=self._table,
-            IndexName=index,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=_to_attributes(values),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [_record(item) for item in response.get("Items", [])]
+            index, sort_key = BY_STATUS_INDEX, "statusSort"
+            low = f"{query.status}#{query.created_after or ''}"
+            high = f"{query.status}#{query.created_before or '~'}"
+        values.update({":low": low, ":high": high})
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": f"tenantId = :tenant AND {sort_key} BETWEEN :low AND :high",
+            "ExpressionAttributeValues": _to_attributes(values),
+            "ScanIndexForward": False,
+            "Limit": query.limit,
+        }
+        if filters:
+            arguments["FilterExpression"] = " AND ".join(filters)
+        if query.cursor is not None:
+            if query.cursor.get("tenantId") != {"S": tenant_id}:
+                raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
+            arguments["ExclusiveStartKey"] = dict(query.cursor)
+        try:
+            response = self._client.query(**arguments)
+        except ClientError as error:
+            if query.cursor is not None and _code(error) == "ValidationException":
+                raise ValidationFailed("nextToken is not valid", field="nextToken") from None
+            raise
+        records = [_record(item) for item in response.get("Items", [])]
+        return JobPage(records, response.get("LastEvaluatedKey"))

@@ -26,9 +26,10 @@ from talkavocado.api.models import (
     JobResponse,
     JobSummary,
     TenantId,
+    Timestamp,
 )
 from talkavocado.errors import TalkAvocadoError
-from talkavocado.job_service import CreateJob, InputSpec
+from talkavocado.job_service import CreateJob, InputSpec, Listing
 from talkavocado.jobs import JobRecord
 from talkavocado.manifest import JobStatus
 from talkavocado.observability import (
@@ -153,13 +154,18 @@ def get_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
 def list_jobs(
     tenant_id: TenantQuery = None,
     status: Annotated[JobStatus | None, Query()] = None,
+    created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
+    created_before: Annotated[Timestamp | None, Query(alias="createdBefore")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=4096)] = None,
 ) -> Response[str]:
     tenant_id = _tenant(tenant_id)
-    records = job_service().list_jobs(tenant_id, status, limit)
+    listing = Listing(status, created_after, created_before, limit, next_token)
+    records, token = job_service().list_jobs(tenant_id, listing)
     body = JobListResponse(
         tenant_id=tenant_id,
         jobs=[JobSummary.model_validate(r.model_dump()) for r in records],
+        next_token=token,
     )
     return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True))
 

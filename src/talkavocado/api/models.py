@@ -19,6 +19,14 @@ from talkavocado.ports import UploadTarget
 MAX_OBJECT_BYTES = 5 * 1024**4
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN, examples=["demo-tenant"])]
 JobId = Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+# ISO 8601 in UTC, compared as text with createdAt (a date alone means its midnight).
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z?)?$",
+        examples=["2026-11-30T12:00:00.000Z"],
+    ),
+]
 
 
 class _Wire(CamelModel):
@@ -149,8 +157,11 @@ class JobSummary(_Wire):
 
 
 class JobListResponse(_Wire):
+    """One page; ``nextToken`` reads the next (absent on the last page)."""
+
     tenant_id: str
     jobs: list[JobSummary]
+    next_token: str | None = None
 
 
 class ErrorDetail(_Wire):
