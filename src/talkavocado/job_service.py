@@ -38,11 +38,13 @@ from talkavocado.errors import (
     ValidationFailed,
 )
 from talkavocado.events import JobCreated
-from talkavocado.jobs import JobMovedOn, JobRecord, change_status, mutate_job
+from talkavocado.jobs import DONE_STEP_STATUSES, JobMovedOn, JobRecord, change_status, mutate_job
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
+from talkavocado.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
+from talkavocado.workers.context import event_for
 
 # A job still pending this long after its creation (no step has started) is
 # taken to have lost its JobCreated.
@@ -240,13 +242,17 @@ class JobService:
         logger.info("job cancelled")
         return record
 
-    def retry_job(self, tenant_id: str, job_id: str) -> JobRecord:
-        """Run a failed job again from its first step (POST /jobs/{jobId}/retry).
-        The manifest first, then the record, then JobCreated of the new run;
-        asked again after a crash before the event, it publishes the event."""
+    def retry_job(self, tenant_id: str, job_id: str, from_start: bool = False) -> JobRecord:
+        """Run a failed job again as run + 1 (POST /jobs/{jobId}/retry): from
+        the step that failed, reusing the earlier steps' artifacts while they
+        are all stored (else from the first step whose artifacts are gone), or
+        from its first step when asked. The manifest first, then the record,
+        then the event of the step it resumes at; asked again after a crash
+        before the event, it publishes the event."""
         record = self._existing(tenant_id, job_id)
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
         if record.retry_unannounced:
-            self._publish_created(record)
+            self._announce_resume(record, keys)
             return record
         if record.status != "failed":
             raise InvalidTransition(
@@ -255,13 +261,30 @@ class JobService:
             )
         if not self._input_ready(record):
             raise InputNotUploaded("the input file is no longer stored", key=record.source_key)
-        keys = JobKeys(record.env, record.tenant_id, record.job_id)
-        record, _ = change_status(
-            self._jobs, self._manifests, keys, "processing", lambda job: job.retry()
+        resume_at = STEP_NAMES[0] if from_start else self._resume_point(record, keys)
+        record, manifest = change_status(
+            self._jobs, self._manifests, keys, "processing", lambda job: job.retry(resume_at)
         )
-        self._publish_created(record)
-        logger.info("job retried", extra={"run": record.run})
+        self._publisher.publish(event_for(step_named(resume_at).consumes, record, manifest))
+        logger.info("job retried", extra={"run": record.run, "resumeAt": resume_at})
         return record
+
+    def _resume_point(self, record: JobRecord, keys: JobKeys) -> str:
+        """The failed step, or the first earlier one whose artifacts are gone."""
+        failed = record.error.step if record.error and record.error.step in STEP_NAMES else None
+        for name in STEP_NAMES:
+            if name == failed or record.steps[name].status not in DONE_STEP_STATUSES:
+                return name
+            if not all(self._storage.exists(keys, key) for key in keys.outputs_of(name)):
+                logger.info("artifacts of an earlier step are gone", extra={"resumeAt": name})
+                return name
+        return STEP_NAMES[0]
+
+    def _announce_resume(self, record: JobRecord, keys: JobKeys) -> None:
+        manifest, _ = self._manifests.load(keys)
+        self._publisher.publish(
+            event_for(step_named(record.resume_step).consumes, record, manifest)
+        )
 
     def _stored_version(self, keys: JobKeys, key: str) -> str | None:
         """The input's version now stored, or None while it is not uploaded."""

@@ -60,6 +60,7 @@ class JobError(_Camel):
 
 class StepState(_Camel):
     status: StepStatus = "pending"
+    run: Annotated[int, Field(ge=1)] | None = None  # the run it last started in
     attempts: Annotated[int, Field(ge=0)] = 0
     started_at: str | None = None
     completed_at: str | None = None
@@ -191,6 +192,7 @@ class JobRecord(_Camel):
         if state.status in FINISHED_STEP_STATUSES:
             raise InvalidTransition(f"step {step} is already {state.status}", job=self.pointer)
         state.status = "running"
+        state.run = self.run
         state.attempts += 1
         state.started_at = state.started_at or now
 
@@ -223,23 +225,36 @@ class JobRecord(_Camel):
         step already running has its result dropped."""
         self._move_to("cancelled")
 
-    def retry(self) -> None:
-        """A failed job runs again from its first step, as run + 1: the
+    def retry(self, resume_at: str | None = None) -> None:
+        """A failed job runs again as run + 1, from ``resume_at`` (default its
+        first step): the steps before it keep what they completed, with the
+        run they completed in; it and every step after it start afresh. The
         earlier run's late events and idempotency records no longer apply."""
         self._move_to("processing")
         self.run += 1
         self.error = None
-        self.steps = _initial_steps()
+        first = STEP_NAMES.index(resume_at or STEP_NAMES[0])
+        if any(self.steps[name].status not in DONE_STEP_STATUSES for name in STEP_NAMES[:first]):
+            raise InvalidTransition(
+                f"cannot resume at {resume_at}: an earlier step did not complete"
+            )
+        for name in STEP_NAMES[first:]:
+            self.steps[name] = StepState()
+
+    @property
+    def resume_step(self) -> str:
+        """The first step of the pipeline not completed in this job's runs."""
+        return next(
+            (n for n in STEP_NAMES if self.steps[n].status not in DONE_STEP_STATUSES),
+            STEP_NAMES[-1],
+        )
 
     @property
     def retry_unannounced(self) -> bool:
-        """Retried, but no step of this run has started: its JobCreated may
+        """Retried, but the step it resumes at has not started: its event may
         have been lost to a crash."""
-        return (
-            self.status == "processing"
-            and self.run > 1
-            and all(state.status == "pending" for state in self.steps.values())
-        )
+        state = self.steps[self.resume_step]
+        return self.status == "processing" and self.run > 1 and state.attempts == 0
 
     def fail(self, error: JobError, now: str) -> None:
         if self.status == "pending":  # failed before any step could start

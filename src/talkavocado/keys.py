@@ -127,6 +127,15 @@ class JobKeys:
     def preview_render(self) -> str:
         return self.prefix + "renders/preview.mp4"
 
+    def outputs_of(self, step: str) -> list[str]:
+        """What a pipeline step writes, which a later run may reuse."""
+        return {
+            "audio-extraction": [self.audio],
+            "transcription": [self.transcript_json, self.captions_srt],
+            "smart-cut-planner": [self.cut_plan],
+            "video-render": [self.base_cuts_render],
+        }.get(step, [])
+
     def check(self, key: str) -> str:
         """Return ``key`` if it is a normalised key strictly inside this job's
         prefix; raise :class:`InvalidKey` otherwise (``..``, ``//``, absolute,

@@ -260,17 +260,22 @@ def test_a_permanent_error_fails_the_job_at_once_with_its_type(
     assert error_type in error_entry["message"]
 
 
-def test_a_failed_job_retried_runs_again_as_a_new_run_and_completes(
-    stack: Stack, media_dir: Path, body_of: Any
-) -> None:
+def failing_in_run_1(step: str) -> Any:
+    """The step's real body, with a bug its first run hits (fixed by a retry)."""
     real_bodies = steps.media_steps
 
-    def fails_the_first_run(context: StepContext) -> StepOutcome:
+    def body(context: StepContext) -> StepOutcome:
         if context.job.run == 1:
             raise StepFailed(ErrorType.UNKNOWN, "a bug, since fixed")
-        return real_bodies(wiring.settings())["smart-cut-planner"](context)
+        return real_bodies(wiring.settings())[step](context)
 
-    body_of("smart-cut-planner", fails_the_first_run)
+    return body
+
+
+def test_a_failed_job_retried_resumes_at_its_failed_step_as_a_new_run_and_completes(
+    stack: Stack, media_dir: Path, body_of: Any
+) -> None:
+    body_of("smart-cut-planner", failing_in_run_1("smart-cut-planner"))
     tenant = new_tenant()
     job_id = stack.submit(tenant, media_dir / "tone.mp4")
     assert stack.wait_until_finished(tenant, job_id)["status"] == "failed"
@@ -280,9 +285,31 @@ def test_a_failed_job_retried_runs_again_as_a_new_run_and_completes(
     job = stack.wait_until_finished(tenant, job_id)
     assert (job["status"], job["run"], job["error"]) == ("completed", 2, None)
     assert all(step["attempts"] == 1 for step in job["steps"].values())
+    runs = {name: step["run"] for name, step in job["steps"].items()}
+    assert runs == {
+        "audio-extraction": 1,  # reused: its audio and transcript were still stored
+        "transcription": 1,
+        "smart-cut-planner": 2,
+        "video-render": 2,
+        "job-finalizer": 2,
+    }
     assert manifest_of(stack, tenant, job_id)["status"] == "completed"
     again = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
     assert (again.status, again.body["error"]["code"]) == (409, "INVALID_TRANSITION")
+
+
+def test_a_retry_from_start_runs_every_step_again(
+    stack: Stack, media_dir: Path, body_of: Any
+) -> None:
+    body_of("video-render", failing_in_run_1("video-render"))
+    tenant = new_tenant()
+    job_id = stack.submit(tenant, media_dir / "tone.mp4")
+    assert stack.wait_until_finished(tenant, job_id)["status"] == "failed"
+    retried = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}&from=start")
+    assert retried.status == 202
+    job = stack.wait_until_finished(tenant, job_id)
+    assert job["status"] == "completed"
+    assert {step["run"] for step in job["steps"].values()} == {2}
 
 
 def test_a_job_cancelled_mid_step_goes_no_further(

@@ -21,6 +21,7 @@ from talkavocado.job_service import CreateJob, InputSpec, JobService, Listing
 from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import ManifestStore
+from talkavocado.pipeline import STEP_NAMES
 from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
@@ -341,3 +342,68 @@ def test_another_tenant_cannot_cancel_the_job(world: World) -> None:
     create(world, job_id=JOB)
     with pytest.raises(JobNotFound):
         world.service.cancel_job("other-tenant", JOB)
+
+
+def failed_at_render(world: World, missing: list[str] | None = None) -> JobKeys:
+    """A job whose steps up to the planner completed and whose render failed."""
+    create(world, job_id=JOB)
+    keys = JobKeys("test", "demo-tenant", JOB)
+    error = JobError(type=ErrorType.UNKNOWN, message="render bug", step="video-render")
+
+    def ran_until_render(job: JobRecord) -> None:
+        for name in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+            job.start_step(name, "x")
+            if name != "video-render":
+                job.finish_step(name, "completed", "y")
+        job.fail(error, "z")
+
+    mutate_job(world.jobs, "demo-tenant", JOB, ran_until_render)
+    for step in ("audio-extraction", "transcription", "smart-cut-planner"):
+        for key in keys.outputs_of(step):
+            if key not in (missing or []):
+                world.storage.put(keys, key, b"artifact")
+    world.manifests.update(keys, lambda m: setattr(m, "status", "failed"))
+    world.publisher.events.clear()
+    return keys
+
+
+def test_a_retry_resumes_at_the_failed_step_reusing_earlier_artifacts(world: World) -> None:
+    failed_at_render(world)
+    record = world.service.retry_job("demo-tenant", JOB)
+    assert record.run == 2
+    assert [record.steps[n].status for n in STEP_NAMES] == [
+        "completed",
+        "completed",
+        "completed",
+        "pending",
+        "pending",
+    ]
+    assert record.steps["transcription"].run == 1
+    [event] = world.publisher.events
+    assert (event.detail_type, event.run) == ("CutPlanReady", 2)
+
+
+def test_a_retry_resumes_earlier_when_an_artifact_is_gone(world: World) -> None:
+    keys = JobKeys("test", "demo-tenant", JOB)
+    failed_at_render(world, missing=[keys.transcript_json])
+    record = world.service.retry_job("demo-tenant", JOB)
+    assert record.steps["audio-extraction"].status == "completed"
+    assert record.steps["transcription"].status == "pending"
+    [event] = world.publisher.events
+    assert event.detail_type == "AudioExtracted"
+
+
+def test_a_retry_from_start_runs_every_step_again(world: World) -> None:
+    failed_at_render(world)
+    record = world.service.retry_job("demo-tenant", JOB, from_start=True)
+    assert {state.status for state in record.steps.values()} == {"pending"}
+    [event] = world.publisher.events
+    assert isinstance(event, JobCreated) and event.run == 2
+
+
+def test_a_resumed_retry_interrupted_before_its_event_publishes_it_again(world: World) -> None:
+    failed_at_render(world)
+    mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.retry("video-render"))  # crash
+    record = world.service.retry_job("demo-tenant", JOB)
+    assert record.run == 2
+    assert [(e.detail_type, e.run) for e in world.publisher.events] == [("CutPlanReady", 2)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -129,11 +129,16 @@ def cancel_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
 
 @app.post(
     "/jobs/<job_id>/retry",
-    summary="Run a failed job again from its first step",
+    summary="Run a failed job again from the step that failed (from=start: from its first)",
     responses=_answers(HTTPStatus.ACCEPTED, CreateJobResponse),
 )
-def retry_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
-    return _pointer(HTTPStatus.ACCEPTED, job_service().retry_job(_tenant(tenant_id), job_id))
+def retry_job(
+    job_id: str,
+    tenant_id: TenantQuery = None,
+    start: Annotated[Literal["start"] | None, Query(alias="from")] = None,
+) -> Response[str]:
+    retried = job_service().retry_job(_tenant(tenant_id), job_id, from_start=start == "start")
+    return _pointer(HTTPStatus.ACCEPTED, retried)
 
 
 @app.get(

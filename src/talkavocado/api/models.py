@@ -98,6 +98,7 @@ class StepError(_Wire):
 
 class StepView(_Wire):
     status: str
+    run: int | None = None  # the run it last started in (earlier runs' work is reused)
     attempts: int
     started_at: str | None = None
     completed_at: str | None = None

@@ -20,7 +20,9 @@ from talkavocado.workers.batch import SqsBatch, parse_envelope
 from talkavocado.workers.failure import JobFailer
 
 DLQ_SUFFIX = "-dlq"
-MAX_ATTEMPTS = 5
+# Receives of a dead letter before it is dropped unhandled. A message keeps
+# the receive count of its source queue (5 there), so this leaves it 5 more.
+MAX_ATTEMPTS = 10
 
 
 def step_of_queue(queue_arn: str) -> str | None:
