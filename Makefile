@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help soak lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench schema openapi clean
+.PHONY: help soak lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench contracts openapi clean
 
 ## help: this list
 help:
@@ -87,10 +87,9 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
-## schema: regenerate the JSON Schema files from their models
-schema: $(STAMP)
-	$(BIN)/talkavocado schema manifest > src/talkavocado/schemas/manifest.schema.json
-	$(BIN)/talkavocado schema cut_plan > src/talkavocado/schemas/cut_plan.schema.json
+## contracts: regenerate the committed schemas (manifest, cut plan, events) and openapi.json
+contracts: $(STAMP)
+	$(BIN)/talkavocado contracts
 
 openapi: $(STAMP)
 	@$(BIN)/talkavocado openapi

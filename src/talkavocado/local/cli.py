@@ -134,34 +134,23 @@ def _run(args: argparse.Namespace) -> int:
     return run_video(args.video, args.tenant, args.timeout, args.log_file, token=args.token)
 
 
-def _schema(args: argparse.Namespace) -> int:
-    from talkavocado.manifest import generate_schema
-    from talkavocado.media.planner import generate_plan_schema
+def _openapi(_: argparse.Namespace) -> int:
+    from talkavocado.contracts import openapi_document
 
-    generators = {"manifest": generate_schema, "cut_plan": generate_plan_schema}
-    print(json.dumps(generators[args.name](), indent=2))
+    print(json.dumps(openapi_document(), indent=2))
     return 0
 
 
-def _openapi(_: argparse.Namespace) -> int:
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+def _contracts(args: argparse.Namespace) -> int:
+    from talkavocado import contracts
 
-    from talkavocado.api.app import app
-
-    document = json.loads(
-        app.get_openapi_json_schema(
-            title="TalkAvocado job API",
-            version="1.0.0",
-            # A token is needed where the deployment names an issuer (JwtIssuer).
-            security_schemes={"bearerToken": HTTPBearer(bearerFormat="JWT")},
-            security=[{}, {"bearerToken": []}],
-        )
-    )
-    # Powertools documents its own 422; this API answers invalid input with 400.
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            operation["responses"].pop("422", None)
-    print(json.dumps(document, indent=2))
+    if args.check:
+        drifted = contracts.drifted()
+        for name in drifted:
+            print(f"drifted from the code: schemas/{name} (run: make contracts)", file=sys.stderr)
+        return 1 if drifted else 0
+    for name in contracts.write():
+        print(f"wrote schemas/{name}", file=sys.stderr)
     return 0
 
 
@@ -233,12 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     env_vars.set_defaults(run=_env_vars)
 
-    schema = commands.add_parser("schema", help="print a JSON Schema generated from its model")
-    schema.add_argument("name", choices=["manifest", "cut_plan"])
-    schema.set_defaults(run=_schema)
     commands.add_parser("openapi", help="print the API's OpenAPI document").set_defaults(
         run=_openapi
     )
+    contracts = commands.add_parser(
+        "contracts", help="write the committed schemas and OpenAPI document from the code"
+    )
+    contracts.add_argument("--check", action="store_true", help="only report what drifted")
+    contracts.set_defaults(run=_contracts)
     return parser
 
 
