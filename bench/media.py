@@ -122,9 +122,9 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
         info = ffmpeg.probe(source, 60)
         keeps = align_to_frames(plan.keeps(), info.fps)
         base = scratch / "base.mp4"
-        return _timed(cut_render_args(source, keeps, True, info.fps, base)) + _timed(
-            preview_args(base, scratch / "preview.mp4")
-        )
+        return _timed(
+            cut_render_args(source, keeps, True, info.fps, base, info.sample_rate)
+        ) + _timed(preview_args(base, scratch / "preview.mp4"))
     return None
 
 

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from fractions import Fraction
 from pathlib import Path
 
-from talkavocado.media.commands import align_to_frames, cut_render_args
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from talkavocado.media.commands import align_to_frames, cut_render_args, rate
 from talkavocado.media.transcript import Segment, Word, to_srt
 
 CUE_TIME = re.compile(r"(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)")
@@ -55,16 +59,59 @@ def test_keeps_are_aligned_to_the_frame_grid() -> None:
     assert align_to_frames([(0.0, 1.0134)], None) == [(0.0, 1.0134)]
 
 
-def test_render_cuts_video_and_audio_at_the_same_boundaries() -> None:
-    args = cut_render_args(Path("in.mp4"), [(0.0, 1.0), (2.0, 3.52)], True, 25.0, Path("out.mp4"))
+def test_render_cuts_video_by_frame_and_audio_by_sample_from_the_same_boundaries() -> None:
+    keeps = [(0.0, 1.0), (2.0, 3.52)]
+    args = cut_render_args(Path("in.mp4"), keeps, True, 25.0, Path("out.mp4"), 48000)
     graph = args[args.index("-filter_complex") + 1]
-    assert "trim=start=1.980000:end=3.500000" in graph  # the video half a frame earlier
-    assert "atrim=start=2.000000:end=3.520000" in graph
+    assert "trim=start_frame=50:end_frame=88" in graph
+    assert "atrim=start_sample=96000:end_sample=168960" in graph
     # Both on the source's timeline: held picture, silence where the sound is missing.
     assert "[0:v:0]fps=25:start_time=0,tpad=stop_mode=clone:stop_duration=3.520," in graph
     assert "[0:a:0]aresample=async=1:first_pts=0,atrim" in graph
     assert "concat=n=2:v=1:a=1[joined][a];[joined]crop=trunc(iw/2)*2:trunc(ih/2)*2[v]" in graph
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-r") + 1] == "25"
+
+
+FRAME_RATES = [24.0, 25.0, 30000 / 1001, 30.0, 60.0]
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> list[tuple[float, float]]:
+    """Up to 200 kept segments in an hour, at any times (six decimals, as plans are)."""
+    edges = draw(
+        st.lists(st.floats(0, 3600, allow_nan=False), min_size=2, max_size=400, unique=True)
+    )
+    edges = sorted(round(edge, 6) for edge in edges)
+    return list(zip(edges[::2], edges[1::2], strict=False))
+
+
+@settings(max_examples=200, deadline=None)
+@given(plans(), st.sampled_from(FRAME_RATES), st.sampled_from([22050, 44100, 48000]))
+def test_a_render_holds_exactly_the_kept_frames_with_each_segments_sound_on_its_picture(
+    keeps: list[tuple[float, float]], fps: float, sample_rate: int
+) -> None:
+    aligned = align_to_frames(keeps, fps)
+    args = cut_render_args(Path("in.mp4"), aligned, True, fps, Path("out.mp4"), sample_rate)
+    graph = args[args.index("-filter_complex") + 1]
+    frames = [(int(a), int(b)) for a, b in re.findall(r"start_frame=(\d+):end_frame=(\d+)", graph)]
+    samples = [
+        (int(a), int(b)) for a, b in re.findall(r"start_sample=(\d+):end_sample=(\d+)", graph)
+    ]
+    assert len(frames) == len(samples) == len(aligned)
+    kept_frames = sum(round((end - start) * Fraction(rate(fps))) for start, end in aligned)
+    assert sum(last - first for first, last in frames) == kept_frames
+    for (first, last), (first_sample, last_sample) in zip(frames, samples, strict=True):
+        assert first < last
+        # Each segment's sound starts with its picture (within half a sample,
+        # the rounding of one boundary) and lasts as long (within one sample).
+        picture = Fraction(rate(fps))
+        start_gap = abs(Fraction(first_sample, sample_rate) - first / picture)
+        length_gap = abs(
+            Fraction(last_sample - first_sample, sample_rate) - (last - first) / picture
+        )
+        assert start_gap <= Fraction(1, 2 * sample_rate)
+        assert length_gap <= Fraction(1, sample_rate)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(frames))  # in order, disjoint
 
 
 def test_an_audio_only_source_renders_audio_only() -> None:

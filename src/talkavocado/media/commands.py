@@ -59,19 +59,37 @@ def align_to_frames(
     return aligned
 
 
+def frame_span(start: float, end: float, fps: float) -> tuple[int, int]:
+    """The frames [first, last) of a frame-aligned segment, by index."""
+    exact = Fraction(rate(fps))
+    return round(Fraction(start) * exact), round(Fraction(end) * exact)
+
+
+def sample_span(start: float, end: float, fps: float | None, sample_rate: int) -> tuple[int, int]:
+    """The samples of a segment: from the same frame boundaries as its
+    picture when there is one (so each segment's sound starts with its
+    picture), else from its times."""
+    if fps:
+        first, last = frame_span(start, end, fps)
+        per_frame = Fraction(sample_rate) / Fraction(rate(fps))
+        return round(first * per_frame), round(last * per_frame)
+    return round(start * sample_rate), round(end * sample_rate)
+
+
 def cut_render_args(
     source: Path,
     keeps: Sequence[tuple[float, float]],
     has_video: bool,
     fps: float | None,
     output: Path,
+    sample_rate: int | None = None,
 ) -> list[str]:
     """H.264 + AAC (or AAC alone for an audio-only source), at the source's
-    frame rate and resolution. ``keeps`` are frame-aligned (align_to_frames);
-    video windows are shifted back half a frame so that each takes exactly
-    the frames whose time lies in [start, end), whatever the rounding of
-    timestamps, while audio is cut at the exact times."""
-    half_frame = 0.5 / fps if has_video and fps else 0.0
+    frame rate and resolution. ``keeps`` are frame-aligned (align_to_frames).
+    Each segment is cut by index, never by rounded seconds: its frames by
+    frame number on the regular frame grid, its sound by sample number from
+    the same boundaries, so the render holds exactly the kept frames, and no
+    rounding adds up over hundreds of cuts."""
     # Both streams are first made regular on the source's timeline: constant
     # frame rate (variable-rate phone recordings, joined files), the first
     # frame held from 0 when the picture starts late and the last one held
@@ -87,11 +105,23 @@ def cut_render_args(
     graph: list[str] = []
     inputs: list[str] = []
     for index, (start, end) in enumerate(keeps):
-        if has_video:
-            frames = f"start={max(0.0, start - half_frame):.6f}:end={end - half_frame:.6f}"
+        if has_video and fps:
+            first, last = frame_span(start, end, fps)
+            frames = f"start_frame={first}:end_frame={last}"
             graph.append(f"[0:v:0]{regular_video}trim={frames},setpts=PTS-STARTPTS[v{index}]")
             inputs.append(f"[v{index}]")
-        samples = f"start={start:.6f}:end={end:.6f}"
+        elif has_video:
+            graph.append(
+                f"[0:v:0]trim=start={start:.6f}:end={end:.6f},setpts=PTS-STARTPTS[v{index}]"
+            )
+            inputs.append(f"[v{index}]")
+        if sample_rate:
+            first_sample, last_sample = sample_span(
+                start, end, fps if has_video else None, sample_rate
+            )
+            samples = f"start_sample={first_sample}:end_sample={last_sample}"
+        else:
+            samples = f"start={start:.6f}:end={end:.6f}"
         graph.append(f"[0:a:0]{regular_audio}atrim={samples},asetpts=PTS-STARTPTS[a{index}]")
         inputs.append(f"[a{index}]")
     outputs = "[joined][a]" if has_video else "[a]"

@@ -224,7 +224,7 @@ class MediaSteps:
         keys = context.keys
         base = context.scratch / "base_cuts.mp4"
         ffmpeg.run(
-            cut_render_args(source, keeps, info.has_video, info.fps, base),
+            cut_render_args(source, keeps, info.has_video, info.fps, base, info.sample_rate),
             _time_left(context),
         )
         rendered = _check_render(base, info, expected, frame, _time_left(context))
