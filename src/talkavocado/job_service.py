@@ -38,7 +38,14 @@ from talkavocado.errors import (
     ValidationFailed,
 )
 from talkavocado.events import JobCreated
-from talkavocado.jobs import DONE_STEP_STATUSES, JobMovedOn, JobRecord, change_status, mutate_job
+from talkavocado.jobs import (
+    DONE_STEP_STATUSES,
+    TERMINAL_STATUSES,
+    JobMovedOn,
+    JobRecord,
+    change_status,
+    mutate_job,
+)
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
@@ -197,12 +204,16 @@ class JobService:
         return CreatedJob(record, None)
 
     def start_job(self, tenant_id: str, job_id: str) -> JobRecord:
-        """Start a pending job whose input is in place (POST /jobs/{jobId}/start)."""
+        """Start a pending job whose input is stored (POST /jobs/{jobId}/start,
+        or the upload's object-created event): once, whichever asks first.
+        Asking again answers the job as it is until it has finished."""
         record = self._existing(tenant_id, job_id)
-        if record.status != "pending":
-            raise InvalidTransition(
-                f"the job has already started ({record.status})", job=record.pointer
-            )
+        if record.status in TERMINAL_STATUSES:
+            raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
+        if record.started_at is not None or record.status != "pending":
+            if self._looks_abandoned(record):  # started, but its JobCreated was lost
+                self._publish_created(record)
+            return record
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
         version = self._stored_version(keys, record.source_key) if record.source_key else None
         if record.source_key is not None and version is None:
@@ -210,16 +221,43 @@ class JobService:
                 "the input file has not been uploaded yet", key=record.source_key
             )
         now = now_iso()
-        record = mutate_job(
-            self._jobs,
-            record.tenant_id,
-            record.job_id,
-            lambda job: job.mark_started(now, version),
-            known=record,
-        )
+        try:
+            record = mutate_job(
+                self._jobs,
+                record.tenant_id,
+                record.job_id,
+                lambda job: job.mark_started(now, version),
+                known=record,
+            )
+        except InvalidTransition:  # the other way of starting it won the race
+            return self._existing(tenant_id, job_id)
         self._publish_created(record)
         logger.info("job started")
         return record
+
+    def start_stored_input(self, key: str) -> JobRecord | None:
+        """Start the job whose input ``key`` was just stored (the storage's
+        object-created event): the same start as POST /start, once however
+        the two meet. Anything else is logged and changes nothing."""
+        try:
+            env, tenant_id, job_id, *_ = key.split("/")
+            keys = JobKeys(env, tenant_id, job_id)  # type: ignore[arg-type]
+        except (ValueError, ValidationFailed):
+            logger.warning("stored object is no job's input; ignored", extra={"key": key[:300]})
+            return None
+        bind_job(tenant_id=tenant_id, job_id=job_id)
+        record = self._jobs.get(tenant_id, job_id)
+        if env != self._settings.env or key != keys.input or record is None:
+            logger.warning("stored object is no job's input; ignored", extra={"key": key[:300]})
+            return None
+        if record.started_at is not None or record.status != "pending":
+            logger.info("input stored for a job already started; nothing to do")
+            return None
+        try:
+            return self.start_job(tenant_id, job_id)
+        except (InvalidTransition, InputNotUploaded) as refused:  # finished meanwhile, or gone
+            logger.info("job not started by its upload", extra={"reason": refused.message})
+            return None
 
     def cancel_job(self, tenant_id: str, job_id: str) -> JobRecord:
         """Stop a pending or processing job (POST /jobs/{jobId}/cancel); asking

@@ -155,14 +155,14 @@ class JobRecord(_Camel):
         self.status = target
 
     def mark_started(self, now: str, source_version: str | None) -> None:
-        """Accept a start with the input as now stored: the first step may run
-        (asking again is harmless, and keeps the first start's input)."""
-        if self.status != "pending":
+        """Accept a start with the input as now stored: the first step may
+        run. Only once: of a start call and an upload event together, one
+        starts the job."""
+        if self.status != "pending" or self.started_at is not None:
             raise InvalidTransition(
                 f"the job has already started ({self.status})", job=self.pointer
             )
-        if self.started_at is None:
-            self.started_at, self.source_version = now, source_version
+        self.started_at, self.source_version = now, source_version
 
     def refusal_to_run(self, step: str) -> str | None:
         """Why ``step`` may not run in the job's current run, or None. Only the

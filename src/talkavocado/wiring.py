@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
     from talkavocado.workers.dead_letter import DeadLetterHandler
+    from talkavocado.workers.input_stored import InputStoredWorker
     from talkavocado.workers.worker import StepWorker
 
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
@@ -182,6 +183,14 @@ def step_worker(name: str) -> StepWorker:
         step, _bodies()[name], jobs(), ManifestStore(storage()), storage(), publisher(), idempotency
     )
     return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()), config)
+
+
+@_once
+def input_stored_worker() -> InputStoredWorker:
+    from talkavocado.workers.batch import SqsBatch
+    from talkavocado.workers.input_stored import InputStoredWorker
+
+    return InputStoredWorker(job_service(), SqsBatch("input-stored", visibility(), _retry_policy()))
 
 
 @_once

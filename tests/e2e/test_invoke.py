@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from talkavocado.local.cli import main
+from talkavocado.local.template import Template
 from tests.conftest import TEMPLATE
 from tests.e2e.conftest import Stack
 
@@ -22,6 +23,7 @@ FUNCTION_OF = {
     "sqs_video_render.json": "VideoRenderFunction",
     "sqs_job_finalizer.json": "JobFinalizerFunction",
     "sqs_dead_letter.json": "DeadLetterFunction",
+    "sqs_input_stored.json": "InputStoredFunction",
 }
 
 
@@ -82,3 +84,9 @@ def test_env_vars_point_every_function_at_the_local_stack(
         assert environment["AWS_ENDPOINT_URL"] == stack.runtime.endpoint
         assert environment["JOBS_TABLE"] == "talkavocado-test-jobs"
         assert environment["STORAGE_BACKEND"] == "s3"
+
+
+def test_every_function_has_a_sample_event() -> None:
+    template = Template.load(TEMPLATE, {"Env": "dev"}, "us-east-1")
+    sampled = {function_of(path.name) for path in EVENTS.glob("*.json")}
+    assert sampled == {function.logical_id for function in template.functions()}

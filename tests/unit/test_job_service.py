@@ -240,11 +240,54 @@ def test_start_refuses_a_job_without_its_input_then_starts_it(world: World) -> N
     assert event.source_key == keys.input
 
 
-def test_a_started_job_cannot_be_started_again(world: World) -> None:
+def test_starting_a_started_job_again_answers_it_and_publishes_nothing(world: World) -> None:
     create(world, job_id=JOB)
     mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.start_step("audio-extraction", "x"))
-    with pytest.raises(InvalidTransition):
+    world.publisher.events.clear()
+    assert world.service.start_job("demo-tenant", JOB).status == "processing"
+    assert world.publisher.events == []
+    mutate_job(world.jobs, "demo-tenant", JOB, run_every_step)
+    with pytest.raises(InvalidTransition):  # finished: nothing to start
         world.service.start_job("demo-tenant", JOB)
+
+
+def uploaded(world: World) -> str:
+    """A job created with a declared input, its file now stored."""
+    world.service.create_job(with_input(world))
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.storage.put(keys, keys.input, b"video")
+    return keys.input
+
+
+@pytest.mark.parametrize("order", ["upload event first", "start call first"])
+def test_the_upload_event_and_a_start_call_start_the_job_once(world: World, order: str) -> None:
+    key = uploaded(world)
+    if order == "upload event first":
+        world.service.start_stored_input(key)
+        world.service.start_job("demo-tenant", JOB)
+    else:
+        world.service.start_job("demo-tenant", JOB)
+        world.service.start_stored_input(key)
+    assert [event.detail_type for event in world.publisher.events] == ["JobCreated"]
+    record = world.jobs.get("demo-tenant", JOB)
+    assert record is not None and record.started_at is not None
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"dev/demo-tenant/{JOB}/input/source",  # another env
+        f"test/demo-tenant/{JOB}/renders/base_cuts.mp4",  # not an input
+        "test/demo-tenant/3f1c2a9e-8b7d-4c6e-9a5f-000000000000/input/source",  # no such job
+        "test/../../etc/passwd",
+        "garbage",
+    ],
+)
+def test_an_object_that_is_no_jobs_input_starts_nothing(world: World, key: str) -> None:
+    uploaded(world)
+    world.publisher.events.clear()
+    assert world.service.start_stored_input(key) is None
+    assert world.publisher.events == []
 
 
 def test_another_tenant_cannot_start_the_job(world: World) -> None:

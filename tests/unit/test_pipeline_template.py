@@ -96,8 +96,14 @@ def test_the_dead_letter_handler_consumes_every_dead_letter_queue(template: Temp
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_no_queue_rule_or_worker_exists_outside_the_pipeline(template: Template) -> None:
-    declared = {s.resource_prefix for s in PIPELINE}
+# The job lifecycle outside the steps: start on upload.
+LIFECYCLE = {"InputStored"}
+
+
+def test_no_queue_rule_or_worker_exists_outside_the_pipeline_and_its_lifecycle(
+    template: Template,
+) -> None:
+    declared = {s.resource_prefix for s in PIPELINE} | LIFECYCLE
     for kind, suffixes in {
         "AWS::Events::Rule": ("Rule",),
         "AWS::SQS::Queue": ("DeadLetterQueue", "Queue"),
@@ -130,3 +136,16 @@ def test_the_dead_letter_sample_comes_from_a_dead_letter_queue() -> None:
     [record] = json.loads((EVENTS_DIR / "sqs_dead_letter.json").read_text())["Records"]
     assert step_of_queue(record["eventSourceARN"]) == "transcription"
     parse_event(record["body"])
+
+
+def test_an_input_stored_starts_its_job_through_the_default_bus(template: Template) -> None:
+    rule = template.of_type("AWS::Events::Rule")["InputStoredRule"]
+    assert "EventBusName" not in rule  # S3 sends its events to the default bus
+    pattern = rule["EventPattern"]
+    assert (pattern["source"], pattern["detail-type"]) == (["aws.s3"], ["Object Created"])
+    assert pattern["detail"]["object"]["key"] == [{"wildcard": "dev/*/*/input/source"}]
+    assert [t["Arn"] for t in rule["Targets"]] == [template.arn("InputStoredQueue")]
+    bucket = template.of_type("AWS::S3::Bucket")["MediaBucket"]
+    assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"] == {
+        "EventBridgeEnabled": True
+    }

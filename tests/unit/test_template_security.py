@@ -58,6 +58,10 @@ NEEDED: dict[str, dict[str, Any]] = {
         "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
         "objects": reads_writes([MANIFEST], [MANIFEST]),
     },
+    "InputStoredFunction": {
+        "actions": {*JOBS, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "objects": {"s3:GetObject": ["input/source"]},  # its version, pinned at the start
+    },
     "DeadLetterFunction": {
         "actions": {*JOBS, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
         "objects": reads_writes([MANIFEST], [MANIFEST]),
@@ -178,4 +182,5 @@ def test_only_the_stacks_functions_may_put_pipeline_events(template: Template) -
     assert condition["ForAnyValue:StringEquals"] == {"events:source": "talkavocado.pipeline"}
     allowed = {arn["Fn::GetAtt"][0] for arn in condition["ArnNotEquals"]["aws:PrincipalArn"]}
     publishers = {f"{step.resource_prefix}FunctionRole" for step in PIPELINE}
-    assert allowed == publishers | {"ApiFunctionRole", "DeadLetterFunctionRole"}
+    lifecycle = {"ApiFunctionRole", "DeadLetterFunctionRole", "InputStoredFunctionRole"}
+    assert allowed == publishers | lifecycle

@@ -132,18 +132,25 @@ def provision(template: Template, session: boto3.Session) -> None:
             s3.put_bucket_versioning(
                 Bucket=props["BucketName"], VersioningConfiguration=props["VersioningConfiguration"]
             )
+        notifications = props.get("NotificationConfiguration", {})
+        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+            s3.put_bucket_notification_configuration(
+                Bucket=props["BucketName"],
+                NotificationConfiguration={"EventBridgeConfiguration": {}},
+            )
 
     _provision_queues(template, session.client("sqs"))
     for logical_id, props in template.of_type("AWS::Events::Rule").items():
+        bus = props.get("EventBusName", "default")  # S3's events arrive on the default bus
         events.put_rule(
             Name=logical_id,
-            EventBusName=props["EventBusName"],
+            EventBusName=bus,
             EventPattern=json.dumps(props["EventPattern"]),
             State=props.get("State", "ENABLED"),
         )
         events.put_targets(
             Rule=logical_id,
-            EventBusName=props["EventBusName"],
+            EventBusName=bus,
             Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in props["Targets"]],
         )
 

@@ -5,12 +5,14 @@ and only while the job has not started: a started job's input never changes."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import boto3
 from python_multipart import FormParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
@@ -133,7 +135,29 @@ def _store(form: _Form, signer: UploadSigner) -> Answer:
     if job.started_at is not None or job.status != "pending":
         return HTTPStatus.CONFLICT, "the job has started: its input can no longer change"
     wiring.storage().upload(keys, key, Path(form.file.actual_file_name.decode()))
+    _announce_stored(key, form.file.size)
     return HTTPStatus.NO_CONTENT, "stored"
+
+
+def _announce_stored(key: str, size: int) -> None:
+    """What S3 sends EventBridge for its bucket: Object Created, on the
+    default bus (where the template's InputStoredRule listens)."""
+    detail = {
+        "version": "0",
+        "bucket": {"name": wiring.settings().media_bucket or "local"},
+        "object": {"key": key, "size": size},
+        "reason": "PostObject",
+    }
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "Source": "aws.s3",
+                "DetailType": "Object Created",
+                "Detail": json.dumps(detail),
+                "EventBusName": "default",
+            }
+        ]
+    )
 
 
 def _refuse(
