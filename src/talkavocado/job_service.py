@@ -53,8 +53,8 @@ from talkavocado.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
 from talkavocado.workers.context import event_for
 
-# A job still pending this long after its creation (no step has started) is
-# taken to have lost its JobCreated.
+# A job still pending this long after its start was accepted (no step has
+# started) is taken to have lost its JobCreated.
 REPUBLISH_AFTER = timedelta(seconds=30)
 UPLOAD_EXPIRY_SECONDS = 3600
 
@@ -416,10 +416,11 @@ class JobService:
         raise JobAlreadyExists("a job with this jobId already exists", job=existing.pointer)
 
     def _looks_abandoned(self, record: JobRecord) -> bool:
+        """Started a while ago and still pending: its JobCreated was lost."""
         if record.started_at is None or record.status != "pending":
             return False  # not started yet: waiting for its upload or its start call
-        created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
-        return datetime.now(UTC) - created > REPUBLISH_AFTER
+        started = datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
+        return datetime.now(UTC) - started > REPUBLISH_AFTER
 
     def _publish_created(self, record: JobRecord) -> None:
         self._publisher.publish(

@@ -114,10 +114,19 @@ def test_an_orphan_manifest_from_a_crashed_create_is_adopted(world: World) -> No
 def test_retrying_the_create_of_an_abandoned_job_republishes_job_created(world: World) -> None:
     create(world, job_id=JOB)
     item = world.jobs.items[("demo-tenant", JOB)]
-    item["createdAt"] = "2020-01-01T00:00:00.000Z"
+    item["createdAt"] = item["startedAt"] = "2020-01-01T00:00:00.000Z"
     with pytest.raises(JobAlreadyExists):
         create(world, job_id=JOB)
     assert len(world.publisher.events) == 2
+
+
+def test_an_upload_long_after_creation_then_a_start_call_publish_once(world: World) -> None:
+    key = uploaded(world)
+    item = world.jobs.items[("demo-tenant", JOB)]
+    item["createdAt"] = "2020-01-01T00:00:00.000Z"  # created long ago, uploaded now
+    world.service.start_stored_input(key)
+    world.service.start_job("demo-tenant", JOB)
+    assert [event.detail_type for event in world.publisher.events] == ["JobCreated"]
 
 
 def test_get_returns_status_and_artifact_pointers(world: World) -> None:
