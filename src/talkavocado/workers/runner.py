@@ -2,8 +2,8 @@
 
 For each delivered event: check it belongs to the job it names, skip what is
 stale, already decided or out of the pipeline's order (a step runs only after
-its previous step completed in the same run), run the step body once (Powertools idempotency,
-key ``tenantId#jobId#step#run``), record the outcome in the manifest and on
+its previous step completed in the same run), run the step body once
+(Powertools idempotency, key ``tenantId#jobId#step#run``), record the outcome in the manifest and on
 the job record, and publish the next event.
 
 Crash safety: work is recorded before the next event is published. A
@@ -182,12 +182,14 @@ class StepRunner:
 
         try:
             job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job, run=job.run)
+        except StaleRun as retried:  # retried while the step ran
+            logger.info("step result dropped", extra={"reason": retried.message})
+            return None
         except InvalidTransition as refused:
             current = self._jobs.get(job.tenant_id, job.job_id)
-            stale = isinstance(refused, StaleRun)
-            if not stale and (current is None or current.status not in TERMINAL_STATUSES):
+            if current is None or current.status not in TERMINAL_STATUSES:
                 raise
-            # Cancelled, failed or retried while the step ran: its result goes no further.
+            # Cancelled (or failed) while the step ran: its result goes no further.
             logger.info("step result dropped", extra={"reason": refused.message})
             return None
         duration = _ms_since(clock)
