@@ -40,6 +40,10 @@ def _number(name: str, default: float) -> float:
 
 DEFAULT_TENANT_CLAIM = "custom:tenant_id"
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3  # one S3 PUT or POST
+# Transcription (about 5 s) and render (about 5.2 s on a 3 GB function's 1.7
+# vCPU) per input minute, from make bench, within 900 s timeouts: about 170
+# minutes; a third of it is kept, as margin for denser media and cold starts.
+DEFAULT_MAX_INPUT_MINUTES = 60
 TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
@@ -94,6 +98,8 @@ class Settings:
     # says so explicitly (AllowUnauthenticated); the local runtime does.
     allow_unauthenticated: bool
     max_upload_bytes: int
+    # The longest input the media steps can process within their timeouts.
+    max_input_minutes: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -122,4 +128,5 @@ class Settings:
             tenant_claim=os.environ.get("TENANT_CLAIM") or DEFAULT_TENANT_CLAIM,
             allow_unauthenticated=_flag("ALLOW_UNAUTHENTICATED", False),
             max_upload_bytes=int(_number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+            max_input_minutes=int(_number("MAX_INPUT_MINUTES", DEFAULT_MAX_INPUT_MINUTES)),
         )

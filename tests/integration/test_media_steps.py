@@ -24,6 +24,7 @@ from talkavocado.pipeline import step_named
 from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
 from tests.conftest import BROKEN_INPUTS, SAMPLE
+from tests.conftest import ffmpeg as make_media
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 MEDIA_STEPS = ("audio-extraction", "transcription", "smart-cut-planner", "video-render")
@@ -231,6 +232,26 @@ def test_broken_inputs_fail_with_codec_unsupported_and_write_nothing(
     assert message in failed.value.message
     assert not job.file(job.keys.audio).exists()
     assert job.manifest.audio is None
+
+
+def test_an_input_longer_than_the_limit_fails_at_once_with_input_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_clip = tmp_path / "long.mp4"
+    make_media(
+        *("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=5"),
+        *("-f", "lavfi", "-i", "sine=frequency=300:sample_rate=8000"),
+        *("-t", "61", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest"),
+        str(long_clip),
+    )
+    monkeypatch.setenv("MAX_INPUT_MINUTES", "1")
+    job = new_job(tmp_path / "storage", long_clip)
+    with pytest.raises(StepFailed) as failed:
+        job.run("audio-extraction")
+    assert failed.value.type == ErrorType.INPUT_TOO_LONG
+    assert not failed.value.type.retryable
+    assert "at most 1 minutes" in failed.value.message
+    assert not job.file(job.keys.audio).exists()
 
 
 def test_a_missing_input_file_is_input_missing(tmp_path: Path) -> None:

@@ -106,6 +106,14 @@ class MediaSteps:
             raise StepFailed(
                 ErrorType.CODEC_UNSUPPORTED, "the file has no audio track: there is nothing to cut"
             )
+        limit = self._settings.max_input_minutes
+        if info.duration > limit * 60:
+            # Longer inputs would outlast the later steps' Lambda timeouts (README).
+            raise StepFailed(
+                ErrorType.INPUT_TOO_LONG,
+                f"the input lasts {info.duration / 60:.0f} minutes; "
+                f"this deployment processes at most {limit} minutes",
+            )
         audio = context.scratch / f"{context.keys.job_id}.mp3"
         report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
         extracted = ffmpeg.reported_duration(report)
