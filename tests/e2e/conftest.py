@@ -175,6 +175,15 @@ def running_stack(
             runtime.stop()
 
 
+@pytest.fixture(scope="module", params=["local", "s3"])
+def any_storage_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The local stack with media on local storage, then in the emulator's S3."""
+    with running_stack(tmp_path_factory, STORAGE_BACKEND=request.param) as stack:
+        yield stack
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(tmp_path_factory) as running:

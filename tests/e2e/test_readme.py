@@ -6,13 +6,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import SAMPLE, TEMPLATE
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack
 
 README = TEMPLATE.parent / "README.md"
 
@@ -22,14 +19,6 @@ def walk_through() -> str:
     found = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert found is not None
     return found.group(1)
-
-
-@pytest.fixture(scope="module", params=["local", "s3"])
-def any_storage_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory, STORAGE_BACKEND=request.param) as stack:
-        yield stack
 
 
 def test_the_curl_walk_through_runs_verbatim(any_storage_stack: Stack, tmp_path: Path) -> None:

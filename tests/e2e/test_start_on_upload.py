@@ -4,21 +4,10 @@ S3 notification to EventBridge), and a start call besides starts it once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from talkavocado.local.run import upload_file
-from tests.e2e.conftest import Stack, running_stack
-
-
-@pytest.fixture(scope="module", params=["local", "s3"])
-def any_storage_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory, STORAGE_BACKEND=request.param) as stack:
-        yield stack
+from tests.e2e.conftest import Stack
 
 
 def created(stack: Stack, tenant: str, clip: Path) -> tuple[str, dict[str, object]]:
