@@ -23,7 +23,7 @@ from talkavocado.manifest import validate_document
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.pipeline import PIPELINE, STEP_NAMES
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner
@@ -453,3 +453,53 @@ def test_every_log_line_of_a_job_carries_correlation_tenant_job_and_step(
     missing = [line for line in log_lines if any(line.get(k) in (None, "", "-") for k in required)]
     assert missing == []
     assert {line["step"] for line in log_lines} >= {"api", *STEP_NAMES}
+
+
+def test_events_of_an_earlier_run_put_around_retries_never_change_the_new_run(
+    stack: Stack, media_dir: Path, body_of: Any
+) -> None:
+    """A small soak: jobs fail in run 1, and every run-1 event (and a run-1
+    dead letter) is put again just before and just after each retry."""
+    body_of("video-render", failing_in_run_1("video-render"))
+    tenant = new_tenant()
+    jobs = [stack.submit(tenant, media_dir / "tone.mp4") for _ in range(4)]
+    for job_id in jobs:
+        assert stack.wait_until_finished(tenant, job_id, timeout=120)["status"] == "failed"
+    assert stack.runtime.template is not None
+    refs = stack.runtime.template.runtime_refs
+    sqs = boto3.client("sqs")
+
+    def old_run(job_id: str) -> None:
+        detail = {
+            "env": "test",
+            "tenantId": tenant,
+            "jobId": job_id,
+            "correlationId": "run-1-again",
+            "run": 1,
+            "manifestKey": f"test/{tenant}/{job_id}/manifest.json",
+        }
+        for step in PIPELINE:
+            put_event(step.consumes, detail)
+        dead_letter = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "CutPlanReady",
+            "source": "talkavocado.pipeline",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+        sqs.send_message(
+            QueueUrl=refs["VideoRenderDeadLetterQueue"], MessageBody=json.dumps(dead_letter)
+        )
+
+    for job_id in jobs:
+        old_run(job_id)
+        retried = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
+        assert retried.status == 202
+        old_run(job_id)
+    for job_id in jobs:
+        job = stack.wait_until_finished(tenant, job_id, timeout=120)
+        assert (job["status"], job["run"], job["error"]) == ("completed", 2, None)
+        assert job["steps"]["video-render"]["run"] == 2
