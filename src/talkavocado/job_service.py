@@ -30,6 +30,7 @@ from talkavocado.config import Settings
 from talkavocado.errors import (
     ConcurrentUpdate,
     InputNotUploaded,
+    InvalidKey,
     InvalidTransition,
     JobAlreadyExists,
     JobDataMissing,
@@ -240,22 +241,15 @@ class JobService:
         object-created event): the same start as POST /start, once however
         the two meet. Anything else is logged and changes nothing."""
         try:
-            env, tenant_id, job_id, *_ = key.split("/")
-            keys = JobKeys(env, tenant_id, job_id)  # type: ignore[arg-type]
-        except (ValueError, ValidationFailed):
+            keys = JobKeys.owning(key)
+        except InvalidKey:
+            keys = None
+        if keys is None or keys.env != self._settings.env or key != keys.input:
             logger.warning("stored object is no job's input; ignored", extra={"key": key[:300]})
             return None
-        bind_job(tenant_id=tenant_id, job_id=job_id)
-        record = self._jobs.get(tenant_id, job_id)
-        if env != self._settings.env or key != keys.input or record is None:
-            logger.warning("stored object is no job's input; ignored", extra={"key": key[:300]})
-            return None
-        if record.started_at is not None or record.status != "pending":
-            logger.info("input stored for a job already started; nothing to do")
-            return None
-        try:
-            return self.start_job(tenant_id, job_id)
-        except (InvalidTransition, InputNotUploaded) as refused:  # finished meanwhile, or gone
+        try:  # start_job itself starts a job once, and answers a started one as it is
+            return self.start_job(keys.tenant_id, keys.job_id)
+        except (JobNotFound, InvalidTransition, InputNotUploaded) as refused:
             logger.info("job not started by its upload", extra={"reason": refused.message})
             return None
 

@@ -88,6 +88,18 @@ class JobKeys:
         parse_tenant_id(self.tenant_id)
         parse_job_id(self.job_id)
 
+    @classmethod
+    def owning(cls, key: str) -> JobKeys:
+        """The job a storage key belongs to; ``InvalidKey`` for a key that
+        names no job or leaves its prefix."""
+        try:
+            env, tenant_id, job_id, *_ = key.split("/")
+            keys = cls(env, tenant_id, job_id)  # type: ignore[arg-type]
+        except (ValueError, ValidationFailed):
+            raise InvalidKey(f"key {key[:300]!r} names no job") from None
+        keys.check(key)
+        return keys
+
     @property
     def prefix(self) -> str:
         return f"{self.env}/{self.tenant_id}/{self.job_id}/"

@@ -122,3 +122,11 @@ def test_job_keys_refuse_invalid_parts() -> None:
 def test_keys_outside_the_job_prefix_are_refused(key: str) -> None:
     with pytest.raises(InvalidKey):
         JobKeys("dev", "demo-tenant", JOB).check(key)
+
+
+def test_the_job_a_key_belongs_to_is_read_back_from_the_key() -> None:
+    keys = JobKeys("dev", "demo-tenant", JOB)
+    assert JobKeys.owning(keys.input) == keys
+    for foreign in ["garbage", f"dev/demo-tenant/{JOB}", "dev/../etc/passwd", f"xx/t/{JOB}/a"]:
+        with pytest.raises(InvalidKey):
+            JobKeys.owning(foreign)

@@ -26,7 +26,7 @@ from talkavocado.adapters.upload_policy import (
     UploadSigner,
     length_range,
 )
-from talkavocado.errors import ValidationFailed
+from talkavocado.errors import InvalidKey
 from talkavocado.keys import JobKeys
 
 UPLOAD_PATH = "/_uploads"
@@ -124,12 +124,10 @@ def _store(form: _Form, signer: UploadSigner) -> Answer:
         return HTTPStatus.FORBIDDEN, str(refused)
     key = form.fields.get("key", "")
     try:
-        env, tenant_id, job_id, *_ = key.split("/")
-        keys = JobKeys(env, tenant_id, job_id)  # type: ignore[arg-type]
-        keys.check(key)
-    except (ValueError, ValidationFailed):
+        keys = JobKeys.owning(key)
+    except InvalidKey:
         return HTTPStatus.BAD_REQUEST, "not an upload key"
-    job = wiring.jobs().get(tenant_id, job_id)
+    job = wiring.jobs().get(keys.tenant_id, keys.job_id)
     if job is None:
         return HTTPStatus.NOT_FOUND, "no such job"
     if job.started_at is not None or job.status != "pending":
