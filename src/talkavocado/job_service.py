@@ -156,15 +156,14 @@ class JobService:
         bind_job(tenant_id=tenant_id, job_id=job_id)
         keys = JobKeys(self._settings.env, tenant_id, job_id)
         manifest = self._initial_manifest(keys, command)
-        source = manifest.source_video_key
-        source_version = self._stored_version(keys, source) if source else None
-        input_ready = source is None or source_version is not None
+        source_version = self._stored_version(keys, keys.input)
+        input_ready = source_version is not None
         starts_now = self._settings.start_on_create and input_ready
         record = JobRecord.for_job(
             keys,
             correlation_id=command.correlation_id,
             now=manifest.created_at,
-            source_key=source,
+            source_key=keys.input,
             started_at=manifest.created_at if starts_now else None,
             source_version=source_version if starts_now else None,
         )
@@ -191,12 +190,12 @@ class JobService:
         logger.info("job created", extra={"status": record.status, "adopted": adopted_orphan})
 
         if not input_ready:
-            assert command.input is not None
+            declared = command.input
             upload = self._storage.upload_target(
                 keys,
                 keys.input,
-                command.input.mime_type,
-                command.input.bytes,
+                declared.mime_type if declared else None,
+                declared.bytes if declared else self._settings.max_upload_bytes,
                 UPLOAD_EXPIRY_SECONDS,
             )
             return CreatedJob(record, upload)
@@ -396,7 +395,7 @@ class JobService:
         return Manifest.for_job(
             keys,
             correlation_id=command.correlation_id,
-            source_video_key=source.source_key if source else None,
+            source_video_key=keys.input,
             input=source,
         )
 

@@ -73,10 +73,11 @@ class Storage(Protocol):
         ...
 
     def upload_target(
-        self, job: JobKeys, key: str, content_type: str, max_bytes: int, expires_in: int
+        self, job: JobKeys, key: str, content_type: str | None, max_bytes: int, expires_in: int
     ) -> UploadTarget | None:
         """Where a client may upload ``key``: that key only, of that content
-        type, 1 to ``max_bytes`` bytes; None where there is no such route."""
+        type (any, when None), 1 to ``max_bytes`` bytes; None where there is
+        no such route."""
         ...
 
 

@@ -19,6 +19,7 @@ from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.events import PipelineEvent
+from talkavocado.local.run import upload_file
 from talkavocado.manifest import validate_document
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
@@ -131,11 +132,20 @@ def test_a_broken_file_fails_its_job_with_a_clear_error_and_nothing_half_written
     assert sorted(p.name for p in job_dir.iterdir()) == ["input", "manifest.json"]
 
 
-def test_a_job_without_its_input_file_fails_with_input_missing(stack: Stack) -> None:
+def test_a_job_without_a_declared_input_waits_for_its_upload_then_completes(
+    stack: Stack, media_dir: Path
+) -> None:
     tenant = new_tenant()
-    job_id = create_job(stack, tenant)
+    created = stack.request("POST", "/jobs", {"tenantId": tenant})  # the seed's request
+    assert created.status == 201 and created.body["status"] == "pending"
+    job_id = created.body["jobId"]
+    early = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
+    assert (early.status, early.body["error"]["code"]) == (409, "INPUT_MISSING")
+    assert stack.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body["status"] == "pending"
+
+    assert upload_file(created.body["upload"], media_dir / "tone.mp4") == 204
     job = stack.wait_until_finished(tenant, job_id)
-    assert (job["status"], job["error"]["type"]) == ("failed", "INPUT_MISSING")
+    assert job["status"] == "completed", job["error"]
 
 
 def test_every_message_delivered_twice_gives_the_same_result(

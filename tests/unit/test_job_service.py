@@ -45,7 +45,10 @@ def world(tmp_path: Path) -> World:
 
 
 def create(world: World, **kwargs: object) -> CreateJob:
+    """A job whose input was stored before its create: it starts at once."""
     command = CreateJob(tenant_id="demo-tenant", correlation_id="corr-1", **kwargs)  # type: ignore[arg-type]
+    keys = JobKeys("test", "demo-tenant", command.job_id or JOB)
+    world.storage.put(keys, keys.input, b"video")
     world.service.create_job(command)
     return command
 
@@ -212,6 +215,32 @@ def test_a_job_whose_input_is_not_stored_waits_for_it(world: World) -> None:
     created = world.service.create_job(with_input(world))
     assert created.record.status == "pending"
     assert world.publisher.events == []
+
+
+def test_a_job_without_a_declared_input_waits_for_any_upload_up_to_the_limit(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path)
+    signer = UploadSigner("http://127.0.0.1:3000/_uploads", "secret")
+    world.service = JobService(
+        world.settings, world.jobs, LocalStorage(tmp_path, signer), world.publisher
+    )
+    created = world.service.create_job(CreateJob("demo-tenant", "c", job_id=JOB))
+    assert created.record.status == "pending" and created.record.started_at is None
+    assert world.publisher.events == []
+    upload = created.upload
+    assert upload is not None and "Content-Type" not in upload.fields
+    limit = world.settings.max_upload_bytes
+    signer.accept({**upload.fields, "Content-Type": "video/quicktime"}, limit)
+    with pytest.raises(SizeRefused):
+        signer.accept(upload.fields, limit + 1)
+    with pytest.raises(InputNotUploaded):
+        world.service.start_job("demo-tenant", JOB)
+    keys = JobKeys("test", "demo-tenant", JOB)
+    world.storage.put(keys, keys.input, b"video")
+    world.service.start_stored_input(keys.input)
+    [event] = world.publisher.events
+    assert (event.detail_type, event.source_key) == ("JobCreated", keys.input)
 
 
 def test_the_upload_target_is_a_signed_post_of_the_input_key_and_declared_size(

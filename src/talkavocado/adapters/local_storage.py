@@ -109,7 +109,7 @@ class LocalStorage:
             self._write_atomically(path, lambda out: shutil.copyfileobj(origin, out, _COPY_CHUNK))
 
     def upload_target(
-        self, job: JobKeys, key: str, content_type: str, max_bytes: int, expires_in: int
+        self, job: JobKeys, key: str, content_type: str | None, max_bytes: int, expires_in: int
     ) -> UploadTarget | None:
         if self._uploads is None:
             return None

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from talkavocado.adapters.upload_policy import content_type_condition
 from talkavocado.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
 from talkavocado.keys import JobKeys
 from talkavocado.ports import StoredObject, UploadTarget
@@ -103,13 +104,16 @@ class S3Storage:
         self._client.upload_file(str(source), self._bucket, job.check(key))
 
     def upload_target(
-        self, job: JobKeys, key: str, content_type: str, max_bytes: int, expires_in: int
+        self, job: JobKeys, key: str, content_type: str | None, max_bytes: int, expires_in: int
     ) -> UploadTarget:
         post = self._client.generate_presigned_post(
             Bucket=self._bucket,
             Key=job.check(key),
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            Fields={"Content-Type": content_type} if content_type else {},
+            Conditions=[
+                content_type_condition(content_type),
+                ["content-length-range", 1, max_bytes],
+            ],
             ExpiresIn=expires_in,
         )
         return UploadTarget(post["url"], "POST", dict(post["fields"]), expires_in)

@@ -87,6 +87,13 @@ def check(document: dict[str, Any], fields: dict[str, str], size: int, now: floa
         raise PolicyRefused("the form has fields its policy does not allow")
 
 
+def content_type_condition(content_type: str | None) -> dict[str, str] | list[str]:
+    """That content type exactly, or any (a job that declared no input)."""
+    if content_type is None:
+        return ["starts-with", "$Content-Type", ""]
+    return {"Content-Type": content_type}
+
+
 class UploadSigner:
     """Signs upload policies for the local runtime's upload route, under a
     secret of the run, the way S3 presigns a POST."""
@@ -98,23 +105,22 @@ class UploadSigner:
     def _sign(self, policy: str) -> str:
         return hmac.new(self._secret, policy.encode(), hashlib.sha256).hexdigest()
 
-    def target(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> UploadTarget:
+    def target(
+        self, key: str, content_type: str | None, max_bytes: int, expires_in: int
+    ) -> UploadTarget:
         expiry = datetime.now(UTC) + timedelta(seconds=expires_in)
         document = {
             "expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "conditions": [
                 {"key": key},
-                {"Content-Type": content_type},
+                content_type_condition(content_type),
                 ["content-length-range", 1, max_bytes],
             ],
         }
         policy = encode(document)
-        fields = {
-            "key": key,
-            "Content-Type": content_type,
-            POLICY_FIELD: policy,
-            SIGNATURE_FIELD: self._sign(policy),
-        }
+        fields = {"key": key, POLICY_FIELD: policy, SIGNATURE_FIELD: self._sign(policy)}
+        if content_type is not None:
+            fields["Content-Type"] = content_type
         return UploadTarget(self.url, "POST", fields, expires_in)
 
     def signed_policy(self, fields: dict[str, str]) -> dict[str, Any]:

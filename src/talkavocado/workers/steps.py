@@ -70,7 +70,7 @@ def _source(context: StepContext) -> Path:
     return _fetch(
         context,
         context.manifest.source_video_key,
-        "input video (create the job with `input` and upload the file to its input key)",
+        "input video (upload it to the job's upload target)",
         context.job.source_version,
     )
 
