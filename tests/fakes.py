@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from talkavocado.clock import now_iso
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.events import PipelineEvent
-from talkavocado.jobs import JobRecord
+from talkavocado.jobs import HistoryEntry, JobRecord
 from talkavocado.pipeline import STEP_NAMES
-from talkavocado.ports import JobPage, JobQuery
+from talkavocado.ports import HistoryPage, JobPage, JobQuery
 
 
 class InMemoryJobRepository:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.histories: dict[tuple[str, str], list[HistoryEntry]] = {}
         self._lock = threading.Lock()
 
     def create(self, record: JobRecord) -> None:
@@ -24,6 +26,7 @@ class InMemoryJobRepository:
             if key in self.items:
                 raise JobAlreadyExists("exists", job=record.pointer)
             self.items[key] = record.to_item()
+            self.histories[key] = record.journal
 
     def get(self, tenant_id: str, job_id: str) -> JobRecord | None:
         item = self.items.get((tenant_id, job_id))
@@ -38,7 +41,17 @@ class InMemoryJobRepository:
                 update={"version": expected_version + 1, "updated_at": now_iso()}
             )
             self.items[key] = saved.to_item()
-            return saved
+            self.histories[key] += saved.journal
+            return saved.without_journal()
+
+    def history(
+        self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None
+    ) -> HistoryPage:
+        entries = self.histories.get((tenant_id, job_id), [])
+        start = int(cursor["n"]) if cursor else 0
+        page = entries[start : start + limit]
+        more = start + limit < len(entries)
+        return HistoryPage(page, {"n": start + limit} if more else None)
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
         """As the index does it: newest first, a page of ``limit``, resumed

@@ -103,6 +103,8 @@ class ErrorType(StrEnum):
     TIMEOUT = "TIMEOUT"
     TRANSIENT_DEPENDENCY = "TRANSIENT_DEPENDENCY"
     INPUT_TOO_LONG = "INPUT_TOO_LONG"
+    # No input was stored within the upload window (and its grace period).
+    UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
     UNKNOWN = "UNKNOWN"
 
     @property

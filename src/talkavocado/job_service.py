@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,8 +43,10 @@ from talkavocado.events import JobCreated
 from talkavocado.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
+    HistoryEntry,
     JobMovedOn,
     JobRecord,
+    StartedBy,
     change_status,
     mutate_job,
 )
@@ -87,6 +90,8 @@ class Listing:
 
 
 def _cursor_of(token: str, tenant_id: str, filters: list[str | None]) -> dict[str, Any]:
+    """The storage cursor a page token carries, if it was made for this
+    tenant and these filters (a listing's, or one job's history)."""
     try:
         document = json.loads(base64.urlsafe_b64decode(token.encode()))
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
@@ -100,6 +105,15 @@ def _cursor_of(token: str, tenant_id: str, filters: list[str | None]) -> dict[st
         raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
     cursor: dict[str, Any] = document["cursor"]
     return cursor
+
+
+def _token_of(
+    cursor: Mapping[str, Any] | None, tenant_id: str, filters: list[str | None]
+) -> str | None:
+    if cursor is None:
+        return None
+    document = {"tenantId": tenant_id, "filters": filters, "cursor": dict(cursor)}
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -203,7 +217,7 @@ class JobService:
             self._publish_created(record)
         return CreatedJob(record, None)
 
-    def start_job(self, tenant_id: str, job_id: str) -> JobRecord:
+    def start_job(self, tenant_id: str, job_id: str, by: StartedBy = "call") -> JobRecord:
         """Start a pending job whose input is stored (POST /jobs/{jobId}/start,
         or the upload's object-created event): once, whichever asks first.
         Asking again answers the job as it is until it has finished."""
@@ -226,7 +240,7 @@ class JobService:
                 self._jobs,
                 record.tenant_id,
                 record.job_id,
-                lambda job: job.mark_started(now, version),
+                lambda job: job.mark_started(now, version, by),
                 known=record,
             )
         except InvalidTransition:  # the other way of starting it won the race
@@ -247,7 +261,7 @@ class JobService:
             logger.warning("stored object is no job's input; ignored", extra={"key": key[:300]})
             return None
         try:  # start_job itself starts a job once, and answers a started one as it is
-            return self.start_job(keys.tenant_id, keys.job_id)
+            return self.start_job(keys.tenant_id, keys.job_id, by="upload")
         except (JobNotFound, InvalidTransition, InputNotUploaded) as refused:
             logger.info("job not started by its upload", extra={"reason": refused.message})
             return None
@@ -370,11 +384,18 @@ class JobService:
             listing.status, listing.created_after, listing.created_before, listing.limit, cursor
         )
         page = self._jobs.list_jobs(tenant_id, query)
-        token = None
-        if page.cursor is not None:
-            document = {"tenantId": tenant_id, "filters": filters, "cursor": page.cursor}
-            token = base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
-        return page.records, token
+        return page.records, _token_of(page.cursor, tenant_id, filters)
+
+    def job_history(
+        self, tenant_id: str, job_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[HistoryEntry], str | None]:
+        """One page of the job's transitions, oldest first, and the token of
+        the next page; a token is bound to its tenant and job."""
+        record = self._existing(tenant_id, job_id)
+        scope: list[str | None] = ["history", record.job_id]
+        cursor = _cursor_of(next_token, record.tenant_id, scope) if next_token else None
+        page = self._jobs.history(record.tenant_id, record.job_id, limit, cursor)
+        return page.entries, _token_of(page.cursor, record.tenant_id, scope)
 
     def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
         source: InputSection | None = None

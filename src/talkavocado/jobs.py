@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from talkavocado.camel import CamelModel
 from talkavocado.clock import now_iso
@@ -42,6 +42,16 @@ def job_sort_key(job_id: str) -> str:
     return f"JOB#{job_id}"
 
 
+def history_prefix(job_id: str) -> str:
+    return f"HIST#{job_id}#"
+
+
+def history_sort_key(job_id: str, version: int, n: int) -> str:
+    """The ``n``-th transition written with version ``version`` of the
+    record: sorts in the order they happened."""
+    return f"{history_prefix(job_id)}{version:010d}#{n:03d}"
+
+
 def status_sort_key(status: str, created_at: str, job_id: str) -> str:
     """Sort key of the by-status index: a tenant's jobs of one status, oldest first."""
     return f"{status}#{created_at}#{job_id}"
@@ -64,6 +74,36 @@ class StepState(_Camel):
     attempts: Annotated[int, Field(ge=0)] = 0
     started_at: str | None = None
     completed_at: str | None = None
+    error: JobError | None = None
+
+
+StartedBy = Literal["create", "call", "upload"]
+HistoryKind = Literal[
+    "created",
+    "started",
+    "step-started",
+    "step-completed",
+    "step-skipped",
+    "step-retrying",
+    "failed",
+    "expired",
+    "cancelled",
+    "retried",
+    "completed",
+]
+
+
+class HistoryEntry(_Camel):
+    """One transition of a job, stored beside its record in the same write."""
+
+    at: str
+    kind: HistoryKind
+    run: Annotated[int, Field(ge=1)]
+    status: JobStatus  # the job's status after it
+    step: str | None = None
+    attempt: Annotated[int, Field(ge=1)] | None = None
+    by: StartedBy | None = None
+    resume_at: str | None = None
     error: JobError | None = None
 
 
@@ -92,6 +132,24 @@ class JobRecord(_Camel):
     source_version: str | None = None
     steps: dict[str, StepState] = Field(default_factory=_initial_steps)
     error: JobError | None = None
+    # The transitions made since the record was read; the repository writes
+    # them with the record, atomically, and hands back a record without them.
+    _journal: list[HistoryEntry] = PrivateAttr(default_factory=list)
+
+    @property
+    def journal(self) -> list[HistoryEntry]:
+        return list(self._journal)
+
+    def without_journal(self) -> JobRecord:
+        """This record as stored: its journal written with it."""
+        stored = self.model_copy()
+        stored._journal = []
+        return stored
+
+    def _note(self, kind: HistoryKind, now: str | None = None, **fields: Any) -> None:
+        self._journal.append(
+            HistoryEntry(at=now or now_iso(), kind=kind, run=self.run, status=self.status, **fields)
+        )
 
     @classmethod
     def for_job(
@@ -105,7 +163,7 @@ class JobRecord(_Camel):
     ) -> JobRecord:
         """A new record of the job that ``keys`` names."""
         created = now or now_iso()
-        return cls(
+        record = cls(
             tenant_id=keys.tenant_id,
             job_id=keys.job_id,
             env=keys.env,
@@ -116,6 +174,10 @@ class JobRecord(_Camel):
             updated_at=created,
             **fields,
         )
+        record._note("created", created)
+        if record.started_at is not None:
+            record._note("started", created, by="create")
+        return record
 
     @property
     def job_sort(self) -> str:
@@ -154,7 +216,7 @@ class JobRecord(_Camel):
             )
         self.status = target
 
-    def mark_started(self, now: str, source_version: str | None) -> None:
+    def mark_started(self, now: str, source_version: str | None, by: StartedBy) -> None:
         """Accept a start with the input as now stored: the first step may
         run. Only once: of a start call and an upload event together, one
         starts the job."""
@@ -163,6 +225,7 @@ class JobRecord(_Camel):
                 f"the job has already started ({self.status})", job=self.pointer
             )
         self.started_at, self.source_version = now, source_version
+        self._note("started", now, by=by)
 
     def refusal_to_run(self, step: str) -> str | None:
         """Why ``step`` may not run in the job's current run, or None. Only the
@@ -195,10 +258,12 @@ class JobRecord(_Camel):
         state.run = self.run
         state.attempts += 1
         state.started_at = state.started_at or now
+        self._note("step-started", now, step=step, attempt=state.attempts)
 
     def note_step_error(self, step: str, error: JobError) -> None:
         """A retryable error: the step stays running; the error is kept."""
         self.steps[step].error = error
+        self._note("step-retrying", step=step, attempt=self.steps[step].attempts, error=error)
 
     def finish_step(self, step: str, status: Literal["completed", "skipped"], now: str) -> None:
         state = self.steps[step]
@@ -207,6 +272,7 @@ class JobRecord(_Camel):
         state.status = status
         state.completed_at = now
         state.error = None
+        self._note(f"step-{status}", now, step=step, attempt=state.attempts)  # type: ignore[arg-type]
 
     def complete(self) -> None:
         """Only a job whose every step completed (or was skipped) in this run."""
@@ -219,11 +285,13 @@ class JobRecord(_Camel):
                 job=self.pointer,
             )
         self._move_to("completed")
+        self._note("completed")
 
     def cancel(self) -> None:
         """A pending or processing job stops: no further step starts, and a
         step already running has its result dropped."""
         self._move_to("cancelled")
+        self._note("cancelled")
 
     def retry(self, resume_at: str | None = None) -> None:
         """A failed job runs again as run + 1, from ``resume_at`` (default its
@@ -240,6 +308,7 @@ class JobRecord(_Camel):
             )
         for name in STEP_NAMES[first:]:
             self.steps[name] = StepState()
+        self._note("retried", resume_at=STEP_NAMES[first])
 
     @property
     def resume_step(self) -> str:
@@ -261,11 +330,14 @@ class JobRecord(_Camel):
             self._move_to("processing")
         self._move_to("failed")
         self.error = error
-        state = self.steps.setdefault(error.step, StepState())
-        if state.status not in DONE_STEP_STATUSES:
+        state = self.steps.get(error.step)
+        if state is not None and state.status not in DONE_STEP_STATUSES:
             state.status = "failed"
             state.completed_at = now
             state.error = error
+        kind: HistoryKind = "expired" if error.type == ErrorType.UPLOAD_EXPIRED else "failed"
+        attempt = state.attempts if state is not None and state.attempts else None
+        self._note(kind, now, step=error.step, attempt=attempt, error=error)
 
 
 class StaleRun(InvalidTransition):
@@ -300,7 +372,7 @@ def mutate_job(
         if current is None:
             raise JobNotFound("job not found", jobId=job_id)
         _check_run(current, run)
-        updated = current.model_copy(deep=True)
+        updated = current.without_journal().model_copy(deep=True)
         change(updated)
         return jobs.save(updated, expected_version=current.version)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from talkavocado.events import PipelineEvent
-    from talkavocado.jobs import JobRecord
+    from talkavocado.jobs import HistoryEntry, JobRecord
     from talkavocado.keys import JobKeys
 
 
@@ -99,17 +99,32 @@ class JobPage:
     cursor: Mapping[str, Any] | None  # where the next page starts; None: this was the last
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[HistoryEntry]
+    cursor: Mapping[str, Any] | None
+
+
 class JobRepository(Protocol):
     def create(self, record: JobRecord) -> None:
-        """Conditional put; raise ``JobAlreadyExists`` if the job exists."""
+        """Conditional put, with the record's journal; raise
+        ``JobAlreadyExists`` if the job exists."""
         ...
 
     def get(self, tenant_id: str, job_id: str) -> JobRecord | None: ...
 
     def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
         """Replace the record if its stored ``version`` is still
-        ``expected_version``; bump ``version`` and ``updatedAt``. Raise
-        ``ConcurrentUpdate`` if another writer got there first."""
+        ``expected_version``; bump ``version`` and ``updatedAt``; add its
+        journal to the job's history in the same atomic write, and answer
+        the record without it. Raise ``ConcurrentUpdate`` if another writer
+        got there first (and then write nothing)."""
+        ...
+
+    def history(
+        self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None
+    ) -> HistoryPage:
+        """The job's transitions, oldest first, a page of ``limit`` after ``cursor``."""
         ...
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:

@@ -101,8 +101,11 @@ def test_twenty_simultaneous_creates_of_one_job_id_make_exactly_one_job(stack: S
         .Table("talkavocado-test-jobs")
         .query(KeyConditionExpression=Key("tenantId").eq(tenant))["Items"]
     )
-    assert len(items) == 1
-    assert items[0]["correlationId"] == winner
+    records = [item for item in items if str(item["jobSort"]).startswith("JOB#")]
+    assert len(records) == 1
+    assert records[0]["correlationId"] == winner
+    history = [item["kind"] for item in items if str(item["jobSort"]).startswith("HIST#")]
+    assert history == ["created"]  # the losers' creates wrote no history either
 
 
 def test_every_log_line_of_a_request_carries_correlation_tenant_and_job(

@@ -285,7 +285,7 @@ def failing_in_run_1(step: str) -> Any:
 def test_a_failed_job_retried_resumes_at_its_failed_step_as_a_new_run_and_completes(
     stack: Stack, media_dir: Path, body_of: Any
 ) -> None:
-    body_of("smart-cut-planner", failing_in_run_1("smart-cut-planner"))
+    body_of("video-render", failing_in_run_1("video-render"))
     tenant = new_tenant()
     job_id = stack.submit(tenant, media_dir / "tone.mp4")
     assert stack.wait_until_finished(tenant, job_id)["status"] == "failed"
@@ -297,15 +297,38 @@ def test_a_failed_job_retried_resumes_at_its_failed_step_as_a_new_run_and_comple
     assert all(step["attempts"] == 1 for step in job["steps"].values())
     runs = {name: step["run"] for name, step in job["steps"].items()}
     assert runs == {
-        "audio-extraction": 1,  # reused: its audio and transcript were still stored
+        "audio-extraction": 1,  # reused: their artifacts were still stored
         "transcription": 1,
-        "smart-cut-planner": 2,
+        "smart-cut-planner": 1,
         "video-render": 2,
         "job-finalizer": 2,
     }
     assert manifest_of(stack, tenant, job_id)["status"] == "completed"
     again = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
     assert (again.status, again.body["error"]["code"]) == (409, "INVALID_TRANSITION")
+
+    history = stack.request("GET", f"/jobs/{job_id}/history?tenantId={tenant}&limit=100")
+    assert history.status == 200
+    said = [(e["kind"], e["run"], e.get("step")) for e in history.body["history"]]
+    run_1 = [
+        (kind, 1, step) for step in STEP_NAMES[:3] for kind in ("step-started", "step-completed")
+    ]
+    assert said == [
+        ("created", 1, None),
+        ("started", 1, None),
+        *run_1,
+        ("step-started", 1, "video-render"),
+        ("failed", 1, "video-render"),
+        ("retried", 2, None),
+        ("step-started", 2, "video-render"),
+        ("step-completed", 2, "video-render"),
+        ("step-started", 2, "job-finalizer"),
+        ("step-completed", 2, "job-finalizer"),
+        ("completed", 2, None),
+    ]
+    assert history.body["history"][5 + len(run_1) - 1]["resumeAt"] == "video-render"
+    other = stack.request("GET", f"/jobs/{job_id}/history?tenantId={new_tenant()}")
+    assert other.status == 404
 
 
 def test_a_retry_from_start_runs_every_step_again(

@@ -101,7 +101,7 @@ def test_the_record_round_trips_through_a_table_item() -> None:
     item = job.to_item()
     assert item["jobSort"] == f"JOB#{job.job_id}"
     assert item["statusSort"].startswith("processing#")
-    assert JobRecord.model_validate(item) == job
+    assert JobRecord.model_validate(item) == job.without_journal()
 
 
 def stored() -> tuple[InMemoryJobRepository, JobRecord]:

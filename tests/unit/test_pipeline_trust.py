@@ -102,7 +102,9 @@ def test_no_event_drives_a_job_that_was_never_started(pending: World, step: Step
 
 
 def test_an_accepted_start_lets_the_first_step_run(pending: World) -> None:
-    mutate_job(pending.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.mark_started(NOW, None))
+    mutate_job(
+        pending.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.mark_started(NOW, None, "call")
+    )
     pending.deliver(PIPELINE[0])
     assert pending.ran == [PIPELINE[0].name]
     assert [e.detail_type for e in pending.publisher.events] == [PIPELINE[0].emits]

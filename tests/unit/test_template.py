@@ -62,6 +62,7 @@ def test_every_api_route_is_declared_behind_the_token_authorizer(template: Templ
         Route("POST", "/jobs/{jobId}/start", "ApiFunction", authorizer),
         Route("POST", "/jobs/{jobId}/retry", "ApiFunction", authorizer),
         Route("POST", "/jobs/{jobId}/cancel", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/history", "ApiFunction", authorizer),
     }
 
 

@@ -1,4 +1,6 @@
-"""The jobs table: partition ``tenantId``, sort ``jobSort`` (``JOB#{jobId}``).
+"""The jobs table: partition ``tenantId``, sort ``jobSort``: a job's record
+(``JOB#{jobId}``) and its history (``HIST#{jobId}#{version}#{n}``) share the
+tenant's partition, and each change writes both in one transaction.
 
 Every read is keyed by tenant, so no query can reach another tenant's items.
 Index names must match template.yaml (a test checks). Uses the low-level
@@ -7,6 +9,7 @@ client (thread-safe, unlike boto3 resources) with boto3's type (de)serialiser.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -15,8 +18,8 @@ from botocore.exceptions import ClientError
 
 from talkavocado.clock import now_iso
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, ValidationFailed
-from talkavocado.jobs import JobRecord, job_sort_key
-from talkavocado.ports import JobPage, JobQuery
+from talkavocado.jobs import HistoryEntry, JobRecord, history_prefix, history_sort_key, job_sort_key
+from talkavocado.ports import HistoryPage, JobPage, JobQuery
 
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
@@ -27,7 +30,14 @@ def _code(error: ClientError) -> str:
 
 
 def _condition_failed(error: ClientError) -> bool:
-    return _code(error) == "ConditionalCheckFailedException"
+    """The write's condition failed: alone, or as the record's part of a
+    transaction (the history items' own conditions cannot fail first)."""
+    if _code(error) == "ConditionalCheckFailedException":
+        return True
+    reasons = error.response.get("CancellationReasons") or []
+    return _code(error) == "TransactionCanceledException" and any(
+        reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
+    )
 
 
 _SERIALIZER = TypeSerializer()
@@ -52,13 +62,33 @@ class DynamoJobRepository:
     def _key(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         return _to_attributes({"tenantId": tenant_id, "jobSort": job_sort_key(job_id)})
 
+    def _write(self, record: JobRecord, condition: dict[str, Any]) -> None:
+        """The record under ``condition`` and its journal, all or nothing."""
+        put = {"TableName": self._table, "Item": _to_attributes(record.to_item()), **condition}
+        history = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_attributes(
+                        {
+                            "tenantId": record.tenant_id,
+                            "jobSort": history_sort_key(record.job_id, record.version, n),
+                            **entry.model_dump(by_alias=True, exclude_none=True),
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(jobSort)",
+                }
+            }
+            for n, entry in enumerate(record.journal)
+        ]
+        if history:
+            self._client.transact_write_items(TransactItems=[{"Put": put}, *history])
+        else:
+            self._client.put_item(**put)
+
     def create(self, record: JobRecord) -> None:
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_to_attributes(record.to_item()),
-                ConditionExpression="attribute_not_exists(jobSort)",
-            )
+            self._write(record, {"ConditionExpression": "attribute_not_exists(jobSort)"})
         except ClientError as error:
             if _condition_failed(error):
                 raise JobAlreadyExists("job already exists", job=record.pointer) from None
@@ -72,19 +102,48 @@ class DynamoJobRepository:
 
     def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
         saved = record.model_copy(update={"version": expected_version + 1, "updated_at": now_iso()})
+        condition = {
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": _to_attributes({":expected": expected_version}),
+        }
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_to_attributes(saved.to_item()),
-                ConditionExpression="#version = :expected",
-                ExpressionAttributeNames={"#version": "version"},
-                ExpressionAttributeValues=_to_attributes({":expected": expected_version}),
-            )
+            self._write(saved, condition)
         except ClientError as error:
             if _condition_failed(error):
                 raise ConcurrentUpdate(f"job {record.job_id} changed meanwhile") from None
             raise
-        return saved
+        return saved.without_journal()
+
+    def history(
+        self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None
+    ) -> HistoryPage:
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "tenantId = :tenant AND begins_with(jobSort, :prefix)",
+            "ExpressionAttributeValues": _to_attributes(
+                {":tenant": tenant_id, ":prefix": history_prefix(job_id)}
+            ),
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if cursor is not None:
+            if cursor.get("tenantId") != {"S": tenant_id}:
+                raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
+            arguments["ExclusiveStartKey"] = dict(cursor)
+        try:
+            response = self._client.query(**arguments)
+        except ClientError as error:
+            if cursor is not None and _code(error) == "ValidationException":
+                raise ValidationFailed("nextToken is not valid", field="nextToken") from None
+            raise
+        entries = [
+            HistoryEntry.model_validate(
+                {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+            )
+            for item in response.get("Items", [])
+        ]
+        return HistoryPage(entries, response.get("LastEvaluatedKey"))
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
         """One Query on an index of the tenant's partition: ``byCreatedAt``, or

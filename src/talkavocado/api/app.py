@@ -22,6 +22,7 @@ from talkavocado.api.models import (
     CreateJobRequest,
     CreateJobResponse,
     ErrorResponse,
+    HistoryResponse,
     JobListResponse,
     JobResponse,
     JobSummary,
@@ -173,6 +174,23 @@ def list_jobs(
         next_token=token,
     )
     return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True))
+
+
+@app.get(
+    "/jobs/<job_id>/history",
+    summary="Read every transition of a job, oldest first",
+    responses=_answers(HTTPStatus.OK, HistoryResponse),
+)
+def job_history(
+    job_id: str,
+    tenant_id: TenantQuery = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=4096)] = None,
+) -> Response[str]:
+    tenant_id = _tenant(tenant_id)
+    entries, token = job_service().job_history(tenant_id, job_id, limit, next_token)
+    body = HistoryResponse(tenant_id=tenant_id, job_id=job_id, history=entries, next_token=token)
+    return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True, exclude_none=True))
 
 
 def _tenant(requested: str | None) -> str:

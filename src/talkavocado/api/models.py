@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from talkavocado.camel import CamelModel
 from talkavocado.job_service import JobView
-from talkavocado.jobs import JobRecord
+from talkavocado.jobs import HistoryEntry, JobRecord
 from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
 from talkavocado.manifest import MIME_PATTERN, JobStatus
 from talkavocado.pipeline import STEP_NAMES
@@ -162,6 +162,16 @@ class JobListResponse(_Wire):
 
     tenant_id: str
     jobs: list[JobSummary]
+    next_token: str | None = None
+
+
+class HistoryResponse(_Wire):
+    """One page of a job's transitions, oldest first; ``nextToken`` reads the
+    next (absent on the last page)."""
+
+    tenant_id: str
+    job_id: str
+    history: list[HistoryEntry]
     next_token: str | None = None
 
 

@@ -192,7 +192,12 @@ def reconcile(storage_root: Path, env: str, jobs_table: str, session: Any) -> Mi
     for page in (
         session.client("dynamodb")
         .get_paginator("scan")
-        .paginate(TableName=jobs_table, ProjectionExpression="tenantId, jobId")
+        .paginate(
+            TableName=jobs_table,
+            ProjectionExpression="tenantId, jobId",
+            FilterExpression="begins_with(jobSort, :record)",  # not the history items
+            ExpressionAttributeValues={":record": {"S": "JOB#"}},
+        )
     ):
         records |= {f"{row['tenantId']['S']}/{row['jobId']['S']}" for row in page["Items"]}
     manifests = {
