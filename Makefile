@@ -98,7 +98,8 @@ openapi: $(STAMP)
 ## python3.13 on arm64, whatever Python builds them; media tools only where used.
 LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
 	--implementation cp --python-version 3.13 --only-binary=:all:
-CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction InputStoredFunction
+CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction InputStoredFunction \
+                   DeadlineSweepFunction
 MEDIA_FUNCTIONS := AudioExtractionFunction TranscriptionFunction SmartCutPlannerFunction \
 	VideoRenderFunction
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from talkavocado.clock import now_iso
@@ -43,6 +43,11 @@ class InMemoryJobRepository:
             self.items[key] = saved.to_item()
             self.histories[key] += saved.journal
             return saved.without_journal()
+
+    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
+        for (tenant, job), item in list(self.items.items()):
+            if "openShard" in item and item["updatedAt"] < updated_before:
+                yield tenant, job
 
     def history(
         self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None

@@ -100,6 +100,14 @@ class Settings:
     max_upload_bytes: int
     # The longest input the media steps can process within their timeouts.
     max_input_minutes: int
+    # A job's upload target is valid this long; a job still waiting for its
+    # input the grace period after it expires (UPLOAD_EXPIRED).
+    upload_window_seconds: int
+    upload_grace_seconds: int
+    # Added to the longest a step's queue lets it take before a job stuck in
+    # it is failed (TIMEOUT); the step queues are named prefix + step name.
+    watchdog_margin_seconds: int
+    step_queue_prefix: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -129,4 +137,8 @@ class Settings:
             allow_unauthenticated=_flag("ALLOW_UNAUTHENTICATED", False),
             max_upload_bytes=int(_number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             max_input_minutes=int(_number("MAX_INPUT_MINUTES", DEFAULT_MAX_INPUT_MINUTES)),
+            upload_window_seconds=int(_number("UPLOAD_WINDOW_SECONDS", 3600)),
+            upload_grace_seconds=int(_number("UPLOAD_GRACE_SECONDS", 900)),
+            watchdog_margin_seconds=int(_number("WATCHDOG_MARGIN_SECONDS", 300)),
+            step_queue_prefix=os.environ.get("STEP_QUEUE_PREFIX") or f"talkavocado-{env}-",
         )

@@ -60,7 +60,6 @@ from talkavocado.workers.context import event_for
 # A job still pending this long after its start was accepted (no step has
 # started) is taken to have lost its JobCreated.
 REPUBLISH_AFTER = timedelta(seconds=30)
-UPLOAD_EXPIRY_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ class JobService:
                 keys.input,
                 declared.mime_type if declared else None,
                 declared.bytes if declared else self._settings.max_upload_bytes,
-                UPLOAD_EXPIRY_SECONDS,
+                self._settings.upload_window_seconds,
             )
             return CreatedJob(record, upload)
         if record.started_at is not None:

@@ -9,6 +9,7 @@ moves backwards whatever order events arrive in.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,10 @@ from talkavocado.ports import JobRepository
 from talkavocado.retry import retry_on_conflict
 
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+# Open jobs carry ``openShard``, the partition key of the sparse index the
+# deadline sweep reads across tenants; a job leaves it when it finishes. A
+# few shards spread the index's writes.
+OPEN_SHARDS = 4
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"processing", "cancelled"}),
@@ -42,6 +47,10 @@ def job_sort_key(job_id: str) -> str:
     return f"JOB#{job_id}"
 
 
+def open_shard(job_id: str) -> str:
+    return f"open#{zlib.crc32(job_id.encode()) % OPEN_SHARDS}"
+
+
 def history_prefix(job_id: str) -> str:
     return f"HIST#{job_id}#"
 
@@ -58,7 +67,7 @@ def status_sort_key(status: str, created_at: str, job_id: str) -> str:
 
 
 class _Camel(CamelModel):
-    # Table items also carry the index attributes (jobSort, statusSort).
+    # Table items also carry the index attributes (jobSort, statusSort, openShard).
     model_config = ConfigDict(extra="ignore")
 
 
@@ -191,6 +200,8 @@ class JobRecord(_Camel):
         item = self.model_dump(by_alias=True, exclude_none=True)
         item["jobSort"] = self.job_sort
         item["statusSort"] = self.status_sort
+        if self.status not in TERMINAL_STATUSES:
+            item["openShard"] = open_shard(self.job_id)
         return item
 
     @property
@@ -317,6 +328,12 @@ class JobRecord(_Camel):
             (n for n in STEP_NAMES if self.steps[n].status not in DONE_STEP_STATUSES),
             STEP_NAMES[-1],
         )
+
+    @property
+    def current_step(self) -> str:
+        """The step running now, else the next one to run."""
+        running = (n for n in STEP_NAMES if self.steps[n].status == "running")
+        return next(running, self.resume_step)
 
     @property
     def retry_unannounced(self) -> bool:

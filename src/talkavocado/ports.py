@@ -3,7 +3,7 @@ them over AWS or the filesystem; unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -125,6 +125,12 @@ class JobRepository(Protocol):
         self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None
     ) -> HistoryPage:
         """The job's transitions, oldest first, a page of ``limit`` after ``cursor``."""
+        ...
+
+    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
+        """(tenant, job id) of every pending or processing job, of every
+        tenant, whose record last changed before ``updated_before``: for the
+        deadline sweep only."""
         ...
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:

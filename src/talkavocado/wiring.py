@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
     from talkavocado.workers.dead_letter import DeadLetterHandler
+    from talkavocado.workers.deadline_sweep import DeadlineSweep
     from talkavocado.workers.input_stored import InputStoredWorker
     from talkavocado.workers.worker import StepWorker
 
@@ -202,6 +203,36 @@ def dead_letter_worker() -> DeadLetterHandler:
 
     failer = JobFailer(jobs(), ManifestStore(storage()), publisher())
     return DeadLetterHandler(jobs(), failer, SqsBatch("dead-letter", visibility(), _retry_policy()))
+
+
+@_once
+def deadline_sweep() -> DeadlineSweep:
+    from datetime import timedelta
+
+    from talkavocado.adapters.sqs import QueueLimits
+    from talkavocado.deadlines import Deadlines
+    from talkavocado.manifest import ManifestStore
+    from talkavocado.pipeline import STEP_NAMES
+    from talkavocado.workers.deadline_sweep import DeadlineSweep
+    from talkavocado.workers.failure import JobFailer
+
+    @cache
+    def deadlines() -> Deadlines:
+        config = settings()
+        limits = QueueLimits(session().client("sqs"))
+        margin = timedelta(seconds=config.watchdog_margin_seconds)
+        return Deadlines(
+            upload_window=timedelta(
+                seconds=config.upload_window_seconds + config.upload_grace_seconds
+            ),
+            step_budgets={
+                step: limits.longest_delivery(config.step_queue_prefix + step) + margin
+                for step in STEP_NAMES
+            },
+        )
+
+    failer = JobFailer(jobs(), ManifestStore(storage()), publisher())
+    return DeadlineSweep(jobs(), failer, deadlines)
 
 
 def reset() -> None:

@@ -24,6 +24,7 @@ FUNCTION_OF = {
     "sqs_job_finalizer.json": "JobFinalizerFunction",
     "sqs_dead_letter.json": "DeadLetterFunction",
     "sqs_input_stored.json": "InputStoredFunction",
+    "scheduled_deadline_sweep.json": "DeadlineSweepFunction",
 }
 
 
@@ -49,6 +50,8 @@ def test_every_sample_event_runs_through_its_function(
         assert "error" in json.loads(response["body"]) or response["statusCode"] < 300
     elif function == "AuthorizerFunction":
         assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    elif function == "DeadlineSweepFunction":
+        assert response["finished"] is True
     else:
         assert response == {"batchItemFailures": []}  # jobs it names do not exist: dropped
 

@@ -113,8 +113,8 @@ def test_no_queue_rule_or_worker_exists_outside_the_pipeline_and_its_lifecycle(
             stem = next(logical_id.removesuffix(x) for x in suffixes if logical_id.endswith(x))
             assert stem in declared, f"{logical_id} is not a step of the pipeline"
     functions = {f.logical_id for f in template.functions()}
-    api_functions = {"ApiFunction", "AuthorizerFunction"}
-    assert functions == {f"{p}Function" for p in declared} | api_functions | {DEAD_LETTER_HANDLER}
+    others = {"ApiFunction", "AuthorizerFunction", DEAD_LETTER_HANDLER, "DeadlineSweepFunction"}
+    assert functions == {f"{p}Function" for p in declared} | others
 
 
 def test_the_idempotency_table_is_declared_with_a_ttl(template: Template) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_STATUS_INDEX
+from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_OPEN_INDEX, BY_STATUS_INDEX
 from talkavocado.config import Settings
 from talkavocado.keys import ENVS
 from talkavocado.local.invoke import load_handler
@@ -49,8 +49,11 @@ def test_function_environment_matches_the_code_defaults(
 def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -> None:
     table = template.of_type("AWS::DynamoDB::Table")["JobsTable"]
     assert {k["AttributeName"] for k in table["KeySchema"]} == {"tenantId", "jobSort"}
-    indexes = {index["IndexName"] for index in table["GlobalSecondaryIndexes"]}
-    assert indexes == {BY_STATUS_INDEX, BY_CREATED_AT_INDEX}
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {BY_STATUS_INDEX, BY_CREATED_AT_INDEX, BY_OPEN_INDEX}
+    sweep = indexes[BY_OPEN_INDEX]
+    assert [k["AttributeName"] for k in sweep["KeySchema"]] == ["openShard", "updatedAt"]
+    assert sweep["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_every_api_route_is_declared_behind_the_token_authorizer(template: Template) -> None:

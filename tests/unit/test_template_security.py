@@ -66,6 +66,18 @@ NEEDED: dict[str, dict[str, Any]] = {
         "actions": {*JOBS, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
         "objects": reads_writes([MANIFEST], [MANIFEST]),
     },
+    "DeadlineSweepFunction": {
+        # Query on the byOpen index only; the step queues' settings are its budgets.
+        "actions": {
+            *JOBS,
+            "dynamodb:Query",
+            *PUBLISH,
+            *MISSING_IS_404,
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes",
+        },
+        "objects": reads_writes([MANIFEST], [MANIFEST]),
+    },
 }
 
 
@@ -182,5 +194,21 @@ def test_only_the_stacks_functions_may_put_pipeline_events(template: Template) -
     assert condition["ForAnyValue:StringEquals"] == {"events:source": "talkavocado.pipeline"}
     allowed = {arn["Fn::GetAtt"][0] for arn in condition["ArnNotEquals"]["aws:PrincipalArn"]}
     publishers = {f"{step.resource_prefix}FunctionRole" for step in PIPELINE}
-    lifecycle = {"ApiFunctionRole", "DeadLetterFunctionRole", "InputStoredFunctionRole"}
+    lifecycle = {
+        "ApiFunctionRole",
+        "DeadLetterFunctionRole",
+        "InputStoredFunctionRole",
+        "DeadlineSweepFunctionRole",
+    }
     assert allowed == publishers | lifecycle
+
+
+def test_only_the_deadline_sweep_reads_across_tenants_and_only_through_its_index(
+    template: Template,
+) -> None:
+    open_index = template.arn("JobsTable") + "/index/byOpen"
+    for function in NEEDED:
+        for statement in statements(template, function):
+            if open_index in as_list(statement["Resource"]):
+                assert function == "DeadlineSweepFunction"
+                assert as_list(statement["Action"]) == ["dynamodb:Query"]

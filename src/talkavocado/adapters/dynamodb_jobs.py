@@ -9,7 +9,7 @@ client (thread-safe, unlike boto3 resources) with boto3's type (de)serialiser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -18,11 +18,19 @@ from botocore.exceptions import ClientError
 
 from talkavocado.clock import now_iso
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, ValidationFailed
-from talkavocado.jobs import HistoryEntry, JobRecord, history_prefix, history_sort_key, job_sort_key
+from talkavocado.jobs import (
+    OPEN_SHARDS,
+    HistoryEntry,
+    JobRecord,
+    history_prefix,
+    history_sort_key,
+    job_sort_key,
+)
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
 
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
+BY_OPEN_INDEX = "byOpen"
 
 
 def _code(error: ClientError) -> str:
@@ -114,6 +122,24 @@ class DynamoJobRepository:
                 raise ConcurrentUpdate(f"job {record.job_id} changed meanwhile") from None
             raise
         return saved.without_journal()
+
+    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
+        """(tenant, job) of every open job last changed before the time, from
+        the sparse ``byOpen`` index (keys only), shard by shard, page by page."""
+        paginator = self._client.get_paginator("query")
+        for shard in range(OPEN_SHARDS):
+            pages = paginator.paginate(
+                TableName=self._table,
+                IndexName=BY_OPEN_INDEX,
+                KeyConditionExpression="openShard = :shard AND updatedAt < :before",
+                ExpressionAttributeValues=_to_attributes(
+                    {":shard": f"open#{shard}", ":before": updated_before}
+                ),
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    job_sort = item["jobSort"]["S"]
+                    yield item["tenantId"]["S"], job_sort.removeprefix(job_sort_key(""))
 
     def history(
         self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None

@@ -1,8 +1,11 @@
-"""Delays a failed message's next delivery (retry backoff) by changing its
-visibility timeout."""
+"""SQS as the workers use it beyond their event source: delaying a failed
+message's next delivery (retry backoff), and reading how long a queue can
+keep redelivering a message (the deadline sweep's step budgets)."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -34,3 +37,18 @@ class SqsVisibility:
             )
         except (BotoCoreError, ClientError):
             logger.warning("could not delay the retry", exc_info=True)
+
+
+class QueueLimits:
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client or boto3.client("sqs")
+
+    def longest_delivery(self, queue_name: str) -> timedelta:
+        """Visibility timeout times maxReceiveCount: after that long, the
+        queue has moved a message it keeps failing to its dead-letter queue."""
+        url = self._client.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        attributes = self._client.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
+        )["Attributes"]
+        receives = json.loads(attributes.get("RedrivePolicy", "{}")).get("maxReceiveCount", 1)
+        return timedelta(seconds=int(attributes["VisibilityTimeout"]) * int(receives))

@@ -4,8 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.wiring import input_stored_worker
+from talkavocado.wiring import deadline_sweep, input_stored_worker
 
 
 def input_stored(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return input_stored_worker().handle(event, context)
+
+
+def sweep_deadlines(event: dict[str, Any], context: LambdaContext) -> dict[str, int | bool]:
+    """Scheduled: fail every open job past its deadline."""
+    return deadline_sweep().handle(context.get_remaining_time_in_millis)

@@ -38,6 +38,7 @@ def _up(args: argparse.Namespace) -> int:
         api_port=args.port,
         emulator_port=args.emulator_port,
         keep_state=True,
+        schedule_seconds=args.sweep_every,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -168,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh",
         action="store_true",
         help="start empty: forget the saved jobs and queues, and remove this env's media",
+    )
+    up.add_argument(
+        "--sweep-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run the scheduled functions (the deadline sweep) this often "
+        "instead of at their template rate (5 minutes)",
     )
     up.set_defaults(run=_up)
 

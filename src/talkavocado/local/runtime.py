@@ -20,6 +20,7 @@ from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
 from talkavocado.local.pollers import QueuePoller, event_sources
+from talkavocado.local.schedules import ScheduleTimer, schedules
 from talkavocado.local.state import Mismatch, Restored, StateFile, StateKeeper, reconcile
 from talkavocado.local.template import Template
 from talkavocado.local.uploads import UPLOAD_PATH, receive
@@ -75,10 +76,13 @@ class LocalRuntime:
         workers: bool = True,
         keep_state: bool = False,
         grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
+        schedule_seconds: float | None = None,
     ) -> None:
-        """``workers=False`` serves the API only: events wait in their queues.
-        ``keep_state`` restores the emulator's tables and queues of the last
-        run from the storage folder, and keeps them there (local/state.py)."""
+        """``workers=False`` serves the API only: events wait in their queues
+        and scheduled functions do not run. ``keep_state`` restores the
+        emulator's tables and queues of the last run from the storage folder,
+        and keeps them there (local/state.py). ``schedule_seconds`` runs the
+        scheduled functions that often instead of at their template rate."""
         self._template_path = template_path or default_template_path()
         self._host = host
         self._api_port = api_port
@@ -86,11 +90,13 @@ class LocalRuntime:
         self._workers = workers
         self._keep_state = keep_state
         self._grace_seconds = grace_seconds
+        self._schedule_seconds = schedule_seconds
         self._saved_env: dict[str, str | None] = {}
         self.emulator: Emulator | None = None
         self.api: ApiServer | None = None
         self.template: Template | None = None
         self.pollers: list[QueuePoller] = []
+        self.timers: list[ScheduleTimer] = []
         self.state: StateFile | None = None
         self.restored: Restored | None = None
         self.mismatch: Mismatch | None = None
@@ -164,6 +170,11 @@ class LocalRuntime:
             for source in event_sources(self.template)
             if self._workers
         ]
+        self.timers = [
+            ScheduleTimer(schedule, handlers[schedule.function.logical_id]).start()
+            for schedule in schedules(self.template, self._schedule_seconds)
+            if self._workers
+        ]
 
     def _restore_state(self, env: str, region: str) -> None:
         assert self.template is not None
@@ -206,20 +217,21 @@ class LocalRuntime:
         wiring.reset()
 
     def _drain(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
+        runners: list[QueuePoller | ScheduleTimer] = [*self.pollers, *self.timers]
+        for runner in runners:
+            runner.stop()
         deadline = time.monotonic() + self._grace_seconds
         try:
-            for poller in self.pollers:
-                poller.join(max(0.0, deadline - time.monotonic()))
+            for runner in runners:
+                runner.join(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:  # asked again: no more grace
             pass
-        if any(poller.busy for poller in self.pollers):
+        if any(runner.busy for runner in runners):
             logger.warning("interrupting the steps still running; they run again after a start")
             ffmpeg.interrupt_all()
-            for poller in self.pollers:
-                poller.join(DRAIN_AFTER_INTERRUPT_SECONDS)
-        self.pollers = []
+            for runner in runners:
+                runner.join(DRAIN_AFTER_INTERRUPT_SECONDS)
+        self.pollers, self.timers = [], []
 
     def _set_env(self, values: dict[str, str]) -> None:
         for name, value in values.items():

@@ -5,6 +5,7 @@ its error in the manifest), each safe to repeat."""
 from __future__ import annotations
 
 from talkavocado.clock import now_iso
+from talkavocado.errors import InvalidTransition
 from talkavocado.jobs import (
     TERMINAL_STATUSES,
     JobError,
@@ -28,9 +29,12 @@ class JobFailer:
         self._manifests = manifests
         self._publisher = publisher
 
-    def fail(self, job: JobRecord, error: JobError) -> None:
+    def fail(self, job: JobRecord, error: JobError, only_as_read: bool = False) -> None:
         """Safe to repeat: for a job already failed, it finishes what a crash
-        may have left undone (the manifest, the event) with the recorded error."""
+        may have left undone (the manifest, the event) with the recorded error.
+        ``only_as_read``: fail it only if nothing changed it since ``job`` was
+        read (a judgement made on that copy, such as a deadline, stands only
+        for it)."""
         if job.status == "failed" and job.error is not None:
             error = job.error
         elif job.status in TERMINAL_STATUSES:
@@ -44,7 +48,7 @@ class JobFailer:
                 self._manifests,
                 keys,
                 "failed",
-                lambda j: j.fail(error, now),
+                lambda j: _fail(j, error, now, job.version if only_as_read else None),
                 note=lambda m: _note_error(m, error, now),
                 run=job.run,
             )
@@ -58,6 +62,12 @@ class JobFailer:
             failed, manifest = moved.record, moved.manifest
         self._publisher.publish(event_for("JobFailed", failed, manifest, error))
         logger.warning("job failed", extra={"errorType": error.type, "errorMessage": error.message})
+
+
+def _fail(job: JobRecord, error: JobError, now: str, read_version: int | None) -> None:
+    if read_version is not None and job.version != read_version:
+        raise InvalidTransition(f"job {job.job_id} changed since it was judged", job=job.pointer)
+    job.fail(error, now)
 
 
 def _note_error(manifest: Manifest, error: JobError, now: str) -> None:

@@ -1,0 +1,67 @@
+"""The deadline sweep (a scheduled function): every open job past its
+deadline (talkavocado.deadlines) is failed the way any failure is, with its
+manifest, its record and JobFailed, unless it moved on since it was read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from talkavocado.deadlines import Deadlines
+from talkavocado.jobs import TERMINAL_STATUSES
+from talkavocado.observability import bind_job, logger, start_invocation
+from talkavocado.ports import JobRepository
+from talkavocado.workers.failure import JobFailer
+
+STEP = "deadline-sweep"
+# Stop this long before the invocation's end; the next sweep carries on.
+RESERVE_MS = 15_000
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    examined: int
+    failed: int
+    finished: bool  # False: stopped for lack of time
+
+
+class DeadlineSweep:
+    def __init__(
+        self, jobs: JobRepository, failer: JobFailer, deadlines: Callable[[], Deadlines]
+    ) -> None:
+        self._jobs = jobs
+        self._failer = failer
+        self._deadlines = deadlines  # read lazily: from the queues' settings
+
+    def sweep(self, now: datetime, remaining_ms: Callable[[], int]) -> SweepReport:
+        sweep_id = f"sweep-{uuid.uuid4()}"
+        start_invocation(correlation_id=sweep_id, step=STEP, context=None)
+        deadlines = self._deadlines()
+        cutoff = (now - deadlines.shortest).isoformat(timespec="milliseconds")
+        examined = failed = 0
+        for tenant_id, job_id in self._jobs.open_jobs(cutoff.replace("+00:00", "Z")):
+            if remaining_ms() < RESERVE_MS:
+                logger.warning("sweep stopped for lack of time", extra={"examined": examined})
+                return SweepReport(examined, failed, finished=False)
+            examined += 1
+            record = self._jobs.get(tenant_id, job_id)
+            if record is None or record.status in TERMINAL_STATUSES:
+                continue
+            error = deadlines.overdue(record, now)
+            if error is None:
+                continue
+            # Its lines join the job's own, under the job's correlation id.
+            start_invocation(correlation_id=record.correlation_id, step=STEP, context=None)
+            bind_job(tenant_id=tenant_id, job_id=job_id)
+            logger.warning("job overdue", extra={"errorType": error.type, "reason": error.message})
+            self._failer.fail(record, error, only_as_read=True)
+            failed += 1
+            start_invocation(correlation_id=sweep_id, step=STEP, context=None)
+        logger.info("sweep done", extra={"examined": examined, "failed": failed})
+        return SweepReport(examined, failed, finished=True)
+
+    def handle(self, remaining_ms: Callable[[], int]) -> dict[str, int | bool]:
+        report = self.sweep(datetime.now(UTC), remaining_ms)
+        return {"examined": report.examined, "failed": report.failed, "finished": report.finished}
