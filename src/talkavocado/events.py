@@ -9,9 +9,10 @@ the versions they know.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+import uuid
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from talkavocado.camel import CamelModel
 from talkavocado.errors import ErrorType
@@ -88,12 +89,47 @@ class RenderCompleted(PipelineEvent):
     pass
 
 
-class JobCompleted(PipelineEvent):
-    pass
+# Event ids of outcomes: the same job, run and outcome always get the same id.
+_OUTCOME_IDS = uuid.UUID("6f0b9d3e-2c1a-4f6e-9a7b-5d8c3e1f2a40")
 
 
-class JobFailed(PipelineEvent):
+class JobOutcome(PipelineEvent):
+    """How a run of a job ended: the public contract (a committed schema per
+    outcome) that clients and the webhook notifier consume. ``eventId`` is
+    stable per job, run and outcome, so a consumer deduplicates on it."""
+
+    job_status: ClassVar[Literal["completed", "failed", "cancelled"]]
+
+    event_id: str = ""
+    status: Literal["completed", "failed", "cancelled"] | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+    @model_validator(mode="after")
+    def _identify(self) -> JobOutcome:
+        name = f"{self.env}/{self.tenant_id}/{self.job_id}/{self.run}/{self.detail_type}"
+        expected = str(uuid.uuid5(_OUTCOME_IDS, name))
+        if self.event_id not in ("", expected):
+            raise ValueError("eventId is not this outcome's id")
+        self.event_id, self.status = expected, self.job_status
+        return self
+
+    @property
+    def announcement(self) -> str:
+        return f"{self.detail_type}#{self.run}"
+
+
+class JobCompleted(JobOutcome):
+    job_status = "completed"
+
+
+class JobFailed(JobOutcome):
+    job_status = "failed"
     error: EventError
+
+
+class JobCancelled(JobOutcome):
+    job_status = "cancelled"
 
 
 EVENT_TYPES: dict[str, type[PipelineEvent]] = {
@@ -106,5 +142,7 @@ EVENT_TYPES: dict[str, type[PipelineEvent]] = {
         RenderCompleted,
         JobCompleted,
         JobFailed,
+        JobCancelled,
     )
 }
+OUTCOMES: tuple[str, ...] = ("JobCompleted", "JobFailed", "JobCancelled")

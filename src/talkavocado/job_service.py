@@ -39,7 +39,7 @@ from talkavocado.errors import (
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.events import JobCreated
+from talkavocado.events import JobCreated, JobOutcome
 from talkavocado.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
@@ -55,6 +55,7 @@ from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
 from talkavocado.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
+from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import event_for
 
 # A job still pending this long after its start was accepted (no step has
@@ -162,6 +163,7 @@ class JobService:
         self._storage = storage
         self._manifests = ManifestStore(storage)
         self._publisher = publisher
+        self._announcer = Announcer(jobs, publisher)
 
     def create_job(self, command: CreateJob) -> CreatedJob:
         tenant_id = parse_tenant_id(command.tenant_id)
@@ -270,21 +272,28 @@ class JobService:
         again is harmless. The manifest first, then the record; if the job
         finished meanwhile, the record decides and the manifest follows it."""
         record = self._existing(tenant_id, job_id)
-        if record.status == "cancelled":
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        if record.status == "cancelled":  # asked again: announce it if a crash did not
+            self._announce(record, self._manifests.load(keys)[0], "JobCancelled")
             return record
         if record.status not in ("pending", "processing"):
             raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
-        keys = JobKeys(record.env, record.tenant_id, record.job_id)
         try:
-            record, _ = change_status(
+            record, manifest = change_status(
                 self._jobs, self._manifests, keys, "cancelled", lambda job: job.cancel()
             )
         except JobMovedOn as moved:
             if moved.record.status != "cancelled":
                 raise
-            return moved.record
+            record, manifest = moved.record, moved.manifest
         logger.info("job cancelled")
+        self._announce(record, manifest, "JobCancelled")
         return record
+
+    def _announce(self, record: JobRecord, manifest: Manifest, detail_type: str) -> None:
+        outcome = event_for(detail_type, record, manifest)
+        assert isinstance(outcome, JobOutcome)
+        self._announcer.announce(outcome)
 
     def retry_job(self, tenant_id: str, job_id: str, from_start: bool = False) -> JobRecord:
         """Run a failed job again as run + 1 (POST /jobs/{jobId}/retry): from

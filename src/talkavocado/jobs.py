@@ -141,6 +141,11 @@ class JobRecord(_Camel):
     source_version: str | None = None
     steps: dict[str, StepState] = Field(default_factory=_initial_steps)
     error: JobError | None = None
+    # When the current run ended (completed, failed or cancelled), and which
+    # outcome announcement has gone out (``{detailType}#{run}``): an outcome
+    # is announced once per run unless a crash comes between the two.
+    finished_at: str | None = None
+    announced: str | None = None
     # The transitions made since the record was read; the repository writes
     # them with the record, atomically, and hands back a record without them.
     _journal: list[HistoryEntry] = PrivateAttr(default_factory=list)
@@ -226,6 +231,7 @@ class JobRecord(_Camel):
                 f"job {self.job_id} cannot go from {self.status} to {target}", job=self.pointer
             )
         self.status = target
+        self.finished_at = now_iso() if target in TERMINAL_STATUSES else None
 
     def mark_started(self, now: str, source_version: str | None, by: StartedBy) -> None:
         """Accept a start with the input as now stored: the first step may
@@ -328,6 +334,9 @@ class JobRecord(_Camel):
             (n for n in STEP_NAMES if self.steps[n].status not in DONE_STEP_STATUSES),
             STEP_NAMES[-1],
         )
+
+    def mark_announced(self, announcement: str) -> None:
+        self.announced = announcement
 
     @property
     def current_step(self) -> str:

@@ -391,6 +391,8 @@ def test_a_pending_or_processing_job_can_be_cancelled_twice(world: World, starte
     assert world.service.cancel_job("demo-tenant", JOB).status == "cancelled"
     keys = JobKeys("test", "demo-tenant", JOB)
     assert world.manifests.load(keys)[0].status == "cancelled"
+    cancelled = [e for e in world.publisher.events if e.detail_type == "JobCancelled"]
+    assert len(cancelled) == 1  # announced once
 
 
 def test_a_finished_job_cannot_be_cancelled(world: World) -> None:

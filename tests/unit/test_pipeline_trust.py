@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.errors import DependencyUnavailable, ErrorType, InvalidTransition
-from talkavocado.events import EVENT_TYPES, PipelineEvent
+from talkavocado.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.jobs import JobError, JobRecord, mutate_job
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import Manifest, ManifestStore
-from talkavocado.pipeline import PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.dead_letter import MAX_ATTEMPTS, DeadLetterHandler
@@ -376,3 +376,47 @@ def test_a_dead_letter_that_keeps_failing_is_dropped_after_a_few_attempts(
     record.raw_event["attributes"]["ApproximateReceiveCount"] = str(MAX_ATTEMPTS + 1)
     handler.process(record)
     assert transcribing.record() == before
+
+
+def test_a_job_run_announces_its_completion_once_however_often_it_is_delivered(
+    pending: World,
+) -> None:
+    pending.complete_steps(len(PIPELINE) - 1)
+    for _ in range(3):
+        pending.deliver(FINALIZER)
+    outcomes = [e for e in pending.publisher.events if isinstance(e, JobOutcome)]
+    assert [e.detail_type for e in outcomes] == ["JobCompleted"]
+    assert outcomes[0].status == "completed" and outcomes[0].finished_at is not None
+    assert pending.record().announced == "JobCompleted#1"
+
+
+def test_an_announcement_lost_to_a_crash_goes_out_again_with_the_same_event_id(
+    pending: World,
+) -> None:
+    pending.complete_steps(len(PIPELINE) - 1)
+    pending.deliver(FINALIZER)
+    # The crash came after the publish, before the job recorded it.
+    mutate_job(pending.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: setattr(j, "announced", None))
+    pending.deliver(FINALIZER)
+    pending.deliver(FINALIZER)
+    first, again = [e for e in pending.publisher.events if isinstance(e, JobOutcome)]
+    assert first.event_id == again.event_id
+
+
+def test_a_failure_is_announced_once_however_often_it_is_made(pending: World) -> None:
+    failer = JobFailer(pending.jobs, pending.manifests, pending.publisher)
+    error = JobError(type=ErrorType.UNKNOWN, message="boom", step=PIPELINE[0].name)
+    for _ in range(3):
+        failer.fail(pending.record(), error)
+    failed = [e for e in pending.publisher.events if isinstance(e, JobOutcome)]
+    assert [(e.detail_type, e.status) for e in failed] == [("JobFailed", "failed")]
+
+
+def test_each_run_has_its_own_outcome_event_id(pending: World) -> None:
+    failer = JobFailer(pending.jobs, pending.manifests, pending.publisher)
+    error = JobError(type=ErrorType.UNKNOWN, message="boom", step=PIPELINE[0].name)
+    failer.fail(pending.record(), error)
+    mutate_job(pending.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.retry())
+    failer.fail(pending.record(), error)
+    first, second = [e for e in pending.publisher.events if isinstance(e, JobOutcome)]
+    assert (first.run, second.run) == (1, 2) and first.event_id != second.event_id

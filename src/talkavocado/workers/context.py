@@ -16,7 +16,7 @@ from talkavocado.errors import (
     TalkAvocadoError,
     ValidationFailed,
 )
-from talkavocado.events import EVENT_TYPES, EventError, PipelineEvent
+from talkavocado.events import EVENT_TYPES, EventError, JobOutcome, PipelineEvent
 from talkavocado.jobs import JobError, JobRecord
 from talkavocado.keys import JobKeys
 from talkavocado.manifest import Manifest
@@ -90,4 +90,7 @@ def event_for(
     }
     if error is not None:
         fields["error"] = EventError(type=error.type, message=error.message, step=error.step)
-    return EVENT_TYPES[detail_type](**fields)
+    event_type = EVENT_TYPES[detail_type]
+    if issubclass(event_type, JobOutcome):
+        fields.update(created_at=job.created_at, finished_at=job.finished_at)
+    return event_type(**fields)

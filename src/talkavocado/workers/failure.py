@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from talkavocado.clock import now_iso
 from talkavocado.errors import InvalidTransition
+from talkavocado.events import JobOutcome
 from talkavocado.jobs import (
     TERMINAL_STATUSES,
     JobError,
@@ -18,6 +19,7 @@ from talkavocado.keys import JobKeys
 from talkavocado.manifest import LogEntry, Manifest, ManifestStore
 from talkavocado.observability import logger
 from talkavocado.ports import EventPublisher, JobRepository
+from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import event_for
 
 
@@ -27,7 +29,7 @@ class JobFailer:
     ) -> None:
         self._jobs = jobs
         self._manifests = manifests
-        self._publisher = publisher
+        self._announcer = Announcer(jobs, publisher)
 
     def fail(self, job: JobRecord, error: JobError, only_as_read: bool = False) -> None:
         """Safe to repeat: for a job already failed, it finishes what a crash
@@ -60,7 +62,9 @@ class JobFailer:
                 logger.info("job finished meanwhile; failure not recorded")
                 return
             failed, manifest = moved.record, moved.manifest
-        self._publisher.publish(event_for("JobFailed", failed, manifest, error))
+        outcome = event_for("JobFailed", failed, manifest, failed.error or error)
+        assert isinstance(outcome, JobOutcome)
+        self._announcer.announce(outcome)
         logger.warning("job failed", extra={"errorType": error.type, "errorMessage": error.message})
 
 

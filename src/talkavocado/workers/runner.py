@@ -23,7 +23,7 @@ from typing import Any
 
 from talkavocado.clock import now_iso
 from talkavocado.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
-from talkavocado.events import EVENT_TYPES, PipelineEvent
+from talkavocado.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
@@ -37,6 +37,7 @@ from talkavocado.manifest import LogEntry, Manifest, ManifestStore
 from talkavocado.observability import logger, record_step_metrics
 from talkavocado.pipeline import FINALIZER, Step, next_step
 from talkavocado.ports import EventPublisher, JobRepository, Storage
+from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify, event_for
 from talkavocado.workers.failure import JobFailer
 
@@ -66,6 +67,7 @@ class StepRunner:
         self._manifests = manifests
         self._storage = storage
         self._publisher = publisher
+        self._announcer = Announcer(jobs, publisher)
         self._failer = JobFailer(jobs, manifests, publisher)
         self._execute_once = idempotency(self._execute) if idempotency else self._execute
 
@@ -226,6 +228,9 @@ class StepRunner:
         self._publish(event_for(self.step.emits, job, manifest))
 
     def _publish(self, event: PipelineEvent) -> None:
+        if isinstance(event, JobOutcome):  # once per run, recorded on the job
+            self._announcer.announce(event)
+            return
         self._publisher.publish(event)
         logger.info("event published", extra={"detailType": event.detail_type})
 
