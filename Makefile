@@ -99,7 +99,7 @@ openapi: $(STAMP)
 LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
 	--implementation cp --python-version 3.13 --only-binary=:all:
 CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction InputStoredFunction \
-                   DeadlineSweepFunction
+                   DeadlineSweepFunction NotificationsFunction
 MEDIA_FUNCTIONS := AudioExtractionFunction TranscriptionFunction SmartCutPlannerFunction \
 	VideoRenderFunction
 

@@ -108,6 +108,17 @@ class Settings:
     # it is failed (TIMEOUT); the step queues are named prefix + step name.
     watchdog_margin_seconds: int
     step_queue_prefix: str
+    # Webhooks: their table, the notifier's queue and its dead-letter queue,
+    # how long a delivery is retried (from its first attempt) and how soon,
+    # how many a tenant may register, and whether loopback http receivers
+    # are allowed (the local runtime only).
+    webhooks_table: str
+    notifications_queue_url: str | None
+    notifications_dead_letter_url: str | None
+    webhook_retry_seconds: int
+    webhook_retry_base_seconds: float
+    max_webhooks_per_tenant: int
+    webhook_allow_loopback: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -141,4 +152,11 @@ class Settings:
             upload_grace_seconds=int(_number("UPLOAD_GRACE_SECONDS", 900)),
             watchdog_margin_seconds=int(_number("WATCHDOG_MARGIN_SECONDS", 300)),
             step_queue_prefix=os.environ.get("STEP_QUEUE_PREFIX") or f"talkavocado-{env}-",
+            webhooks_table=os.environ.get("WEBHOOKS_TABLE") or f"talkavocado-{env}-webhooks",
+            notifications_queue_url=os.environ.get("NOTIFICATIONS_QUEUE_URL") or None,
+            notifications_dead_letter_url=os.environ.get("NOTIFICATIONS_DEAD_LETTER_URL") or None,
+            webhook_retry_seconds=int(_number("WEBHOOK_RETRY_SECONDS", 86400)),
+            webhook_retry_base_seconds=_number("WEBHOOK_RETRY_BASE_SECONDS", 30),
+            max_webhooks_per_tenant=int(_number("MAX_WEBHOOKS_PER_TENANT", 5)),
+            webhook_allow_loopback=_flag("WEBHOOK_ALLOW_LOOPBACK", False),
         )

@@ -24,6 +24,19 @@ class InvalidKey(ValidationFailed):
     """A storage key that does not stay inside its job's prefix."""
 
 
+class UnsafeWebhookUrl(ValidationFailed):
+    """A webhook URL this deployment will not call (not https, or an address
+    that is not public: private, loopback, link-local, metadata)."""
+
+
+class WebhookNotFound(TalkAvocadoError):
+    code = "NOT_FOUND"
+
+
+class WebhookLimitReached(TalkAvocadoError):
+    code = "WEBHOOK_LIMIT_REACHED"
+
+
 class PayloadTooLarge(TalkAvocadoError):
     code = "PAYLOAD_TOO_LARGE"
 

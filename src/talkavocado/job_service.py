@@ -19,12 +19,8 @@ is harmless).
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from talkavocado.clock import now_iso
 from talkavocado.config import Settings
@@ -53,6 +49,7 @@ from talkavocado.jobs import (
 from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
 from talkavocado.manifest import InputSection, Manifest, ManifestStore
 from talkavocado.observability import bind_job, logger
+from talkavocado.paging import cursor_of, token_of
 from talkavocado.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
 from talkavocado.workers.announce import Announcer
@@ -87,33 +84,6 @@ class Listing:
     created_before: str | None = None
     limit: int = 50
     next_token: str | None = None
-
-
-def _cursor_of(token: str, tenant_id: str, filters: list[str | None]) -> dict[str, Any]:
-    """The storage cursor a page token carries, if it was made for this
-    tenant and these filters (a listing's, or one job's history)."""
-    try:
-        document = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
-        raise ValidationFailed("nextToken is not valid", field="nextToken") from None
-    if (
-        not isinstance(document, dict)
-        or document.get("tenantId") != tenant_id
-        or document.get("filters") != filters
-        or not isinstance(document.get("cursor"), dict)
-    ):
-        raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
-    cursor: dict[str, Any] = document["cursor"]
-    return cursor
-
-
-def _token_of(
-    cursor: Mapping[str, Any] | None, tenant_id: str, filters: list[str | None]
-) -> str | None:
-    if cursor is None:
-        return None
-    document = {"tenantId": tenant_id, "filters": filters, "cursor": dict(cursor)}
-    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -387,12 +357,12 @@ class JobService:
         tenant_id = parse_tenant_id(tenant_id)
         bind_job(tenant_id=tenant_id)
         filters = [listing.status, listing.created_after, listing.created_before]
-        cursor = _cursor_of(listing.next_token, tenant_id, filters) if listing.next_token else None
+        cursor = cursor_of(listing.next_token, tenant_id, filters) if listing.next_token else None
         query = JobQuery(
             listing.status, listing.created_after, listing.created_before, listing.limit, cursor
         )
         page = self._jobs.list_jobs(tenant_id, query)
-        return page.records, _token_of(page.cursor, tenant_id, filters)
+        return page.records, token_of(page.cursor, tenant_id, filters)
 
     def job_history(
         self, tenant_id: str, job_id: str, limit: int, next_token: str | None
@@ -401,9 +371,9 @@ class JobService:
         the next page; a token is bound to its tenant and job."""
         record = self._existing(tenant_id, job_id)
         scope: list[str | None] = ["history", record.job_id]
-        cursor = _cursor_of(next_token, record.tenant_id, scope) if next_token else None
+        cursor = cursor_of(next_token, record.tenant_id, scope) if next_token else None
         page = self._jobs.history(record.tenant_id, record.job_id, limit, cursor)
-        return page.entries, _token_of(page.cursor, record.tenant_id, scope)
+        return page.entries, token_of(page.cursor, record.tenant_id, scope)
 
     def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
         source: InputSection | None = None

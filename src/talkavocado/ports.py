@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from talkavocado.events import PipelineEvent
     from talkavocado.jobs import HistoryEntry, JobRecord
     from talkavocado.keys import JobKeys
+    from talkavocado.webhooks import Delivery, Webhook, WebhookState
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,72 @@ class JobRepository(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, event: PipelineEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: list[Delivery]
+    cursor: Mapping[str, Any] | None
+
+
+class WebhookRepository(Protocol):
+    """A tenant's webhooks and their delivery records; every call is keyed
+    by tenant."""
+
+    def add(self, webhook: Webhook, limit: int) -> None:
+        """Raise ``WebhookLimitReached`` when the tenant has ``limit`` already."""
+        ...
+
+    def get(self, tenant_id: str, webhook_id: str) -> Webhook | None: ...
+
+    def of_tenant(self, tenant_id: str) -> list[Webhook]: ...
+
+    def remove(self, tenant_id: str, webhook_id: str) -> bool:
+        """False when there was no such webhook."""
+        ...
+
+    def set_state(
+        self, tenant_id: str, webhook_id: str, state: WebhookState, reason: str | None
+    ) -> None: ...
+
+    def claim(self, tenant_id: str, webhook_id: str, event_id: str, owner: str) -> bool:
+        """True for the first ``owner`` (a message) to claim ``event_id`` for
+        the webhook, and again for that owner (its retries); False for every
+        other: one notification per event and webhook."""
+        ...
+
+    def record(self, tenant_id: str, delivery: Delivery) -> None: ...
+
+    def deliveries(
+        self, tenant_id: str, webhook_id: str, limit: int, cursor: Mapping[str, Any] | None
+    ) -> DeliveryPage:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int | None  # None: no answer (refused, timed out, unsafe)
+    error: str | None
+    duration_ms: float
+
+
+class WebhookSender(Protocol):
+    def check(self, url: str) -> None:
+        """Raise ``UnsafeWebhookUrl`` for a URL this deployment must not call."""
+        ...
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResult:
+        """One POST, no redirects followed, short timeouts, a capped answer."""
+        ...
+
+
+class MessageQueue(Protocol):
+    def send(self, body: str) -> None: ...
+
+    def dead_letter(self, body: str) -> None:
+        """Park a message that will not be tried again."""
+        ...
 
 
 class TokenVerifier(Protocol):

@@ -20,16 +20,20 @@ if TYPE_CHECKING:
     import boto3
 
     from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
+    from talkavocado.adapters.dynamodb_webhooks import DynamoWebhookRepository
     from talkavocado.adapters.eventbridge import EventBridgePublisher
     from talkavocado.adapters.sqs import SqsVisibility
     from talkavocado.adapters.upload_policy import UploadSigner
+    from talkavocado.adapters.webhook_http import HttpWebhookSender
     from talkavocado.job_service import JobService
     from talkavocado.ports import Storage, TokenVerifier
+    from talkavocado.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
     from talkavocado.workers.dead_letter import DeadLetterHandler
     from talkavocado.workers.deadline_sweep import DeadlineSweep
     from talkavocado.workers.input_stored import InputStoredWorker
+    from talkavocado.workers.notifier import Notifier
     from talkavocado.workers.worker import StepWorker
 
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
@@ -233,6 +237,56 @@ def deadline_sweep() -> DeadlineSweep:
 
     failer = JobFailer(jobs(), ManifestStore(storage()), publisher())
     return DeadlineSweep(jobs(), failer, deadlines)
+
+
+@_once
+def webhooks() -> DynamoWebhookRepository:
+    from talkavocado.adapters.dynamodb_webhooks import DynamoWebhookRepository
+
+    return DynamoWebhookRepository(settings().webhooks_table, session().client("dynamodb"))
+
+
+@_once
+def webhook_sender() -> HttpWebhookSender:
+    from talkavocado.adapters.webhook_http import HttpWebhookSender
+
+    return HttpWebhookSender(allow_loopback=settings().webhook_allow_loopback)
+
+
+@_once
+def webhook_service() -> WebhookService:
+    from talkavocado.webhook_service import WebhookService
+
+    return WebhookService(webhooks(), webhook_sender(), settings().max_webhooks_per_tenant)
+
+
+@_once
+def notifier() -> Notifier:
+    from datetime import timedelta
+
+    from talkavocado.adapters.sqs import SqsMessageQueue
+    from talkavocado.workers.batch import RetryPolicy, SqsBatch
+    from talkavocado.workers.notifier import Notifier
+
+    config = settings()
+    if not config.notifications_queue_url or not config.notifications_dead_letter_url:
+        raise ValidationFailed(
+            "NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_DEAD_LETTER_URL must be set"
+        )
+    queue = SqsMessageQueue(
+        config.notifications_queue_url,
+        config.notifications_dead_letter_url,
+        session().client("sqs"),
+    )
+    # Up to an hour between attempts: about 30 attempts in a day.
+    retry = RetryPolicy(base_seconds=config.webhook_retry_base_seconds, max_seconds=3600)
+    return Notifier(
+        webhooks(),
+        webhook_sender(),
+        queue,
+        SqsBatch("notifier", visibility(), retry),
+        timedelta(seconds=config.webhook_retry_seconds),
+    )
 
 
 def reset() -> None:

@@ -97,7 +97,7 @@ def test_the_dead_letter_handler_consumes_every_dead_letter_queue(template: Temp
 
 
 # The job lifecycle outside the steps: start on upload.
-LIFECYCLE = {"InputStored"}
+LIFECYCLE = {"InputStored", "Notifications"}
 
 
 def test_no_queue_rule_or_worker_exists_outside_the_pipeline_and_its_lifecycle(

@@ -66,6 +66,10 @@ def test_every_api_route_is_declared_behind_the_token_authorizer(template: Templ
         Route("POST", "/jobs/{jobId}/retry", "ApiFunction", authorizer),
         Route("POST", "/jobs/{jobId}/cancel", "ApiFunction", authorizer),
         Route("GET", "/jobs/{jobId}/history", "ApiFunction", authorizer),
+        Route("POST", "/webhooks", "ApiFunction", authorizer),
+        Route("GET", "/webhooks", "ApiFunction", authorizer),
+        Route("DELETE", "/webhooks/{webhookId}", "ApiFunction", authorizer),
+        Route("GET", "/webhooks/{webhookId}/deliveries", "ApiFunction", authorizer),
     }
 
 

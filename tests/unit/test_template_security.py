@@ -27,7 +27,15 @@ def reads_writes(reads: list[str], writes: list[str]) -> dict[str, list[str]]:
 # What each function's code calls, and on which objects of its job ({env}/*/...).
 NEEDED: dict[str, dict[str, Any]] = {
     "ApiFunction": {
-        "actions": {*JOBS, "dynamodb:Query", *PUBLISH, *MISSING_IS_404},
+        # Webhooks: registered and removed with their per-tenant count, in one transaction.
+        "actions": {
+            *JOBS,
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            *PUBLISH,
+            *MISSING_IS_404,
+        },
         # The input's key: checked on start, and signed into its upload policy.
         "objects": reads_writes([MANIFEST, "input/source"], [MANIFEST, "input/source"]),
     },
@@ -65,6 +73,17 @@ NEEDED: dict[str, dict[str, Any]] = {
     "DeadLetterFunction": {
         "actions": {*JOBS, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
         "objects": reads_writes([MANIFEST], [MANIFEST]),
+    },
+    "NotificationsFunction": {
+        "actions": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "sqs:SendMessage",
+            *RETRY_DELAY,
+        },
+        "objects": {},
     },
     "DeadlineSweepFunction": {
         # Query on the byOpen index only; the step queues' settings are its budgets.

@@ -52,3 +52,18 @@ class QueueLimits:
         )["Attributes"]
         receives = json.loads(attributes.get("RedrivePolicy", "{}")).get("maxReceiveCount", 1)
         return timedelta(seconds=int(attributes["VisibilityTimeout"]) * int(receives))
+
+
+class SqsMessageQueue:
+    """A queue this function sends to, and the dead-letter queue beside it."""
+
+    def __init__(self, queue_url: str, dead_letter_url: str, client: Any | None = None) -> None:
+        self._queue_url = queue_url
+        self._dead_letter_url = dead_letter_url
+        self._client = client or boto3.client("sqs")
+
+    def send(self, body: str) -> None:
+        self._client.send_message(QueueUrl=self._queue_url, MessageBody=body)
+
+    def dead_letter(self, body: str) -> None:
+        self._client.send_message(QueueUrl=self._dead_letter_url, MessageBody=body)

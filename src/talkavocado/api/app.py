@@ -21,13 +21,18 @@ from talkavocado.api.identity import tenant_of
 from talkavocado.api.models import (
     CreateJobRequest,
     CreateJobResponse,
+    DeliveryListResponse,
     ErrorResponse,
     HistoryResponse,
     JobListResponse,
     JobResponse,
     JobSummary,
+    RegisteredWebhook,
+    RegisterWebhookRequest,
     TenantId,
     Timestamp,
+    WebhookListResponse,
+    WebhookView,
 )
 from talkavocado.errors import TalkAvocadoError
 from talkavocado.job_service import CreateJob, InputSpec, Listing
@@ -40,7 +45,7 @@ from talkavocado.observability import (
     logger,
     start_invocation,
 )
-from talkavocado.wiring import job_service, settings
+from talkavocado.wiring import job_service, settings, webhook_service
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
@@ -190,6 +195,62 @@ def job_history(
     tenant_id = _tenant(tenant_id)
     entries, token = job_service().job_history(tenant_id, job_id, limit, next_token)
     body = HistoryResponse(tenant_id=tenant_id, job_id=job_id, history=entries, next_token=token)
+    return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True, exclude_none=True))
+
+
+@app.post(
+    "/webhooks",
+    summary="Register a webhook for the tenant's job outcomes",
+    responses=_answers(HTTPStatus.CREATED, RegisteredWebhook),
+)
+def register_webhook(request: RegisterWebhookRequest) -> Response[str]:
+    webhook = webhook_service().register(
+        _tenant(request.tenant_id), request.url, list(request.event_types)
+    )
+    body = RegisteredWebhook.model_validate(webhook.model_dump()).model_dump_json(by_alias=True)
+    return _json(HTTPStatus.CREATED, body)
+
+
+@app.get(
+    "/webhooks",
+    summary="List the tenant's webhooks",
+    responses=_answers(HTTPStatus.OK, WebhookListResponse),
+)
+def list_webhooks(tenant_id: TenantQuery = None) -> Response[str]:
+    tenant_id = _tenant(tenant_id)
+    found = [
+        WebhookView.model_validate(w.model_dump()) for w in webhook_service().of_tenant(tenant_id)
+    ]
+    body = WebhookListResponse(tenant_id=tenant_id, webhooks=found)
+    return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True))
+
+
+@app.delete(
+    "/webhooks/<webhook_id>",
+    summary="Remove a webhook",
+    responses={HTTPStatus.NO_CONTENT: {"description": "Removed"}, **_ERRORS},
+)
+def remove_webhook(webhook_id: str, tenant_id: TenantQuery = None) -> Response[str]:
+    webhook_service().remove(_tenant(tenant_id), webhook_id)
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+
+
+@app.get(
+    "/webhooks/<webhook_id>/deliveries",
+    summary="Read a webhook's delivery attempts, newest first",
+    responses=_answers(HTTPStatus.OK, DeliveryListResponse),
+)
+def webhook_deliveries(
+    webhook_id: str,
+    tenant_id: TenantQuery = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=4096)] = None,
+) -> Response[str]:
+    tenant_id = _tenant(tenant_id)
+    found, token = webhook_service().deliveries(tenant_id, webhook_id, limit, next_token)
+    body = DeliveryListResponse(
+        tenant_id=tenant_id, webhook_id=webhook_id, deliveries=found, next_token=token
+    )
     return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True, exclude_none=True))
 
 

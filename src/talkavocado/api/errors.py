@@ -25,12 +25,16 @@ from talkavocado.errors import (
     TenantMismatch,
     UnsupportedMediaType,
     ValidationFailed,
+    WebhookLimitReached,
+    WebhookNotFound,
 )
 from talkavocado.observability import current_correlation_id, logger
 
 STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     ValidationFailed: HTTPStatus.BAD_REQUEST,
     JobNotFound: HTTPStatus.NOT_FOUND,
+    WebhookNotFound: HTTPStatus.NOT_FOUND,
+    WebhookLimitReached: HTTPStatus.CONFLICT,
     TenantMismatch: HTTPStatus.FORBIDDEN,
     JobAlreadyExists: HTTPStatus.CONFLICT,
     InvalidTransition: HTTPStatus.CONFLICT,

@@ -14,6 +14,7 @@ from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
 from talkavocado.manifest import MIME_PATTERN, JobStatus
 from talkavocado.pipeline import STEP_NAMES
 from talkavocado.ports import UploadTarget
+from talkavocado.webhooks import OUTCOME_TYPES, Delivery, OutcomeType, WebhookState
 
 # S3's largest object; the deployment's own limit (MAX_UPLOAD_BYTES) may be lower.
 MAX_OBJECT_BYTES = 5 * 1024**4
@@ -172,6 +173,50 @@ class HistoryResponse(_Wire):
     tenant_id: str
     job_id: str
     history: list[HistoryEntry]
+    next_token: str | None = None
+
+
+class RegisterWebhookRequest(_Wire):
+    """Unknown fields and wrong types are refused (strict), not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    tenant_id: TenantId | None = None  # from the caller's identity when it has one
+    url: Annotated[
+        str, Field(min_length=1, max_length=2048, examples=["https://example.com/hooks"])
+    ]
+    event_types: Annotated[list[OutcomeType], Field(min_length=1, max_length=3)] = Field(
+        default_factory=lambda: list(OUTCOME_TYPES)
+    )
+
+
+class WebhookView(_Wire):
+    webhook_id: str
+    tenant_id: str
+    url: str
+    event_types: list[OutcomeType]
+    state: WebhookState
+    registered_at: str
+    reason: str | None = None
+
+
+class RegisteredWebhook(WebhookView):
+    """Answered once, at registration: the secret that signs its notifications."""
+
+    secret: str
+
+
+class WebhookListResponse(_Wire):
+    tenant_id: str
+    webhooks: list[WebhookView]
+
+
+class DeliveryListResponse(_Wire):
+    """Newest first; ``nextToken`` reads the next page (absent on the last)."""
+
+    tenant_id: str
+    webhook_id: str
+    deliveries: list[Delivery]
     next_token: str | None = None
 
 

@@ -4,11 +4,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.wiring import deadline_sweep, input_stored_worker
+from talkavocado.wiring import deadline_sweep, input_stored_worker, notifier
 
 
 def input_stored(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return input_stored_worker().handle(event, context)
+
+
+def notify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Webhook notifications of job outcomes: fan-out, then signed deliveries."""
+    return notifier().handle(event, context)
 
 
 def sweep_deadlines(event: dict[str, Any], context: LambdaContext) -> dict[str, int | bool]:

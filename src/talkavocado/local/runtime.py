@@ -132,6 +132,10 @@ class LocalRuntime:
         # Media files stay on this machine (MEDIA_STORAGE_PATH) unless asked:
         # STORAGE_BACKEND=s3 keeps them in the emulator's bucket, as on AWS.
         self._set_env({"STORAGE_BACKEND": "local"} if "STORAGE_BACKEND" not in os.environ else {})
+        # Webhook receivers on this machine (http://127.0.0.1:...) are allowed here only.
+        self._set_env(
+            {} if "WEBHOOK_ALLOW_LOOPBACK" in os.environ else {"WEBHOOK_ALLOW_LOOPBACK": "true"}
+        )
         functions = self.template.functions()
         for function in functions:
             # The caller's environment wins, so MEDIA_STORAGE_PATH=... make run works.

@@ -1,0 +1,228 @@
+"""The webhooks table: partition ``tenantId``, sort ``itemKey``:
+``WEBHOOK#{id}`` (a registration), ``COUNT`` (how many the tenant has, kept
+in the same transaction as each add and remove, so the limit holds under
+concurrency), ``NOTICE#{id}#{eventId}`` (the claim that makes one
+notification per event) and ``DELIVERY#{id}#{at}#{eventId}#{attempt}`` (one
+attempt). Claims and delivery records expire (``expiresAt``, the table's TTL)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from talkavocado.errors import ValidationFailed, WebhookLimitReached
+from talkavocado.ports import DeliveryPage
+from talkavocado.webhooks import Delivery, Webhook, WebhookState
+
+RECORDS_KEPT_SECONDS = 30 * 24 * 3600
+_COUNT_ONE_MORE = "SET webhooks = if_not_exists(webhooks, :zero) + :one"
+_UNDER_LIMIT = "attribute_not_exists(webhooks) OR webhooks < :limit"
+_BOOKKEEPING = ("tenantId", "itemKey", "expiresAt")
+Items = list[dict[str, Any]]
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _refused(error: ClientError) -> bool:
+    return _code(error) in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+class DynamoWebhookRepository:
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    def _key(self, tenant_id: str, item_key: str) -> dict[str, Any]:
+        return _attributes({"tenantId": tenant_id, "itemKey": item_key})
+
+    def add(self, webhook: Webhook, limit: int) -> None:
+        item = {"itemKey": f"WEBHOOK#{webhook.webhook_id}", **webhook.model_dump(by_alias=True)}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": self._key(webhook.tenant_id, "COUNT"),
+                            "UpdateExpression": _COUNT_ONE_MORE,
+                            "ConditionExpression": _UNDER_LIMIT,
+                            "ExpressionAttributeValues": _attributes(
+                                {":zero": 0, ":one": 1, ":limit": limit}
+                            ),
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _attributes(item),
+                            "ConditionExpression": "attribute_not_exists(itemKey)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _refused(error):
+                raise WebhookLimitReached(
+                    f"a tenant may register at most {limit} webhooks", limit=limit
+                ) from None
+            raise
+
+    def get(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key=self._key(tenant_id, f"WEBHOOK#{webhook_id}"),
+            ConsistentRead=True,
+        ).get("Item")
+        return _webhook(item) if item else None
+
+    def of_tenant(self, tenant_id: str) -> list[Webhook]:
+        return [_webhook(item) for item in self._query(tenant_id, "WEBHOOK#")]
+
+    def _query(self, tenant_id: str, prefix: str) -> Items:
+        items: Items = []
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="tenantId = :tenant AND begins_with(itemKey, :prefix)",
+            ExpressionAttributeValues=_attributes({":tenant": tenant_id, ":prefix": prefix}),
+            ConsistentRead=True,
+        )
+        for page in pages:
+            items += page.get("Items", [])
+        return items
+
+    def remove(self, tenant_id: str, webhook_id: str) -> bool:
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": self._key(tenant_id, f"WEBHOOK#{webhook_id}"),
+                            "ConditionExpression": "attribute_exists(itemKey)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": self._key(tenant_id, "COUNT"),
+                            "UpdateExpression": "SET webhooks = webhooks - :one",
+                            "ConditionExpression": "webhooks > :zero",
+                            "ExpressionAttributeValues": _attributes({":zero": 0, ":one": 1}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    def set_state(
+        self, tenant_id: str, webhook_id: str, state: WebhookState, reason: str | None
+    ) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(tenant_id, f"WEBHOOK#{webhook_id}"),
+                UpdateExpression="SET #state = :state, reason = :reason",
+                ConditionExpression="attribute_exists(itemKey)",  # never re-create a removed one
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=_attributes({":state": state, ":reason": reason}),
+            )
+        except ClientError as error:
+            if not _refused(error):
+                raise
+
+    def claim(self, tenant_id: str, webhook_id: str, event_id: str, owner: str) -> bool:
+        item = {
+            "tenantId": tenant_id,
+            "itemKey": f"NOTICE#{webhook_id}#{event_id}",
+            "owner": owner,
+            "expiresAt": int(time.time()) + RECORDS_KEPT_SECONDS,
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_attributes(item),
+                ConditionExpression="attribute_not_exists(itemKey) OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=_attributes({":owner": owner}),
+            )
+        except ClientError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    def record(self, tenant_id: str, delivery: Delivery) -> None:
+        key = f"DELIVERY#{delivery.webhook_id}#{delivery.at}#{delivery.event_id}#{delivery.attempt}"
+        item = {
+            "tenantId": tenant_id,
+            "itemKey": key,
+            "expiresAt": int(time.time()) + RECORDS_KEPT_SECONDS,
+            # DynamoDB numbers are decimals, never floats.
+            **json.loads(
+                delivery.model_dump_json(by_alias=True, exclude_none=True), parse_float=Decimal
+            ),
+        }
+        self._client.put_item(TableName=self._table, Item=_attributes(item))
+
+    def deliveries(
+        self, tenant_id: str, webhook_id: str, limit: int, cursor: Mapping[str, Any] | None
+    ) -> DeliveryPage:
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "tenantId = :tenant AND begins_with(itemKey, :prefix)",
+            "ExpressionAttributeValues": _attributes(
+                {":tenant": tenant_id, ":prefix": f"DELIVERY#{webhook_id}#"}
+            ),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if cursor is not None:
+            if cursor.get("tenantId") != {"S": tenant_id}:
+                raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
+            arguments["ExclusiveStartKey"] = dict(cursor)
+        try:
+            response = self._client.query(**arguments)
+        except ClientError as error:
+            if cursor is not None and _code(error) == "ValidationException":
+                raise ValidationFailed("nextToken is not valid", field="nextToken") from None
+            raise
+        found = [
+            Delivery.model_validate(
+                {
+                    k: v
+                    for k, v in _plain(item).items()
+                    if k not in ("tenantId", "itemKey", "expiresAt")
+                }
+            )
+            for item in response.get("Items", [])
+        ]
+        return DeliveryPage(found, response.get("LastEvaluatedKey"))
+
+
+def _webhook(item: Mapping[str, Any]) -> Webhook:
+    values = {k: v for k, v in _plain(item).items() if k != "itemKey"}
+    return Webhook.model_validate(values)
