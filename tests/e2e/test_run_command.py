@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from talkavocado.errors import ValidationFailed
+from talkavocado.local.notify import LoopbackReceiver, verify
 from talkavocado.local.run import run_video
 from tests.conftest import REPO_ROOT, ffmpeg
 from tests.issuer import AUDIENCE, Issuer, issuer
@@ -40,6 +42,36 @@ def test_the_sample_runs_to_completed_with_progress_and_files(local_env: Path) -
     stored = Path(input_line.split()[-1])
     assert stored.read_bytes() == SAMPLE.read_bytes()
     assert (local_env / "run.log").stat().st_size > 0
+    assert re.search(
+        r"webhook notification: JobCompleted [0-9a-f-]{36} \(signature verified\)", printed
+    )
+
+
+def test_notify_pushes_the_outcome_to_the_given_receiver_and_shows_the_delivery(
+    local_env: Path, media_dir: Path
+) -> None:
+    receiver = LoopbackReceiver()
+    try:
+        out = io.StringIO()
+        status = run_video(
+            media_dir / "tone.mp4",
+            "demo-tenant",
+            timeout=120,
+            log_file=local_env / "run.log",
+            out=out,
+            notify=receiver.url,
+        )
+    finally:
+        receiver.close()
+    printed = out.getvalue()
+    assert status == 0, printed
+    assert re.search(
+        r"webhook delivery 1 to http://127\.0\.0\.1:\d+/\S+: delivered \(204\)", printed
+    )
+    [(headers, body)] = receiver.received
+    assert json.loads(body)["type"] == "JobCompleted"
+    secret = re.search(r"secret (whsec_\S+)", printed)
+    assert secret is not None and verify(secret[1], headers, body)
 
 
 def test_a_missing_file_is_refused_before_anything_starts(local_env: Path) -> None:

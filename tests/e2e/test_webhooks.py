@@ -6,8 +6,6 @@ other's jobs."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -19,16 +17,21 @@ from typing import Any
 
 import pytest
 
+from talkavocado.adapters.eventbridge import EventBridgePublisher
+from talkavocado.events import PipelineEvent
+from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import Stack, put_event, running_stack
 
 
-def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
-    """The README's recipe, as a receiver writes it."""
-    timestamp = headers["TalkAvocado-Timestamp"]
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    signed = headers["TalkAvocado-Signature"].removeprefix("v1=")
-    fresh = abs(time.time() - int(timestamp)) <= tolerance
-    return fresh and hmac.compare_digest(expected.hexdigest(), signed)
+def readme_recipe() -> Callable[[str, dict[str, str], bytes], bool]:
+    """The verification recipe exactly as the README prints it."""
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text[text.index("### Verifying a notification") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    verify: Callable[[str, dict[str, str], bytes], bool] = namespace["verify"]
+    return verify
 
 
 class Receiver:
@@ -127,6 +130,7 @@ def test_each_finished_job_is_notified_once_signed_and_only_to_its_tenant(
     assert by_job[completed]["detail"]["renderKeys"]
     assert by_job[failed]["detail"]["error"]["type"] == "CODEC_UNSUPPORTED"
     assert by_job[cancelled]["detail"]["status"] == "cancelled"
+    verify = readme_recipe()
     for headers, body in mine.received:
         assert verify(webhook["secret"], headers, body)
         assert not verify("whsec_wrong", headers, body)
@@ -217,3 +221,31 @@ def test_webhooks_are_limited_per_tenant_and_removed_by_their_tenant_only(
     assert hooks_stack.request("DELETE", f"/webhooks/{first}?tenantId={tenant}").status == 204
     assert hooks_stack.request("DELETE", f"/webhooks/{first}?tenantId={tenant}").status == 404
     register(hooks_stack, tenant, "http://127.0.0.1:9/z")  # room again
+
+
+def test_every_event_delivered_twice_still_notifies_once_per_job_run(
+    hooks_stack: Stack,
+    media_dir: Path,
+    receivers: Callable[[list[int]], Receiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    publish = EventBridgePublisher.publish
+
+    def publish_twice(self: EventBridgePublisher, event: PipelineEvent) -> None:
+        publish(self, event)
+        publish(self, event)
+
+    monkeypatch.setattr(EventBridgePublisher, "publish", publish_twice)
+    tenant = new_tenant()
+    receiver = receivers([200])
+    register(hooks_stack, tenant, receiver.url)
+    jobs = [hooks_stack.submit(tenant, media_dir / "tone.mp4") for _ in range(3)]
+    jobs.append(hooks_stack.submit(tenant, media_dir / "text.mp4"))
+    for job_id in jobs:
+        hooks_stack.wait_until_finished(tenant, job_id)
+    wait_for(lambda: len(receiver.received) >= len(jobs))
+    for queue in ("NotificationsQueue", "JobFinalizerQueue", "AudioExtractionQueue"):
+        hooks_stack.wait_until_drained(queue)
+
+    notified = sorted(event["detail"]["jobId"] for event in receiver.events())
+    assert notified == sorted(jobs)

@@ -132,7 +132,9 @@ def _env_vars(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from talkavocado.local.run import run_video
 
-    return run_video(args.video, args.tenant, args.timeout, args.log_file, token=args.token)
+    return run_video(
+        args.video, args.tenant, args.timeout, args.log_file, token=args.token, notify=args.notify
+    )
 
 
 def _openapi(_: argparse.Namespace) -> int:
@@ -184,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="take one video through the whole pipeline locally and print the job"
     )
     run.add_argument("video", type=Path, help="the video (or audio) file to process")
+    run.add_argument(
+        "--notify",
+        default=None,
+        metavar="URL",
+        help="also push the job's outcome to this webhook (default: the run's own "
+        "receiver on loopback, whose notification is printed)",
+    )
     run.add_argument(
         "--tenant",
         default="demo-tenant",

@@ -22,6 +22,7 @@ from typing import Any, TextIO, cast
 from talkavocado import wiring
 from talkavocado.errors import ValidationFailed
 from talkavocado.keys import JobKeys, parse_tenant_id, safe_filename
+from talkavocado.local.notify import notifications
 from talkavocado.local.runtime import LocalRuntime
 from talkavocado.media.planner import CutPlan
 from talkavocado.observability import logger
@@ -76,7 +77,7 @@ def _call(method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[in
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
+            return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
 
@@ -145,8 +146,11 @@ def run_video(
     log_file: Path,
     out: TextIO = sys.stdout,
     token: str | None = None,
+    notify: str | None = None,
 ) -> int:
-    """Returns the exit status: 0 when the job completed, 1 otherwise."""
+    """Returns the exit status: 0 when the job completed, 1 otherwise. The
+    job's outcome is also pushed to a webhook: ``notify``, or the run's own
+    receiver, whose notification is printed."""
     tenant_id = parse_tenant_id(tenant_id)
     if not video.is_file():
         raise ValidationFailed(f"{video}: no such file")
@@ -161,7 +165,11 @@ def run_video(
         try:
             assert runtime.api is not None
             client = Client(runtime.api.url, tenant_id, token)
-            return _drive(client, video, filename, mime_type, timeout, out)
+            with notifications(client, notify, out) as watch:
+                code = _drive(client, video, filename, mime_type, timeout, out)
+                if watch is not None:
+                    watch.report(out)
+                return code
         finally:
             runtime.stop()
             handler.setStream(previous_stream)
