@@ -281,6 +281,7 @@ def notifier() -> Notifier:
     # Up to an hour between attempts: about 30 attempts in a day.
     retry = RetryPolicy(base_seconds=config.webhook_retry_base_seconds, max_seconds=3600)
     return Notifier(
+        jobs(),
         webhooks(),
         webhook_sender(),
         queue,

@@ -25,6 +25,7 @@ FUNCTION_OF = {
     "sqs_dead_letter.json": "DeadLetterFunction",
     "sqs_input_stored.json": "InputStoredFunction",
     "scheduled_deadline_sweep.json": "DeadlineSweepFunction",
+    "sqs_notifications.json": "NotificationsFunction",
 }
 
 

@@ -7,11 +7,9 @@ other's jobs."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 
 from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.events import PipelineEvent
+from talkavocado.local.notify import LoopbackReceiver
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import Stack, put_event, running_stack
 
@@ -34,35 +33,9 @@ def readme_recipe() -> Callable[[str, dict[str, str], bytes], bool]:
     return verify
 
 
-class Receiver:
-    """An HTTP receiver on loopback; ``answers`` are its status codes in turn
-    (the last one repeats)."""
-
-    def __init__(self, answers: list[int]) -> None:
-        self.answers = answers
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append((dict(self.headers.items()), body))
-                index = min(len(receiver.received) - 1, len(receiver.answers) - 1)
-                self.send_response(receiver.answers[index])
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks?from=talkavocado"
-
+class Receiver(LoopbackReceiver):
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +51,7 @@ def receivers() -> Iterator[Callable[[list[int]], Receiver]]:
     made: list[Receiver] = []
 
     def make(answers: list[int]) -> Receiver:
-        made.append(Receiver(answers))
+        made.append(Receiver(tuple(answers)))
         return made[-1]
 
     yield make
@@ -249,3 +222,25 @@ def test_every_event_delivered_twice_still_notifies_once_per_job_run(
 
     notified = sorted(event["detail"]["jobId"] for event in receiver.events())
     assert notified == sorted(jobs)
+
+
+def test_a_forged_outcome_for_a_job_that_did_not_end_so_notifies_no_one(
+    hooks_stack: Stack, receivers: Callable[[list[int]], Receiver]
+) -> None:
+    tenant = new_tenant()
+    receiver = receivers([200])
+    register(hooks_stack, tenant, receiver.url)
+    job_id = hooks_stack.request("POST", "/jobs", {"tenantId": tenant}).body["jobId"]
+    put_event(
+        "JobCompleted",
+        {
+            "env": "test",
+            "tenantId": tenant,
+            "jobId": job_id,
+            "correlationId": "forged",
+            "run": 1,
+            "manifestKey": f"test/{tenant}/{job_id}/manifest.json",
+        },
+    )
+    hooks_stack.wait_until_drained("NotificationsQueue")
+    assert receiver.received == []  # the job is still pending

@@ -16,8 +16,9 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from talkavocado.adapters.dynamodb_paging import query_page
 from talkavocado.clock import now_iso
-from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, ValidationFailed
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.jobs import (
     OPEN_SHARDS,
     HistoryEntry,
@@ -153,23 +154,14 @@ class DynamoJobRepository:
             "ConsistentRead": True,
             "Limit": limit,
         }
-        if cursor is not None:
-            if cursor.get("tenantId") != {"S": tenant_id}:
-                raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
-            arguments["ExclusiveStartKey"] = dict(cursor)
-        try:
-            response = self._client.query(**arguments)
-        except ClientError as error:
-            if cursor is not None and _code(error) == "ValidationException":
-                raise ValidationFailed("nextToken is not valid", field="nextToken") from None
-            raise
+        items, following = query_page(self._client, arguments, tenant_id, cursor)
         entries = [
             HistoryEntry.model_validate(
                 {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
             )
-            for item in response.get("Items", [])
+            for item in items
         ]
-        return HistoryPage(entries, response.get("LastEvaluatedKey"))
+        return HistoryPage(entries, following)
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
         """One Query on an index of the tenant's partition: ``byCreatedAt``, or
@@ -202,15 +194,5 @@ class DynamoJobRepository:
         }
         if filters:
             arguments["FilterExpression"] = " AND ".join(filters)
-        if query.cursor is not None:
-            if query.cursor.get("tenantId") != {"S": tenant_id}:
-                raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
-            arguments["ExclusiveStartKey"] = dict(query.cursor)
-        try:
-            response = self._client.query(**arguments)
-        except ClientError as error:
-            if query.cursor is not None and _code(error) == "ValidationException":
-                raise ValidationFailed("nextToken is not valid", field="nextToken") from None
-            raise
-        records = [_record(item) for item in response.get("Items", [])]
-        return JobPage(records, response.get("LastEvaluatedKey"))
+        items, cursor = query_page(self._client, arguments, tenant_id, query.cursor)
+        return JobPage([_record(item) for item in items], cursor)

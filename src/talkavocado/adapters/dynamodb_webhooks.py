@@ -17,14 +17,14 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from talkavocado.errors import ValidationFailed, WebhookLimitReached
+from talkavocado.adapters.dynamodb_paging import query_page
+from talkavocado.errors import WebhookLimitReached
 from talkavocado.ports import DeliveryPage
 from talkavocado.webhooks import Delivery, Webhook, WebhookState
 
 RECORDS_KEPT_SECONDS = 30 * 24 * 3600
 _COUNT_ONE_MORE = "SET webhooks = if_not_exists(webhooks, :zero) + :one"
 _UNDER_LIMIT = "attribute_not_exists(webhooks) OR webhooks < :limit"
-_BOOKKEEPING = ("tenantId", "itemKey", "expiresAt")
 Items = list[dict[str, Any]]
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -200,27 +200,13 @@ class DynamoWebhookRepository:
             "ConsistentRead": True,
             "Limit": limit,
         }
-        if cursor is not None:
-            if cursor.get("tenantId") != {"S": tenant_id}:
-                raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
-            arguments["ExclusiveStartKey"] = dict(cursor)
-        try:
-            response = self._client.query(**arguments)
-        except ClientError as error:
-            if cursor is not None and _code(error) == "ValidationException":
-                raise ValidationFailed("nextToken is not valid", field="nextToken") from None
-            raise
+        items, following = query_page(self._client, arguments, tenant_id, cursor)
+        bookkeeping = ("tenantId", "itemKey", "expiresAt")
         found = [
-            Delivery.model_validate(
-                {
-                    k: v
-                    for k, v in _plain(item).items()
-                    if k not in ("tenantId", "itemKey", "expiresAt")
-                }
-            )
-            for item in response.get("Items", [])
+            Delivery.model_validate({k: v for k, v in _plain(item).items() if k not in bookkeeping})
+            for item in items
         ]
-        return DeliveryPage(found, response.get("LastEvaluatedKey"))
+        return DeliveryPage(found, following)
 
 
 def _webhook(item: Mapping[str, Any]) -> Webhook:

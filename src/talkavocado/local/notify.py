@@ -30,9 +30,10 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
 
 
 class LoopbackReceiver:
-    """An HTTP receiver on 127.0.0.1 that answers 204 and keeps what it got."""
+    """An HTTP receiver on 127.0.0.1 that keeps what it got and answers with
+    ``answers`` in turn (the last one repeats)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: tuple[int, ...] = (204,)) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         received = self.received
 
@@ -40,7 +41,7 @@ class LoopbackReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 received.append((dict(self.headers.items()), body))
-                self.send_response(204)
+                self.send_response(answers[min(len(received), len(answers)) - 1])
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

@@ -28,7 +28,7 @@ from talkavocado.deadlines import parse_time
 from talkavocado.errors import TalkAvocadoError
 from talkavocado.events import JobOutcome
 from talkavocado.observability import bind_job, logger, start_invocation
-from talkavocado.ports import MessageQueue, WebhookRepository, WebhookSender
+from talkavocado.ports import JobRepository, MessageQueue, WebhookRepository, WebhookSender
 from talkavocado.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
@@ -62,12 +62,14 @@ class Notice(CamelModel):
 class Notifier:
     def __init__(
         self,
+        jobs: JobRepository,
         webhooks: WebhookRepository,
         sender: WebhookSender,
         queue: MessageQueue,
         batch: SqsBatch,
         retry_for: timedelta,
     ) -> None:
+        self._jobs = jobs
         self._webhooks = webhooks
         self._sender = sender
         self._queue = queue
@@ -93,6 +95,12 @@ class Notifier:
     def fan_out(self, outcome: JobOutcome) -> None:
         start_invocation(correlation_id=outcome.correlation_id, step=STEP, context=None)
         bind_job(tenant_id=outcome.tenant_id, job_id=outcome.job_id)
+        job = self._jobs.get(outcome.tenant_id, outcome.job_id)
+        if job is None or (job.run, job.status) != (outcome.run, outcome.status):
+            # Only the pipeline may put outcomes on the bus (its policy); this
+            # holds even where that is not enforced (the local emulator).
+            logger.warning("outcome does not match the job's record; dropped")
+            return
         body = json.dumps(
             {
                 "eventId": outcome.event_id,
