@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from talkavocado import schema_files
 from talkavocado.media.planner import CutPlan, PlannerParameters, find_fillers, plan_cuts
@@ -59,25 +61,43 @@ def test_leading_and_trailing_silence_is_cut_to_the_edge() -> None:
     assert cuts == [(0.0, 1.85), (6.15, 8.0)]
 
 
-def test_filler_words_and_phrases_are_cut() -> None:
+def test_filler_words_and_phrases_that_stand_apart_are_cut() -> None:
     spoken = words(
         ("so", 0.0, 0.4),
-        ("um", 0.5, 0.9),
-        ("this", 1.0, 1.3),
-        ("you", 1.4, 1.6),
-        ("know", 1.6, 1.9),
-        ("works", 2.0, 2.5),
+        ("um", 0.7, 1.1),  # a pause before it
+        ("this", 1.15, 1.45),
+        ("works", 1.5, 1.9),
+        ("you", 2.1, 2.3),  # a pause before the phrase
+        ("know", 2.32, 2.6),
+        ("right", 2.65, 3.0),
     )
-    plan = plan_cuts(2.6, [], spoken, DEFAULTS)
-    check_shape(plan, 2.6)
+    plan = plan_cuts(3.1, [], spoken, DEFAULTS)
+    check_shape(plan, 3.1)
     assert [(c.start, c.end, c.reason) for c in plan.cuts()] == [
-        (0.5, 0.9, 'filler "um"'),
-        (1.4, 1.9, 'filler "you know"'),
+        (0.7, 1.1, 'filler "um"'),
+        (2.1, 2.6, 'filler "you know"'),
     ]
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # "Did you know that bees..." and "What I mean is...": words in flowing speech.
+        [("did", 0.0, 0.2), ("you", 0.22, 0.4), ("know", 0.42, 0.7), ("that", 0.72, 1.0)],
+        [("what", 0.0, 0.3), ("i", 0.32, 0.4), ("mean", 0.42, 0.7), ("is", 0.75, 0.9)],
+        # "fruit ... um" heard as "you ... know": not one phrase, its words apart.
+        [("the", 0.0, 0.2), ("you", 0.25, 0.5), ("know", 1.2, 1.5), ("bees", 1.55, 1.9)],
+        # A filler word inside a sentence, no pause on either side.
+        [("the", 0.0, 0.2), ("um", 0.25, 0.4), ("hive", 0.45, 0.8)],
+    ],
+)
+def test_filler_words_inside_speech_are_never_cut(sentence: list[tuple[str, float, float]]) -> None:
+    assert find_fillers(words(*sentence), DEFAULTS.fillers) == []
+
+
 def test_filler_matching_ignores_case_punctuation_and_alternates() -> None:
-    found = find_fillers(words(("Um,", 0, 1), ("you(2)", 1, 2), ("KNOW", 2, 3)), ["um", "you know"])
+    spoken = words(("Um,", 0, 1), ("you(2)", 1.5, 2), ("KNOW", 2, 3))
+    found = find_fillers(spoken, ["um", "you know"])
     assert [text for _, _, text in found] == ["um", "you know"]
 
 
@@ -123,3 +143,57 @@ def test_durations_add_up() -> None:
     kept = sum(end - start for start, end in plan.keeps())
     assert plan.kept_duration == pytest.approx(kept)
     assert plan.kept_duration + plan.cut_duration == pytest.approx(10.0)
+
+
+def test_a_removed_filler_takes_the_quiet_beside_it_keeping_air_by_the_words() -> None:
+    spoken = words(("so", 0.0, 0.5), ("um", 0.9, 1.2), ("this", 1.5, 2.0))
+    quiet = [(0.5, 0.9), (1.2, 1.5)]  # shorter than a pause: not cut on their own
+    plan = plan_cuts(2.0, quiet, spoken, DEFAULTS)
+    [cut] = plan.cuts()
+    assert (cut.start, cut.end) == (0.65, 1.35)  # both edges in quiet, 0.15 s from the words
+    assert cut.reason == 'filler "um"'
+
+
+def test_a_filler_flush_against_speech_is_cut_at_its_own_edges() -> None:
+    spoken = words(("so", 0.0, 0.5), ("um", 0.9, 1.2), ("this", 1.2, 2.0))
+    plan = plan_cuts(2.0, [(0.5, 0.9)], spoken, DEFAULTS)
+    [cut] = plan.cuts()
+    assert (cut.start, cut.end) == (0.65, 1.2)
+
+
+VOCABULARY = ["the", "bees", "you", "know", "um", "uh", "i", "mean", "what", "did", "fruit"]
+
+
+@st.composite
+def talks(draw: st.DrawFn) -> tuple[float, list[Word], list[tuple[float, float]]]:
+    """Words with gaps between them; some gaps are quiet in the signal."""
+    cursor, spoken, quiet = 0.0, [], []
+    for _ in range(draw(st.integers(1, 25))):
+        gap = draw(st.sampled_from([0.0, 0.02, 0.08, 0.12, 0.2, 0.4, 0.9, 2.0]))
+        if gap >= 0.1 and draw(st.booleans()):
+            quiet.append((round(cursor, 3), round(cursor + gap, 3)))
+        cursor += gap
+        length = draw(st.sampled_from([0.1, 0.25, 0.4]))
+        spoken.append(
+            Word(word=draw(st.sampled_from(VOCABULARY)), start=cursor, end=cursor + length)
+        )
+        cursor += length
+    tail = draw(st.sampled_from([0.0, 0.5, 1.5]))
+    if tail:
+        quiet.append((round(cursor, 3), round(cursor + tail, 3)))
+    return round(cursor + tail, 3), spoken, quiet
+
+
+@given(talks())
+@settings(max_examples=300, deadline=None)
+def test_no_cut_ever_touches_a_word_that_is_not_a_filler(
+    talk: tuple[float, list[Word], list[tuple[float, float]]],
+) -> None:
+    duration, spoken, quiet = talk
+    plan = plan_cuts(duration, quiet, spoken, DEFAULTS)
+    check_shape(plan, duration)
+    fillers = find_fillers(spoken, DEFAULTS.fillers)
+    kept_words = [w for w in spoken if not any(a <= w.start < b for a, b, _ in fillers)]
+    for cut in plan.cuts():
+        for word in kept_words:
+            assert cut.end <= word.start + 1e-6 or cut.start >= word.end - 1e-6, (cut, word)

@@ -84,16 +84,44 @@ def _normalise(word: str) -> str:
     return _NOT_A_LETTER.sub("", _ALTERNATE.sub("", word.lower())).strip()
 
 
+# A phrase's words are one filler only when spoken together; a filler is one
+# only when it stands apart from the sentence, with a pause on at least one
+# side (the recording's start or end counts as one). Inside flowing speech
+# "you know" and "I mean" are words ("Did you know that...").
+FILLER_WORD_GAP = 0.1
+FILLER_PAUSE = 0.15
+# A removed filler takes the quiet beside it (silences from this long, the
+# signal below the silence threshold, touching its words' edges within
+# FILLER_EDGE): its cut then begins and ends in quiet, not on the
+# recogniser's word edges, and no pause is left where it was.
+QUIET_POINT_SECONDS = 0.1
+FILLER_EDGE = 0.05
+
+
 def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[float, float, str]]:
-    """Filler words and phrases, longest phrase first, with their timings."""
+    """Filler words and phrases, longest phrase first, with their timings:
+    contiguous words that stand apart from the sentence around them."""
     phrases = sorted({tuple(f.lower().split()) for f in fillers}, key=len, reverse=True)
     spoken = [_normalise(w.word) for w in words]
+
+    def contiguous(first: int, last: int) -> bool:
+        return all(words[i + 1].start - words[i].end < FILLER_WORD_GAP for i in range(first, last))
+
+    def stands_apart(first: int, last: int) -> bool:
+        before = first == 0 or words[first].start - words[first - 1].end >= FILLER_PAUSE
+        after = last == len(words) - 1 or words[last + 1].start - words[last].end >= FILLER_PAUSE
+        return before or after
+
     found: list[tuple[float, float, str]] = []
     index = 0
     while index < len(words):
         for phrase in phrases:
-            if tuple(spoken[index : index + len(phrase)]) == phrase:
-                last = index + len(phrase) - 1
+            last = index + len(phrase) - 1
+            if (
+                tuple(spoken[index : last + 1]) == phrase
+                and contiguous(index, last)
+                and stands_apart(index, last)
+            ):
                 found.append((words[index].start, words[last].end, " ".join(phrase)))
                 index = last + 1
                 break
@@ -147,6 +175,11 @@ def plan_cuts(
         for a, b in _subtract(inner, speech, p.padding):
             candidates.append((a, b, f"pause {end - start:.2f} s"))
     for start, end, text in filler_spans:
+        # Into the quiet beside it, keeping air next to the words around it.
+        for a, b in silences:
+            if b >= start - FILLER_EDGE and a <= end + FILLER_EDGE:
+                start = min(start, a + (p.padding if a > 0 else 0))
+                end = max(end, min(b, duration) - (p.padding if b < duration else 0))
         for a, b in _subtract((start, end), speech, 0.0):
             candidates.append((a, b, f'filler "{text}"'))
 

@@ -32,7 +32,7 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
-from talkavocado.media.planner import PLAN_SCHEMA_VERSION, CutPlan, plan_cuts
+from talkavocado.media.planner import PLAN_SCHEMA_VERSION, QUIET_POINT_SECONDS, CutPlan, plan_cuts
 from talkavocado.media.transcript import Transcript, TranscriptionEngine, to_srt
 from talkavocado.pipeline import FINALIZER
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
@@ -189,8 +189,12 @@ class MediaSteps:
         if context.manifest.audio is None:
             raise StepFailed(ErrorType.INPUT_MISSING, "the extracted audio is not recorded")
         duration = context.manifest.audio.duration_sec
+        # Short quiet stretches too: a filler's cut reaches into the ones beside it.
         quiet = ffmpeg.silences(
-            audio, parameters.silence_threshold_db, parameters.min_pause, _time_left(context)
+            audio,
+            parameters.silence_threshold_db,
+            min(parameters.min_pause, QUIET_POINT_SECONDS),
+            _time_left(context),
         )
         plan = plan_cuts(duration, quiet, list(transcript.words()), parameters)
         if plan.kept_duration <= 0:
