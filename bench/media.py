@@ -75,7 +75,9 @@ def _run_step(root: str, step: str, results: Any) -> None:
     path = _manifest_path(Path(root))
     manifest = Manifest.model_validate_json(path.read_text())
     record = JobRecord.for_job(KEYS, correlation_id="bench", status="processing")
-    steps = MediaSteps(Settings.from_env())
+    from talkavocado import wiring
+
+    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine)
     if step == "transcription":
         _ = steps.engine  # model loading is a cold start, not per-job work
     with tempfile.TemporaryDirectory() as scratch:

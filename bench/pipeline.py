@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -236,9 +237,9 @@ def _no_op(context: StepContext) -> StepOutcome:
     return StepOutcome("skipped", "no-op (benchmark)")
 
 
-def no_op_steps(settings: Settings) -> dict[str, StepBody]:
+def no_op_steps(settings: Settings, engine: Callable[[], Any]) -> dict[str, StepBody]:
     """The choreography alone: every media step replaced by a no-op."""
-    bodies = real_media_steps(settings)
+    bodies = real_media_steps(settings, engine)
     return {name: body if name == FINALIZER.name else _no_op for name, body in bodies.items()}
 
 

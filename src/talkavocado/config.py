@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from talkavocado.errors import ValidationFailed
+from talkavocado.errors import ConfigurationError
 from talkavocado.keys import Env, parse_env
 from talkavocado.media.planner import PlannerParameters
 
@@ -22,7 +22,7 @@ def _flag(name: str, default: bool) -> bool:
         return True
     if raw.lower() in _FALSE:
         return False
-    raise ValidationFailed(f"{name} must be true or false; got {raw!r}", field=name)
+    raise ConfigurationError(f"{name} must be true or false; got {raw!r}", field=name)
 
 
 def _number(name: str, default: float) -> float:
@@ -34,7 +34,7 @@ def _number(name: str, default: float) -> float:
     except ValueError:
         value = -1
     if value < 0:
-        raise ValidationFailed(f"{name} must be a number >= 0; got {raw!r}", field=name)
+        raise ConfigurationError(f"{name} must be a number >= 0; got {raw!r}", field=name)
     return value
 
 
@@ -58,7 +58,7 @@ PLANNER_VARIABLES = {
 def _choice(name: str, choices: tuple[str, ...]) -> str:
     value = os.environ.get(name) or choices[0]
     if value not in choices:
-        raise ValidationFailed(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
 
 
@@ -71,7 +71,7 @@ def _planner_parameters() -> PlannerParameters:
     try:
         return PlannerParameters.model_validate(values)
     except ValueError as invalid:
-        raise ValidationFailed(f"invalid planner settings: {invalid}") from None
+        raise ConfigurationError(f"invalid planner settings: {invalid}") from None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ class ValidationFailed(TalkAvocadoError):
     code = "VALIDATION_FAILED"
 
 
+class ConfigurationError(TalkAvocadoError):
+    """The deployment's settings are wrong: the operator's to fix, never the
+    caller's fault (answered 500, with the reason in the log only)."""
+
+    code = "CONFIGURATION_ERROR"
+
+
 class InvalidKey(ValidationFailed):
     """A storage key that does not stay inside its job's prefix."""
 

@@ -3,7 +3,7 @@ them over AWS or the filesystem; unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from talkavocado.events import PipelineEvent
     from talkavocado.jobs import HistoryEntry, JobRecord
     from talkavocado.keys import JobKeys
+    from talkavocado.media.transcript import Segment
     from talkavocado.webhooks import Delivery, Webhook, WebhookState
 
 
@@ -207,6 +208,23 @@ class MessageQueue(Protocol):
     def dead_letter(self, body: str) -> None:
         """Park a message that will not be tried again."""
         ...
+
+
+class TranscriptionEngine(Protocol):
+    """Turns a stream of 16-bit mono PCM into timed words."""
+
+    name: str
+    model: str
+    language: str
+    sample_rate: int
+
+    def transcribe(self, pcm: Iterable[bytes]) -> list[Segment]: ...
+
+
+class Visibility(Protocol):
+    """When SQS delivers a message again (a retry's backoff)."""
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
 
 
 class TokenVerifier(Protocol):

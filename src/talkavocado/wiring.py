@@ -14,7 +14,7 @@ from functools import cache, wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from talkavocado.config import Settings
-from talkavocado.errors import ValidationFailed
+from talkavocado.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import boto3
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from talkavocado.adapters.upload_policy import UploadSigner
     from talkavocado.adapters.webhook_http import HttpWebhookSender
     from talkavocado.job_service import JobService
-    from talkavocado.ports import Storage, TokenVerifier
+    from talkavocado.ports import Storage, TokenVerifier, TranscriptionEngine
     from talkavocado.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
@@ -87,7 +87,7 @@ def storage() -> Storage:
     config = settings()
     if config.storage_backend == "s3":
         if not config.media_bucket:
-            raise ValidationFailed("STORAGE_BACKEND=s3 needs MEDIA_BUCKET", field="MEDIA_BUCKET")
+            raise ConfigurationError("STORAGE_BACKEND=s3 needs MEDIA_BUCKET", field="MEDIA_BUCKET")
         return S3Storage(config.media_bucket, session().client("s3"))
     return LocalStorage(config.storage_path, upload_signer())
 
@@ -123,7 +123,7 @@ def token_verifier() -> TokenVerifier | None:
     if not config.jwt_issuer:
         return None
     if not config.jwt_audience:
-        raise ValidationFailed("JWT_ISSUER needs JWT_AUDIENCE", field="JWT_AUDIENCE")
+        raise ConfigurationError("JWT_ISSUER needs JWT_AUDIENCE", field="JWT_AUDIENCE")
     from talkavocado.adapters.oidc import OidcTokenVerifier
 
     return OidcTokenVerifier(config.jwt_issuer, config.jwt_audience)
@@ -146,7 +146,19 @@ def job_service() -> JobService:
 def _bodies() -> dict[str, StepBody]:
     from talkavocado.workers import steps
 
-    return steps.media_steps(settings())
+    return steps.media_steps(settings(), transcription_engine)
+
+
+@_once
+def transcription_engine() -> TranscriptionEngine:
+    """The recogniser TRANSCRIPTION_ENGINE names, loaded once per process."""
+    if settings().transcription_engine == "faster-whisper":
+        from talkavocado.adapters.whisper_engine import WhisperEngine
+
+        return WhisperEngine(settings().whisper_model_dir)
+    from talkavocado.adapters.pocketsphinx_engine import PocketSphinxEngine
+
+    return PocketSphinxEngine()
 
 
 @_once
@@ -270,7 +282,7 @@ def notifier() -> Notifier:
 
     config = settings()
     if not config.notifications_queue_url or not config.notifications_dead_letter_url:
-        raise ValidationFailed(
+        raise ConfigurationError(
             "NOTIFICATIONS_QUEUE_URL and NOTIFICATIONS_DEAD_LETTER_URL must be set"
         )
     queue = SqsMessageQueue(

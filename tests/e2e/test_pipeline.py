@@ -59,7 +59,9 @@ def body_of(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     def replace(step: str, body: Any) -> None:
         monkeypatch.setattr(
-            steps, "media_steps", lambda settings: {**media_steps(settings), step: body}
+            steps,
+            "media_steps",
+            lambda settings, engine: {**media_steps(settings, engine), step: body},
         )
         wiring.reset()
 
@@ -277,7 +279,7 @@ def failing_in_run_1(step: str) -> Any:
     def body(context: StepContext) -> StepOutcome:
         if context.job.run == 1:
             raise StepFailed(ErrorType.UNKNOWN, "a bug, since fixed")
-        return real_bodies(wiring.settings())[step](context)
+        return real_bodies(wiring.settings(), wiring.transcription_engine)[step](context)
 
     return body
 
@@ -359,7 +361,9 @@ def test_a_job_cancelled_mid_step_goes_no_further(
             if job is not None and job.status == "cancelled":
                 break
             time.sleep(0.05)
-        return real_bodies(wiring.settings())["smart-cut-planner"](context)
+        return real_bodies(wiring.settings(), wiring.transcription_engine)["smart-cut-planner"](
+            context
+        )
 
     body_of("smart-cut-planner", plans_until_cancelled)
     tenant = new_tenant()

@@ -356,3 +356,17 @@ def test_listing_filters_by_status_and_creation_time(aws: Template) -> None:
     assert sorted(pages) == sorted(first + later)
     status, _, _ = invoke(list_event("tenant-times", createdAfter="yesterday"))
     assert status == 400
+
+
+def test_a_misconfigured_deployment_answers_500_and_logs_why(
+    aws: Template, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("STORAGE_BACKEND", "floppy")
+    wiring.reset()
+    status, body, _ = invoke(sample_event("api_create_job.json"))
+    assert (status, body["error"]["code"]) == (500, "CONFIGURATION_ERROR")
+    assert "floppy" not in json.dumps(body)  # the reason is the operator's, in the log
+    assert any(
+        record.levelname == "ERROR" and "floppy" in str(getattr(record, "reason", ""))
+        for record in caplog.records
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.config import Settings
@@ -78,7 +79,9 @@ class MediaJob:
 def new_job(root: Path, source: Path) -> MediaJob:
     keys = JobKeys("test", "acme", JOB)
     manifest = Manifest.for_job(keys, status="processing")
-    job = MediaJob(root, MediaSteps(Settings.from_env()), manifest, keys)
+    job = MediaJob(
+        root, MediaSteps(Settings.from_env(), wiring.transcription_engine), manifest, keys
+    )
     key = keys.input
     job.storage.upload(keys, key, source)
     manifest.source_video_key = key

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from talkavocado import wiring
 from talkavocado.config import Settings
-from talkavocado.errors import ErrorType, StepFailed, ValidationFailed
-from talkavocado.workers.steps import MediaSteps
+from talkavocado.errors import ConfigurationError, ErrorType, StepFailed
 
 
 def test_faster_whisper_without_a_model_directory_is_a_clear_error(
@@ -14,15 +14,16 @@ def test_faster_whisper_without_a_model_directory_is_a_clear_error(
 ) -> None:
     monkeypatch.setenv("TRANSCRIPTION_ENGINE", "faster-whisper")
     monkeypatch.setenv("WHISPER_MODEL_DIR", str(tmp_path / "no-model-here"))
+    wiring.reset()
     with pytest.raises(StepFailed) as failed:
-        _ = MediaSteps(Settings.from_env()).engine
+        wiring.transcription_engine()
     assert failed.value.type == ErrorType.VALIDATION_FAILED
     assert "WHISPER_MODEL_DIR" in failed.value.message
 
 
 def test_an_unknown_engine_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSCRIPTION_ENGINE", "magic")
-    with pytest.raises(ValidationFailed, match="TRANSCRIPTION_ENGINE"):
+    with pytest.raises(ConfigurationError, match="TRANSCRIPTION_ENGINE"):
         Settings.from_env()
 
 
@@ -42,5 +43,5 @@ def test_invalid_planner_parameters_are_refused(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationFailed, match="planner"):
+    with pytest.raises(ConfigurationError, match="planner"):
         Settings.from_env()

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from talkavocado.api.models import ErrorDetail, ErrorResponse
 from talkavocado.errors import (
     ConcurrentUpdate,
+    ConfigurationError,
     DependencyUnavailable,
     InputNotUploaded,
     InvalidTransition,
@@ -86,6 +87,14 @@ def register(app: APIGatewayRestResolver) -> None:
         return error_response(
             HTTPStatus.BAD_REQUEST,
             error_body("VALIDATION_FAILED", "the request is not valid", details),
+        )
+
+    @app.exception_handler(ConfigurationError)
+    def _misconfigured(error: ConfigurationError) -> Response[str]:
+        logger.error("the deployment is misconfigured", extra={"reason": error.message})
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            error_body(error.code, "the service is misconfigured; quote the correlationId"),
         )
 
     @app.exception_handler(TalkAvocadoError)

@@ -3,8 +3,8 @@ SRT captions. No I/O here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Annotated, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Annotated
 
 from pydantic import Field
 
@@ -48,17 +48,6 @@ class Transcript(CamelModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True, indent=2).encode()
-
-
-class TranscriptionEngine(Protocol):
-    """Turns a stream of 16-bit mono PCM into timed words."""
-
-    name: str
-    model: str
-    language: str
-    sample_rate: int
-
-    def transcribe(self, pcm: Iterable[bytes]) -> list[Segment]: ...
 
 
 def _timestamp(seconds: float) -> str:

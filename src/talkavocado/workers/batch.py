@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -20,11 +20,8 @@ from pydantic import ValidationError
 from talkavocado.errors import ValidationFailed
 from talkavocado.events import EVENT_SOURCE, EVENT_TYPES, PipelineEvent
 from talkavocado.observability import logger, start_invocation
+from talkavocado.ports import Visibility
 from talkavocado.retry import backoff_seconds
-
-
-class Visibility(Protocol):
-    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
 
 
 @dataclass(frozen=True)

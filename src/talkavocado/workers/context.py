@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from talkavocado.errors import (
+    ConfigurationError,
     DependencyUnavailable,
     ErrorType,
     StepFailed,
@@ -52,7 +53,8 @@ def classify(error: BaseException, step: str) -> JobError:
     """Map whatever a step body raised onto the error taxonomy."""
     if isinstance(error, StepFailed):
         error_type = error.type
-    elif isinstance(error, DependencyUnavailable | ConnectionError):
+    elif isinstance(error, DependencyUnavailable | ConnectionError | ConfigurationError):
+        # Not the job's fault: retried, so a fixed deployment carries it on.
         error_type = ErrorType.TRANSIENT_DEPENDENCY
     elif isinstance(error, TimeoutError):
         error_type = ErrorType.TIMEOUT

@@ -9,7 +9,7 @@ writes a placeholder.
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
 from pathlib import Path
 
 from talkavocado.adapters import ffmpeg
@@ -33,8 +33,9 @@ from talkavocado.media.commands import (
     preview_args,
 )
 from talkavocado.media.planner import PLAN_SCHEMA_VERSION, QUIET_POINT_SECONDS, CutPlan, plan_cuts
-from talkavocado.media.transcript import Transcript, TranscriptionEngine, to_srt
+from talkavocado.media.transcript import Transcript, to_srt
 from talkavocado.pipeline import FINALIZER
+from talkavocado.ports import TranscriptionEngine
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
 MAX_DRIFT_SECONDS = 0.05
@@ -76,19 +77,15 @@ def _source(context: StepContext) -> Path:
 
 
 class MediaSteps:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engine: Callable[[], TranscriptionEngine]) -> None:
+        """``engine`` gives the recogniser the composition root chose, loaded
+        only by the step that transcribes (a cold start's cost), then reused."""
         self._settings = settings
+        self._engine = engine
 
-    @cached_property
+    @property
     def engine(self) -> TranscriptionEngine:
-        """Loaded once per process (a cold start), then reused."""
-        if self._settings.transcription_engine == "faster-whisper":
-            from talkavocado.adapters.whisper_engine import WhisperEngine
-
-            return WhisperEngine(self._settings.whisper_model_dir)
-        from talkavocado.adapters.pocketsphinx_engine import PocketSphinxEngine
-
-        return PocketSphinxEngine()
+        return self._engine()
 
     def bodies(self) -> dict[str, StepBody]:
         return {
@@ -306,5 +303,7 @@ def finalize(context: StepContext) -> StepOutcome:
     return StepOutcome(status="completed", summary="job completed")
 
 
-def media_steps(settings: Settings) -> dict[str, StepBody]:
-    return MediaSteps(settings).bodies()
+def media_steps(
+    settings: Settings, engine: Callable[[], TranscriptionEngine]
+) -> dict[str, StepBody]:
+    return MediaSteps(settings, engine).bodies()
