@@ -111,8 +111,9 @@ class Stack:
         path = f"/jobs/{job_id}?tenantId={tenant}"
         while True:
             job: dict[str, Any] = self.request("GET", path, headers=headers).body
-            if until(job) or time.monotonic() > deadline:
+            if until(job):
                 return job
+            assert time.monotonic() < deadline, f"job {job_id} never got there: {job}"
             time.sleep(0.1)
 
     def queue_depth(self, logical_id: str) -> int:
@@ -130,6 +131,13 @@ class Stack:
         while self.queue_depth(logical_id) > 0:
             assert time.monotonic() < deadline, f"{logical_id} still holds messages"
             time.sleep(0.1)
+
+    def wait_until_settled(self, timeout: float = 30) -> None:
+        """Until every queue of the stack is empty (nothing waiting, nothing
+        in flight): whatever the events put so far cause has happened."""
+        assert self.runtime.template is not None
+        for logical_id in self.runtime.template.of_type("AWS::SQS::Queue"):
+            self.wait_until_drained(logical_id, timeout)
 
     def wait_until_finished(
         self,
