@@ -371,7 +371,7 @@ def test_a_job_cancelled_mid_step_goes_no_further(
     assert planning.wait(30)
     cancelled = stack.request("POST", f"/jobs/{job_id}/cancel?tenantId={tenant}")
     assert (cancelled.status, cancelled.body["status"]) == (200, "cancelled")
-    time.sleep(1.5)  # the planner finishes; nothing may follow it
+    stack.wait_until_settled()  # the planner finishes; nothing may follow it
 
     job = stack.request("GET", f"/jobs/{job_id}?tenantId={tenant}").body
     assert job["status"] == "cancelled"
