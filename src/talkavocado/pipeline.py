@@ -4,6 +4,7 @@ functions must agree with it (tests/unit/test_pipeline_template.py checks)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,7 @@ class Step:
         ``...DeadLetterQueue``, ``...Rule``)."""
         return "".join(part.capitalize() for part in self.name.split("-"))
 
-    @property
-    def handler(self) -> str:
-        return f"talkavocado.handlers.workers.{self.name.replace('-', '_')}"
+    handler: ClassVar[str] = "talkavocado.handlers.workers.step"  # one for every step
 
 
 PIPELINE: tuple[Step, ...] = (
@@ -42,6 +41,13 @@ def step_named(name: str) -> Step:
         if step.name == name:
             return step
     raise KeyError(name)
+
+
+def step_of_queue(queue_arn: str, suffix: str = "") -> Step | None:
+    """The step whose queue (``talkavocado-{env}-{step}``, plus ``suffix`` for
+    its dead-letter queue) the ARN names: which step a delivered batch is for."""
+    name = queue_arn.rsplit(":", 1)[-1]
+    return next((step for step in PIPELINE if name.endswith(f"-{step.name}{suffix}")), None)
 
 
 def consumer_of(detail_type: str) -> Step | None:

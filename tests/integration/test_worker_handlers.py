@@ -13,6 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado import wiring
+from talkavocado.errors import ConfigurationError
 from talkavocado.handlers import workers
 from talkavocado.job_service import CreateJob, InputSpec
 from talkavocado.keys import JobKeys
@@ -106,7 +107,7 @@ def test_a_step_handler_records_its_step_and_emits_the_next_event(
     aws: Template, pending_job: tuple[str, str]
 ) -> None:
     tenant, job_id = pending_job
-    response = workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), context())
+    response = workers.step(sqs_event(job_created_body(tenant, job_id)), context())
     assert response == {"batchItemFailures": []}
     job = wiring.jobs().get(tenant, job_id)
     assert job is not None and job.status == "processing"
@@ -120,13 +121,13 @@ def test_a_duplicate_delivery_does_not_run_the_step_again(
 ) -> None:
     tenant, job_id = pending_job
     event = sqs_event(job_created_body(tenant, job_id))
-    workers.audio_extraction(event, context())
+    workers.step(event, context())
     after_first = wiring.jobs().get(tenant, job_id)
     assert after_first is not None
     keys = JobKeys("test", tenant, job_id)
     manifest_after_first = wiring.storage().get(keys, keys.manifest)
 
-    workers.audio_extraction(event, context())
+    workers.step(event, context())
 
     after_second = wiring.jobs().get(tenant, job_id)
     assert after_second == after_first
@@ -139,7 +140,7 @@ def test_an_invalid_record_is_dropped_and_the_rest_of_its_batch_processed(
 ) -> None:
     tenant, job_id = pending_job
     event = sqs_event(job_created_body(tenant, job_id), "{not an event")
-    response = workers.audio_extraction(event, context())
+    response = workers.step(event, context())
     assert response["batchItemFailures"] == []  # never valid: a retry could only dead-letter it
     record = wiring.jobs().get(tenant, job_id)
     assert record is not None and record.steps["audio-extraction"].status == "completed"
@@ -149,10 +150,26 @@ def test_step_metrics_are_emitted(
     aws: Template, pending_job: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenant, job_id = pending_job
-    workers.audio_extraction(sqs_event(job_created_body(tenant, job_id)), context())
+    workers.step(sqs_event(job_created_body(tenant, job_id)), context())
     documents = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]
     [duration] = [d for d in documents if "StepDuration" in d]
     assert (duration["step"], duration["outcome"]) == ("audio-extraction", "completed")
     assert duration["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "TalkAvocado"
+
+
+def test_the_one_step_handler_serves_the_step_whose_queue_delivered(
+    aws: Template, pending_job: tuple[str, str]
+) -> None:
+    tenant, job_id = pending_job
+    # A JobCreated from the transcription queue is not transcription's to take.
+    body = job_created_body(tenant, job_id)
+    assert workers.step(sqs_event(body, queue="talkavocado-test-transcription"), context()) == {
+        "batchItemFailures": []
+    }
+    job = wiring.jobs().get(tenant, job_id)
+    assert job is not None and job.status == "pending"
+    with pytest.raises(ConfigurationError, match="no pipeline step"):
+        workers.step(sqs_event(body, queue="talkavocado-test-elsewhere"), context())
+    assert workers.step({"Records": []}, context()) == {"batchItemFailures": []}

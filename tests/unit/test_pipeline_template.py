@@ -11,7 +11,7 @@ import pytest
 from talkavocado.local.template import Template
 from talkavocado.pipeline import DEAD_LETTER_HANDLER, PIPELINE, Step
 from talkavocado.workers.batch import parse_event
-from talkavocado.workers.dead_letter import step_of_queue
+from talkavocado.workers.dead_letter import step_of_dead_letter_queue
 from tests.conftest import EVENTS_DIR, TEMPLATE
 
 MAX_RECEIVE_COUNT_BOUND = 10
@@ -134,7 +134,7 @@ def test_each_step_has_a_sample_sqs_event_of_what_it_consumes(step: Step) -> Non
 
 def test_the_dead_letter_sample_comes_from_a_dead_letter_queue() -> None:
     [record] = json.loads((EVENTS_DIR / "sqs_dead_letter.json").read_text())["Records"]
-    assert step_of_queue(record["eventSourceARN"]) == "transcription"
+    assert step_of_dead_letter_queue(record["eventSourceARN"]) == "transcription"
     parse_event(record["body"])
 
 

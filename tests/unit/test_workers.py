@@ -19,7 +19,7 @@ from talkavocado.manifest import AudioSection, Manifest
 from talkavocado.retry import backoff_seconds
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.context import classify, event_for
-from talkavocado.workers.dead_letter import step_of_queue
+from talkavocado.workers.dead_letter import step_of_dead_letter_queue
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 NOW = "2026-01-01T00:00:00.000Z"
@@ -149,5 +149,5 @@ def test_malformed_messages_are_refused(body: str) -> None:
 
 def test_the_step_of_a_dead_letter_queue_is_known() -> None:
     arn = "arn:aws:sqs:us-east-1:123456789012:talkavocado-dev-smart-cut-planner-dlq"
-    assert step_of_queue(arn) == "smart-cut-planner"
-    assert step_of_queue("arn:aws:sqs:us-east-1:123456789012:other") is None
+    assert step_of_dead_letter_queue(arn) == "smart-cut-planner"
+    assert step_of_dead_letter_queue("arn:aws:sqs:us-east-1:123456789012:other") is None

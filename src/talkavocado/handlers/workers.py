@@ -1,34 +1,29 @@
 """Lambda entry points of the pipeline workers (SQS-triggered, partial batch
-responses). One function per step of talkavocado.pipeline.PIPELINE, plus the
+responses): one for every step of talkavocado.pipeline.PIPELINE, plus the
 dead-letter handler."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from talkavocado.errors import ConfigurationError
+from talkavocado.pipeline import step_of_queue
 from talkavocado.wiring import dead_letter_worker, step_worker
 
 Event = dict[str, Any]
 
 
-def audio_extraction(event: Event, context: LambdaContext) -> Event:
-    return step_worker("audio-extraction").handle(event, context)
-
-
-def transcription(event: Event, context: LambdaContext) -> Event:
-    return step_worker("transcription").handle(event, context)
-
-
-def smart_cut_planner(event: Event, context: LambdaContext) -> Event:
-    return step_worker("smart-cut-planner").handle(event, context)
-
-
-def video_render(event: Event, context: LambdaContext) -> Event:
-    return step_worker("video-render").handle(event, context)
-
-
-def job_finalizer(event: Event, context: LambdaContext) -> Event:
-    return step_worker("job-finalizer").handle(event, context)
+def step(event: Event, context: LambdaContext) -> Event:
+    """Every step's function: the step is the one whose queue delivered the
+    batch (``talkavocado-{env}-{step}``), so a new step needs no handler."""
+    records = event.get("Records") or []
+    if not records:
+        return {"batchItemFailures": []}
+    source = str(records[0].get("eventSourceARN", ""))
+    found = step_of_queue(source)
+    if found is None:
+        raise ConfigurationError(f"no pipeline step consumes the queue {source[-200:]!r}")
+    return step_worker(found.name).handle(event, context)
 
 
 def dead_letter(event: Event, context: LambdaContext) -> Event:

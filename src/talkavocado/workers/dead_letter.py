@@ -14,7 +14,7 @@ from talkavocado.errors import ErrorType, TalkAvocadoError
 from talkavocado.jobs import JobError, JobRecord
 from talkavocado.keys import parse_job_id, parse_tenant_id
 from talkavocado.observability import bind_job, logger, start_invocation
-from talkavocado.pipeline import PIPELINE, step_named
+from talkavocado.pipeline import step_named, step_of_queue
 from talkavocado.ports import JobRepository
 from talkavocado.workers.batch import SqsBatch, parse_envelope
 from talkavocado.workers.failure import JobFailer
@@ -25,13 +25,10 @@ DLQ_SUFFIX = "-dlq"
 MAX_ATTEMPTS = 10
 
 
-def step_of_queue(queue_arn: str) -> str | None:
+def step_of_dead_letter_queue(queue_arn: str) -> str | None:
     """``...:talkavocado-dev-audio-extraction-dlq`` -> ``audio-extraction``."""
-    name = queue_arn.rsplit(":", 1)[-1]
-    for step in PIPELINE:
-        if name.endswith(f"-{step.name}{DLQ_SUFFIX}"):
-            return step.name
-    return None
+    step = step_of_queue(queue_arn, DLQ_SUFFIX)
+    return step.name if step is not None else None
 
 
 def _mismatch(job: JobRecord | None, step: str, detail_type: str, run: Any) -> str | None:
@@ -58,7 +55,7 @@ class DeadLetterHandler:
         return self._batch.handle(event, context, self.process)
 
     def process(self, record: SQSRecord) -> None:
-        step = step_of_queue(record.event_source_arn)
+        step = step_of_dead_letter_queue(record.event_source_arn)
         if step is None:
             logger.error("message from no pipeline dead-letter queue; dropped")
             return
