@@ -87,7 +87,7 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
-## contracts: regenerate the committed schemas (manifest, cut plan, events) and openapi.json
+## contracts: regenerate the committed schemas (manifest, cut plan, events), openapi.json and template.yaml's per-step resources
 contracts: $(STAMP)
 	$(BIN)/talkavocado contracts
 

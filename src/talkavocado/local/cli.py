@@ -145,15 +145,21 @@ def _openapi(_: argparse.Namespace) -> int:
 
 
 def _contracts(args: argparse.Namespace) -> int:
-    from talkavocado import contracts
+    from talkavocado import contracts, step_resources
+    from talkavocado.local.runtime import default_template_path
 
+    template = args.template or default_template_path()
     if args.check:
-        drifted = contracts.drifted()
+        drifted = [f"schemas/{name}" for name in contracts.drifted()]
+        if step_resources.drifted(template):
+            drifted.append(f"{template} (every step's resources)")
         for name in drifted:
-            print(f"drifted from the code: schemas/{name} (run: make contracts)", file=sys.stderr)
+            print(f"drifted from the code: {name} (run: make contracts)", file=sys.stderr)
         return 1 if drifted else 0
     for name in contracts.write():
         print(f"wrote schemas/{name}", file=sys.stderr)
+    if step_resources.write(template):
+        print(f"wrote {template}: every step's resources", file=sys.stderr)
     return 0
 
 
@@ -244,9 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
         run=_openapi
     )
     contracts = commands.add_parser(
-        "contracts", help="write the committed schemas and OpenAPI document from the code"
+        "contracts",
+        help="write the committed schemas, the OpenAPI document and template.yaml's "
+        "per-step resources from the code",
     )
     contracts.add_argument("--check", action="store_true", help="only report what drifted")
+    contracts.add_argument(
+        "--template", type=Path, default=None, help="SAM template (template.yaml)"
+    )
     contracts.set_defaults(run=_contracts)
     return parser
 
