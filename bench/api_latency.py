@@ -26,8 +26,8 @@ import boto3
 import jwt
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.jobs import JobRecord
-from talkavocado.keys import JobKeys
+from talkavocado.domain.jobs import JobRecord
+from talkavocado.domain.keys import JobKeys
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.runtime import LocalRuntime
 
@@ -161,7 +161,7 @@ def main() -> int:
     runtime.start()
     from talkavocado.handlers.api import lambda_handler
     from talkavocado.handlers.authorizer import lambda_handler as authorizer
-    from talkavocado.observability import logger
+    from talkavocado.support.observability import logger
 
     devnull = Path(os.devnull).open("w")  # noqa: SIM115 - lives as long as the run
     cast(logging.StreamHandler, logger.registered_handler).setStream(devnull)  # type: ignore[type-arg]

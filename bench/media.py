@@ -21,9 +21,10 @@ from typing import Any
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
-from talkavocado.jobs import JobRecord
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import InputSection, Manifest
+from talkavocado.domain.jobs import JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import InputSection, Manifest
+from talkavocado.domain.pipeline import step_named
 from talkavocado.media.commands import (
     align_to_frames,
     audio_extraction_args,
@@ -31,7 +32,6 @@ from talkavocado.media.commands import (
     preview_args,
 )
 from talkavocado.media.planner import CutPlan
-from talkavocado.pipeline import step_named
 from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
 

@@ -29,10 +29,10 @@ import boto3
 
 from talkavocado import wiring
 from talkavocado.config import Settings
+from talkavocado.domain.pipeline import FINALIZER, PIPELINE
 from talkavocado.local.runtime import LocalRuntime
 from talkavocado.local.template import Template
-from talkavocado.observability import logger
-from talkavocado.pipeline import FINALIZER, PIPELINE
+from talkavocado.support.observability import logger
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 

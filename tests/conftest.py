@@ -13,7 +13,7 @@ import imageio_ffmpeg
 import pytest
 
 from talkavocado import wiring
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"

@@ -6,12 +6,12 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from talkavocado.clock import now_iso
-from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
-from talkavocado.events import PipelineEvent
-from talkavocado.jobs import HistoryEntry, JobRecord
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.domain.errors import ConcurrentUpdate, JobAlreadyExists
+from talkavocado.domain.events import PipelineEvent
+from talkavocado.domain.jobs import HistoryEntry, JobRecord
+from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
+from talkavocado.support.clock import now_iso
 
 
 class InMemoryJobRepository:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from talkavocado.events import PipelineEvent
-    from talkavocado.jobs import HistoryEntry, JobRecord
-    from talkavocado.keys import JobKeys
+    from talkavocado.domain.events import PipelineEvent
+    from talkavocado.domain.jobs import HistoryEntry, JobRecord
+    from talkavocado.domain.keys import JobKeys
+    from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
     from talkavocado.media.transcript import Segment
-    from talkavocado.webhooks import Delivery, Webhook, WebhookState
 
 
 @dataclass(frozen=True)

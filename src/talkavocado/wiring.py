@@ -14,7 +14,7 @@ from functools import cache, wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from talkavocado.config import Settings
-from talkavocado.errors import ConfigurationError
+from talkavocado.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import boto3
@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from talkavocado.adapters.sqs import SqsVisibility
     from talkavocado.adapters.upload_policy import UploadSigner
     from talkavocado.adapters.webhook_http import HttpWebhookSender
-    from talkavocado.job_service import JobService
     from talkavocado.ports import Storage, TokenVerifier, TranscriptionEngine
-    from talkavocado.webhook_service import WebhookService
+    from talkavocado.services.job_service import JobService
+    from talkavocado.services.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
     from talkavocado.workers.dead_letter import DeadLetterHandler
@@ -137,7 +137,7 @@ def _retry_policy() -> RetryPolicy:
 
 @_once
 def job_service() -> JobService:
-    from talkavocado.job_service import JobService
+    from talkavocado.services.job_service import JobService
 
     return JobService(settings(), jobs(), storage(), publisher())
 
@@ -169,8 +169,8 @@ def step_worker(name: str) -> StepWorker:
         idempotent_function,
     )
 
-    from talkavocado.manifest import ManifestStore
-    from talkavocado.pipeline import step_named
+    from talkavocado.domain.pipeline import step_named
+    from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.batch import SqsBatch
     from talkavocado.workers.runner import StepRunner
     from talkavocado.workers.worker import StepWorker
@@ -212,7 +212,7 @@ def input_stored_worker() -> InputStoredWorker:
 
 @_once
 def dead_letter_worker() -> DeadLetterHandler:
-    from talkavocado.manifest import ManifestStore
+    from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.batch import SqsBatch
     from talkavocado.workers.dead_letter import DeadLetterHandler
     from talkavocado.workers.failure import JobFailer
@@ -226,9 +226,9 @@ def deadline_sweep() -> DeadlineSweep:
     from datetime import timedelta
 
     from talkavocado.adapters.sqs import QueueLimits
-    from talkavocado.deadlines import Deadlines
-    from talkavocado.manifest import ManifestStore
-    from talkavocado.pipeline import STEP_NAMES
+    from talkavocado.domain.deadlines import Deadlines
+    from talkavocado.domain.pipeline import STEP_NAMES
+    from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.deadline_sweep import DeadlineSweep
     from talkavocado.workers.failure import JobFailer
 
@@ -267,7 +267,7 @@ def webhook_sender() -> HttpWebhookSender:
 
 @_once
 def webhook_service() -> WebhookService:
-    from talkavocado.webhook_service import WebhookService
+    from talkavocado.services.webhook_service import WebhookService
 
     return WebhookService(webhooks(), webhook_sender(), settings().max_webhooks_per_tenant)
 

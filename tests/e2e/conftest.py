@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.keys import JobKeys
+from talkavocado.domain.keys import JobKeys
 from talkavocado.local.runtime import LocalRuntime
 from tests.conftest import TEMPLATE
 

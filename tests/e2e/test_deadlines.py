@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from talkavocado import wiring
-from talkavocado.jobs import JobRecord, mutate_job
+from talkavocado.domain.jobs import JobRecord
 from talkavocado.local.run import upload_file
+from talkavocado.services.transitions import mutate_job
 from tests.e2e.conftest import Stack, running_stack
 
 

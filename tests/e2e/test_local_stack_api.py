@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Key
 
+from talkavocado.domain.manifest import validate_document
 from talkavocado.local.run import upload_file
-from talkavocado.manifest import validate_document
 from tests.e2e.conftest import HttpResponse, Stack
 
 SAMPLE_INPUT = {"originalFilename": "sample.mp4", "bytes": 123456, "mimeType": "video/mp4"}

@@ -14,17 +14,18 @@ from typing import Any
 import boto3
 import pytest
 
-from talkavocado import schema_files, wiring
+from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.eventbridge import EventBridgePublisher
-from talkavocado.errors import ErrorType, StepFailed
-from talkavocado.events import PipelineEvent
+from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.domain.events import PipelineEvent
+from talkavocado.domain.manifest import validate_document
+from talkavocado.domain.pipeline import PIPELINE, STEP_NAMES
 from talkavocado.local.run import upload_file
-from talkavocado.manifest import validate_document
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript
-from talkavocado.pipeline import PIPELINE, STEP_NAMES
+from talkavocado.support import schema_files
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner

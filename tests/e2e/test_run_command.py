@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.errors import ValidationFailed
+from talkavocado.domain.errors import ValidationFailed
 from talkavocado.local.notify import LoopbackReceiver, verify
 from talkavocado.local.run import run_video
 from tests.conftest import REPO_ROOT, ffmpeg

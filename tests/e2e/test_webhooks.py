@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from talkavocado.adapters.eventbridge import EventBridgePublisher
-from talkavocado.events import PipelineEvent
+from talkavocado.domain.events import PipelineEvent
 from talkavocado.local.notify import LoopbackReceiver
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import Stack, put_event, running_stack

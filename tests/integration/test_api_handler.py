@@ -14,11 +14,11 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado import wiring
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import validate_document
 from talkavocado.handlers.api import lambda_handler
-from talkavocado.keys import JobKeys
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import Template
-from talkavocado.manifest import validate_document
 from tests.conftest import sample_event
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
@@ -267,7 +267,7 @@ def test_every_log_line_carries_correlation_tenant_and_job(
 def test_an_unexpected_failure_is_500_without_internals(
     aws: Template, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from talkavocado.job_service import JobService
+    from talkavocado.services.job_service import JobService
 
     def explode(*_: object) -> None:
         raise RuntimeError("secret internal detail")

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from talkavocado import wiring
 from talkavocado.adapters.sqs import QueueLimits
-from talkavocado.jobs import JobRecord, mutate_job
-from talkavocado.keys import JobKeys
+from talkavocado.domain.jobs import JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
+from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.local.template import Template
-from talkavocado.manifest import Manifest, ManifestStore
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import mutate_job
 from tests.fakes import run_every_step
 
 

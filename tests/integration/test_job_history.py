@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from talkavocado import wiring
-from talkavocado.errors import ConcurrentUpdate, ErrorType
-from talkavocado.jobs import JobError, mutate_job
+from talkavocado.domain.errors import ConcurrentUpdate, ErrorType
+from talkavocado.domain.jobs import JobError
+from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.local.template import Template
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.services.transitions import mutate_job
 from tests.integration.test_api_handler import JOB, create_event, get_event, invoke
 
 NOW = "2026-01-01T00:00:00.000Z"

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from talkavocado.pipeline import PIPELINE, Step
+from talkavocado.domain.pipeline import PIPELINE, Step
 from tests.e2e.conftest import Stack, put_event
 
 ENVELOPE = {

@@ -12,7 +12,7 @@ import pytest
 
 from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.adapters.upload_policy import PolicyRefused, SizeRefused, check, decode
-from talkavocado.keys import JobKeys
+from talkavocado.domain.keys import JobKeys
 from talkavocado.local.run import upload_file
 from talkavocado.local.template import Template
 from tests.e2e.conftest import Stack

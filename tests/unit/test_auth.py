@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from talkavocado.auth import ANONYMOUS, Caller, authenticate
-from talkavocado.errors import TenantMismatch, Unauthenticated
+from talkavocado.domain.errors import TenantMismatch, Unauthenticated
+from talkavocado.services.auth import ANONYMOUS, Caller, authenticate
 
 CLAIM = "custom:tenant_id"
 

@@ -18,7 +18,7 @@ def modules_loaded_by(handler_module: str) -> set[str]:
     ("handler", "not_loaded"),
     [
         ("talkavocado.handlers.api", {"talkavocado.workers.runner", "talkavocado.media.commands"}),
-        ("talkavocado.handlers.authorizer", {"boto3", "jwt", "talkavocado.job_service"}),
+        ("talkavocado.handlers.authorizer", {"boto3", "jwt", "talkavocado.services.job_service"}),
     ],
 )
 def test_a_handler_does_not_load_what_it_does_not_use(handler: str, not_loaded: set[str]) -> None:

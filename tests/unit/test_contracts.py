@@ -11,13 +11,13 @@ import jsonschema
 import pytest
 
 from talkavocado.api.app import app
-from talkavocado.contracts import SCHEMAS, drifted
-from talkavocado.errors import ErrorType
-from talkavocado.events import EVENT_TYPES
-from talkavocado.jobs import JobError, JobRecord
-from talkavocado.keys import JobKeys
+from talkavocado.codegen.contracts import SCHEMAS, drifted
+from talkavocado.domain.errors import ErrorType
+from talkavocado.domain.events import EVENT_TYPES
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
 from talkavocado.local.template import Template
-from talkavocado.manifest import Manifest
 from talkavocado.workers.context import event_for
 from tests.conftest import TEMPLATE
 

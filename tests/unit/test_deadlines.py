@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.deadlines import UPLOAD_STEP, Deadlines
-from talkavocado.errors import ErrorType
-from talkavocado.jobs import JobRecord, mutate_job
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import Manifest, ManifestStore
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.domain.deadlines import UPLOAD_STEP, Deadlines
+from talkavocado.domain.errors import ErrorType
+from talkavocado.domain.jobs import JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
+from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.deadline_sweep import DeadlineSweep
 from talkavocado.workers.failure import JobFailer
 from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step

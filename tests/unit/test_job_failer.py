@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.errors import ErrorType
-from talkavocado.jobs import JobError, JobRecord, mutate_job
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import Manifest, ManifestStore
+from talkavocado.domain.errors import ErrorType
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.failure import JobFailer
 from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
-from talkavocado.jobs import JobError, JobRecord, mutate_job
-from talkavocado.keys import JobKeys
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.domain.errors import ErrorType, InvalidTransition, JobNotFound
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.services.transitions import mutate_job
 from tests.fakes import InMemoryJobRepository, run_every_step
 
 NOW = "2026-01-01T00:00:00.000Z"

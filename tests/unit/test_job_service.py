@@ -8,7 +8,7 @@ import pytest
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.adapters.upload_policy import PolicyRefused, SizeRefused, UploadSigner
 from talkavocado.config import Settings
-from talkavocado.errors import (
+from talkavocado.domain.errors import (
     ErrorType,
     InputNotUploaded,
     InvalidTransition,
@@ -16,12 +16,13 @@ from talkavocado.errors import (
     JobNotFound,
     ValidationFailed,
 )
-from talkavocado.events import JobCreated
-from talkavocado.job_service import CreateJob, InputSpec, JobService, Listing
-from talkavocado.jobs import JobError, JobRecord, mutate_job
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import ManifestStore
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.domain.events import JobCreated
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.services.job_service import CreateJob, InputSpec, JobService, Listing
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import mutate_job
 from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"

@@ -1,4 +1,4 @@
-from talkavocado.jobs import ALLOWED_TRANSITIONS, TERMINAL_STATUSES
+from talkavocado.domain.jobs import ALLOWED_TRANSITIONS, TERMINAL_STATUSES
 
 
 def reachable_from(target: str) -> list[str]:

@@ -7,18 +7,18 @@ from typing import Any
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.clock import now_iso
-from talkavocado.errors import ConcurrentUpdate, SchemaViolation
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import (
+from talkavocado.domain.errors import ConcurrentUpdate, SchemaViolation
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import (
     AudioSection,
     LogEntry,
     Manifest,
-    ManifestStore,
     RenderEntry,
     encode,
     validate_document,
 )
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.support.clock import now_iso
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 KEYS = JobKeys("test", "demo-tenant", JOB)

@@ -6,7 +6,7 @@ import pytest
 
 from talkavocado import wiring
 from talkavocado.config import Settings
-from talkavocado.errors import ConfigurationError, ErrorType, StepFailed
+from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
 
 
 def test_faster_whisper_without_a_model_directory_is_a_clear_error(

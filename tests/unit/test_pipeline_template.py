@@ -1,4 +1,4 @@
-"""The pipeline order is declared once (talkavocado.pipeline.PIPELINE);
+"""The pipeline order is declared once (talkavocado.domain.pipeline.PIPELINE);
 template.yaml's rules, queues and functions must agree with it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from talkavocado.domain.pipeline import DEAD_LETTER_HANDLER, PIPELINE, Step
 from talkavocado.local.template import Template
-from talkavocado.pipeline import DEAD_LETTER_HANDLER, PIPELINE, Step
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.dead_letter import step_of_dead_letter_queue
 from tests.conftest import EVENTS_DIR, TEMPLATE

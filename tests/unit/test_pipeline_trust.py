@@ -14,12 +14,14 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.errors import DependencyUnavailable, ErrorType, InvalidTransition
-from talkavocado.events import EVENT_TYPES, JobOutcome, PipelineEvent
-from talkavocado.jobs import JobError, JobRecord, mutate_job
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import Manifest, ManifestStore
-from talkavocado.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.domain.errors import DependencyUnavailable, ErrorType, InvalidTransition
+from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
+from talkavocado.domain.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.dead_letter import MAX_ATTEMPTS, DeadLetterHandler

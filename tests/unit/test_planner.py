@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talkavocado import schema_files
 from talkavocado.media.planner import CutPlan, PlannerParameters, find_fillers, plan_cuts
 from talkavocado.media.transcript import Word
+from talkavocado.support import schema_files
 
 DEFAULTS = PlannerParameters()
 

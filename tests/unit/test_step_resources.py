@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from talkavocado import step_resources
+from talkavocado.codegen import step_resources
+from talkavocado.domain.pipeline import PIPELINE, STEP_NAMES
 from talkavocado.local.template import Template
-from talkavocado.pipeline import PIPELINE, STEP_NAMES
 from tests.conftest import TEMPLATE
 
 

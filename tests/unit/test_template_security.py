@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from talkavocado.domain.pipeline import PIPELINE
 from talkavocado.local.template import Template
-from talkavocado.pipeline import PIPELINE
 from tests.conftest import TEMPLATE
 
 JOBS = ["dynamodb:GetItem", "dynamodb:PutItem"]  # read, then compare-and-swap put

@@ -5,18 +5,18 @@ from typing import Any
 
 import pytest
 
-from talkavocado.errors import (
+from talkavocado.domain.errors import (
     DependencyUnavailable,
     ErrorType,
     StepFailed,
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.events import AudioExtracted, JobFailed
-from talkavocado.jobs import JobError, JobRecord
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import AudioSection, Manifest
-from talkavocado.retry import backoff_seconds
+from talkavocado.domain.events import AudioExtracted, JobFailed
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import AudioSection, Manifest
+from talkavocado.support.retry import backoff_seconds
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.context import classify, event_for
 from talkavocado.workers.dead_letter import step_of_dead_letter_queue

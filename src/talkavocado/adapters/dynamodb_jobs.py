@@ -17,9 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from talkavocado.adapters.dynamodb_paging import query_page
-from talkavocado.clock import now_iso
-from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
-from talkavocado.jobs import (
+from talkavocado.domain.errors import ConcurrentUpdate, JobAlreadyExists
+from talkavocado.domain.jobs import (
     OPEN_SHARDS,
     HistoryEntry,
     JobRecord,
@@ -28,6 +27,7 @@ from talkavocado.jobs import (
     job_sort_key,
 )
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
+from talkavocado.support.clock import now_iso
 
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from talkavocado.errors import ValidationFailed
+from talkavocado.domain.errors import ValidationFailed
 
 Item = dict[str, Any]
 

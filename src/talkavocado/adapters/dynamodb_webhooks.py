@@ -18,9 +18,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from talkavocado.adapters.dynamodb_paging import query_page
-from talkavocado.errors import WebhookLimitReached
+from talkavocado.domain.errors import WebhookLimitReached
+from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
 from talkavocado.ports import DeliveryPage
-from talkavocado.webhooks import Delivery, Webhook, WebhookState
 
 RECORDS_KEPT_SECONDS = 30 * 24 * 3600
 _COUNT_ONE_MORE = "SET webhooks = if_not_exists(webhooks, :zero) + :one"

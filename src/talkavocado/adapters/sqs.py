@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 
 class SqsVisibility:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from talkavocado.errors import UnsafeWebhookUrl
+from talkavocado.domain.errors import UnsafeWebhookUrl
 from talkavocado.ports import HttpResult
 
 TIMEOUT_SECONDS = 5.0

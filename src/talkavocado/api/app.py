@@ -1,7 +1,7 @@
 """The job API: Powertools REST resolver with request validation and OpenAPI.
 
 Routes parse, call one use case and shape the answer; the logic lives in
-:mod:`talkavocado.job_service`, the error mapping in :mod:`talkavocado.api.errors`.
+:mod:`talkavocado.services.job_service`, the error mapping in :mod:`talkavocado.api.errors`.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from talkavocado.api.models import (
     WebhookListResponse,
     WebhookView,
 )
-from talkavocado.errors import TalkAvocadoError
-from talkavocado.job_service import CreateJob, InputSpec, Listing
-from talkavocado.jobs import JobRecord
-from talkavocado.manifest import JobStatus
-from talkavocado.observability import (
+from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.domain.jobs import JobRecord
+from talkavocado.domain.manifest import JobStatus
+from talkavocado.services.job_service import CreateJob, InputSpec, Listing
+from talkavocado.support.observability import (
     CORRELATION_HEADER,
     correlation_id_from,
     current_correlation_id,

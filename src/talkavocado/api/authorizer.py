@@ -17,15 +17,15 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.auth import Caller, authenticate
-from talkavocado.errors import (
+from talkavocado.domain.errors import (
     DependencyUnavailable,
     TenantMismatch,
     Unauthenticated,
     ValidationFailed,
 )
-from talkavocado.keys import parse_job_id
-from talkavocado.observability import (
+from talkavocado.domain.keys import parse_job_id
+from talkavocado.services.auth import Caller, authenticate
+from talkavocado.support.observability import (
     CORRELATION_HEADER,
     bind_job,
     correlation_id_from,

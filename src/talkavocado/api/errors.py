@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from talkavocado.api.models import ErrorDetail, ErrorResponse
-from talkavocado.errors import (
+from talkavocado.domain.errors import (
     ConcurrentUpdate,
     ConfigurationError,
     DependencyUnavailable,
@@ -29,7 +29,7 @@ from talkavocado.errors import (
     WebhookLimitReached,
     WebhookNotFound,
 )
-from talkavocado.observability import current_correlation_id, logger
+from talkavocado.support.observability import current_correlation_id, logger
 
 STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     ValidationFailed: HTTPStatus.BAD_REQUEST,

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from talkavocado.camel import CamelModel
-from talkavocado.job_service import JobView
-from talkavocado.jobs import HistoryEntry, JobRecord
-from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
-from talkavocado.manifest import MIME_PATTERN, JobStatus
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.domain.jobs import HistoryEntry, JobRecord
+from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
+from talkavocado.domain.manifest import MIME_PATTERN, JobStatus
+from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.domain.webhooks import OUTCOME_TYPES, Delivery, OutcomeType, WebhookState
 from talkavocado.ports import UploadTarget
-from talkavocado.webhooks import OUTCOME_TYPES, Delivery, OutcomeType, WebhookState
+from talkavocado.services.job_service import JobView
+from talkavocado.support.camel import CamelModel
 
 # S3's largest object; the deployment's own limit (MAX_UPLOAD_BYTES) may be lower.
 MAX_OBJECT_BYTES = 5 * 1024**4

@@ -1,13 +1,13 @@
 """Lambda entry points of the pipeline workers (SQS-triggered, partial batch
-responses): one for every step of talkavocado.pipeline.PIPELINE, plus the
+responses): one for every step of talkavocado.domain.pipeline.PIPELINE, plus the
 dead-letter handler."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.errors import ConfigurationError
-from talkavocado.pipeline import step_of_queue
+from talkavocado.domain.errors import ConfigurationError
+from talkavocado.domain.pipeline import step_of_queue
 from talkavocado.wiring import dead_letter_worker, step_worker
 
 Event = dict[str, Any]

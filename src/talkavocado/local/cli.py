@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any, cast
 
-from talkavocado.errors import TalkAvocadoError
+from talkavocado.domain.errors import TalkAvocadoError
 
 
 def _forget(storage_root: Path, env: str) -> None:
@@ -96,7 +96,7 @@ def _print_state(runtime: Any) -> None:
 def _invoke(args: argparse.Namespace) -> int:
     from talkavocado.local.functions import invoke
     from talkavocado.local.runtime import default_template_path
-    from talkavocado.observability import logger
+    from talkavocado.support.observability import logger
 
     text = sys.stdin.read() if str(args.event) == "-" else args.event.read_text()
     try:
@@ -138,14 +138,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _openapi(_: argparse.Namespace) -> int:
-    from talkavocado.contracts import openapi_document
+    from talkavocado.codegen.contracts import openapi_document
 
     print(json.dumps(openapi_document(), indent=2))
     return 0
 
 
 def _contracts(args: argparse.Namespace) -> int:
-    from talkavocado import contracts, step_resources
+    from talkavocado.codegen import contracts, step_resources
     from talkavocado.local.runtime import default_template_path
 
     template = args.template or default_template_path()

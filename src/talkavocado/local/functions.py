@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado import wiring
-from talkavocado.errors import ValidationFailed
+from talkavocado.domain.errors import ValidationFailed
 from talkavocado.local.invoke import REGION, LocalContext, load_handler
 from talkavocado.local.template import FunctionSpec, Template
 

@@ -19,7 +19,7 @@ from talkavocado.local import gateway_auth
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import GatewayResponse, Route
 from talkavocado.local.uploads import UPLOAD_PATH
-from talkavocado.observability import CORRELATION_HEADER, correlation_id_from
+from talkavocado.support.observability import CORRELATION_HEADER, correlation_id_from
 
 # API Gateway refuses bodies over 10 MB before any function sees them.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024

@@ -14,7 +14,7 @@ from typing import Any
 
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import FunctionSpec, Template
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 POLL_WAIT_SECONDS = 1
 MAX_BATCH = 10

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from talkavocado import wiring
-from talkavocado.errors import ValidationFailed
-from talkavocado.keys import JobKeys, parse_tenant_id, safe_filename
+from talkavocado.domain.errors import ValidationFailed
+from talkavocado.domain.keys import JobKeys, parse_tenant_id, safe_filename
 from talkavocado.local.notify import notifications
 from talkavocado.local.runtime import LocalRuntime
 from talkavocado.media.planner import CutPlan
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 POLL_SECONDS = 0.2
 TERMINAL = ("completed", "failed", "cancelled")

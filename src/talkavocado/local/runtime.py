@@ -15,7 +15,7 @@ import boto3
 from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
-from talkavocado.keys import parse_env
+from talkavocado.domain.keys import parse_env
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
@@ -24,7 +24,7 @@ from talkavocado.local.schedules import ScheduleTimer, schedules
 from talkavocado.local.state import Mismatch, Restored, StateFile, StateKeeper, reconcile
 from talkavocado.local.template import Template
 from talkavocado.local.uploads import UPLOAD_PATH, receive
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 # How long running steps may take to finish when the stack stops.
 SHUTDOWN_GRACE_SECONDS = 20.0

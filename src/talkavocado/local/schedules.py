@@ -14,7 +14,7 @@ from typing import Any
 
 from talkavocado.local.invoke import REGION, LocalContext
 from talkavocado.local.template import ACCOUNT_ID, FunctionSpec, Template
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}

@@ -32,7 +32,7 @@ from typing import IO, Any
 from moto.sqs.models import sqs_backends
 
 from talkavocado.local.template import ACCOUNT_ID, Template
-from talkavocado.observability import logger
+from talkavocado.support.observability import logger
 
 SNAPSHOT_EVERY_SECONDS = 5.0
 _BATCH = 10  # SQS SendMessageBatch; DynamoDB BatchWriteItem takes 25

@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from talkavocado import schema_files
-from talkavocado.camel import CamelModel
 from talkavocado.media.transcript import Word
+from talkavocado.support import schema_files
+from talkavocado.support.camel import CamelModel
 
 PLAN_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
 PLAN_SCHEMA_FILE = "cut_plan.schema.json"

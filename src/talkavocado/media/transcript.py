@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from talkavocado.camel import CamelModel
+from talkavocado.support.camel import CamelModel
 
 Seconds = Annotated[float, Field(ge=0)]
 MAX_CUE_SECONDS = 7.0

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from talkavocado.errors import InvalidTransition
-from talkavocado.events import JobOutcome
-from talkavocado.jobs import mutate_job
-from talkavocado.observability import logger
+from talkavocado.domain.errors import InvalidTransition
+from talkavocado.domain.events import JobOutcome
 from talkavocado.ports import EventPublisher, JobRepository
+from talkavocado.services.transitions import mutate_job
+from talkavocado.support.observability import logger
 
 
 class Announcer:

@@ -17,11 +17,11 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from talkavocado.errors import ValidationFailed
-from talkavocado.events import EVENT_SOURCE, EVENT_TYPES, PipelineEvent
-from talkavocado.observability import logger, start_invocation
+from talkavocado.domain.errors import ValidationFailed
+from talkavocado.domain.events import EVENT_SOURCE, EVENT_TYPES, PipelineEvent
 from talkavocado.ports import Visibility
-from talkavocado.retry import backoff_seconds
+from talkavocado.support.observability import logger, start_invocation
+from talkavocado.support.retry import backoff_seconds
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from talkavocado.errors import (
+from talkavocado.domain.errors import (
     ConfigurationError,
     DependencyUnavailable,
     ErrorType,
@@ -17,11 +17,11 @@ from talkavocado.errors import (
     TalkAvocadoError,
     ValidationFailed,
 )
-from talkavocado.events import EVENT_TYPES, EventError, JobOutcome, PipelineEvent
-from talkavocado.jobs import JobError, JobRecord
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import Manifest
-from talkavocado.pipeline import Step
+from talkavocado.domain.events import EVENT_TYPES, EventError, JobOutcome, PipelineEvent
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
+from talkavocado.domain.pipeline import Step
 from talkavocado.ports import Storage
 
 

@@ -1,5 +1,5 @@
 """The deadline sweep (a scheduled function): every open job past its
-deadline (talkavocado.deadlines) is failed the way any failure is, with its
+deadline (talkavocado.domain.deadlines) is failed the way any failure is, with its
 manifest, its record and JobFailed, unless it moved on since it was read."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from talkavocado.deadlines import Deadlines
-from talkavocado.jobs import TERMINAL_STATUSES
-from talkavocado.observability import bind_job, logger, start_invocation
+from talkavocado.domain.deadlines import Deadlines
+from talkavocado.domain.jobs import TERMINAL_STATUSES
 from talkavocado.ports import JobRepository
+from talkavocado.support.observability import bind_job, logger, start_invocation
 from talkavocado.workers.failure import JobFailer
 
 STEP = "deadline-sweep"

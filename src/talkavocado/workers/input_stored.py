@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from talkavocado.job_service import JobService
-from talkavocado.observability import logger, start_invocation
+from talkavocado.services.job_service import JobService
+from talkavocado.support.observability import logger, start_invocation
 from talkavocado.workers.batch import Envelope, SqsBatch
 
 OBJECT_CREATED = ("aws.s3", "Object Created")

@@ -22,14 +22,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.camel import CamelModel
-from talkavocado.clock import now_iso
-from talkavocado.deadlines import parse_time
-from talkavocado.errors import TalkAvocadoError
-from talkavocado.events import JobOutcome
-from talkavocado.observability import bind_job, logger, start_invocation
-from talkavocado.ports import JobRepository, MessageQueue, WebhookRepository, WebhookSender
-from talkavocado.webhooks import (
+from talkavocado.domain.deadlines import parse_time
+from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.domain.events import JobOutcome
+from talkavocado.domain.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -37,6 +33,10 @@ from talkavocado.webhooks import (
     DeliveryOutcome,
     signature,
 )
+from talkavocado.ports import JobRepository, MessageQueue, WebhookRepository, WebhookSender
+from talkavocado.support.camel import CamelModel
+from talkavocado.support.clock import now_iso
+from talkavocado.support.observability import bind_job, logger, start_invocation
 from talkavocado.workers.batch import SqsBatch, parse_event
 
 STEP = "notifier"

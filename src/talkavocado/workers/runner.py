@@ -21,22 +21,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from talkavocado.clock import now_iso
-from talkavocado.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
-from talkavocado.events import EVENT_TYPES, JobOutcome, PipelineEvent
-from talkavocado.jobs import (
-    DONE_STEP_STATUSES,
-    TERMINAL_STATUSES,
-    JobError,
-    JobRecord,
-    StaleRun,
-    mutate_job,
-)
-from talkavocado.keys import JobKeys
-from talkavocado.manifest import LogEntry, Manifest, ManifestStore
-from talkavocado.observability import logger, record_step_metrics
-from talkavocado.pipeline import FINALIZER, Step, next_step
+from talkavocado.domain.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
+from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
+from talkavocado.domain.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import LogEntry, Manifest
+from talkavocado.domain.pipeline import FINALIZER, Step, next_step
 from talkavocado.ports import EventPublisher, JobRepository, Storage
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import StaleRun, mutate_job
+from talkavocado.support.clock import now_iso
+from talkavocado.support.observability import logger, record_step_metrics
 from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify, event_for
 from talkavocado.workers.failure import JobFailer

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from talkavocado.adapters import ffmpeg
-from talkavocado.clock import now_iso
 from talkavocado.config import Settings
-from talkavocado.errors import ErrorType, StepFailed, StorageObjectMissing
-from talkavocado.manifest import (
+from talkavocado.domain.errors import ErrorType, StepFailed, StorageObjectMissing
+from talkavocado.domain.manifest import (
     AudioSection,
     Manifest,
     PlanSection,
@@ -24,6 +23,7 @@ from talkavocado.manifest import (
     SubtitleEntry,
     TranscriptSection,
 )
+from talkavocado.domain.pipeline import FINALIZER
 from talkavocado.media.commands import (
     AUDIO_BITRATE_KBPS,
     AUDIO_SAMPLE_RATE,
@@ -34,8 +34,8 @@ from talkavocado.media.commands import (
 )
 from talkavocado.media.planner import PLAN_SCHEMA_VERSION, QUIET_POINT_SECONDS, CutPlan, plan_cuts
 from talkavocado.media.transcript import Transcript, to_srt
-from talkavocado.pipeline import FINALIZER
 from talkavocado.ports import TranscriptionEngine
+from talkavocado.support.clock import now_iso
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
 MAX_DRIFT_SECONDS = 0.05

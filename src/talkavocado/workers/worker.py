@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.errors import ValidationFailed
-from talkavocado.observability import bind_job, logger, start_invocation
+from talkavocado.domain.errors import ValidationFailed
+from talkavocado.support.observability import bind_job, logger, start_invocation
 from talkavocado.workers.batch import SqsBatch, parse_event, remaining_seconds
 from talkavocado.workers.runner import StepRunner
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from talkavocado.clock import now_iso
 from talkavocado.config import Settings
-from talkavocado.errors import (
+from talkavocado.domain.errors import (
     ConcurrentUpdate,
     InputNotUploaded,
     InvalidKey,
@@ -35,23 +34,29 @@ from talkavocado.errors import (
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.events import JobCreated, JobOutcome
-from talkavocado.jobs import (
+from talkavocado.domain.events import JobCreated, JobOutcome
+from talkavocado.domain.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
     HistoryEntry,
-    JobMovedOn,
     JobRecord,
     StartedBy,
-    change_status,
-    mutate_job,
 )
-from talkavocado.keys import JobKeys, new_job_id, parse_job_id, parse_tenant_id, safe_filename
-from talkavocado.manifest import InputSection, Manifest, ManifestStore
-from talkavocado.observability import bind_job, logger
-from talkavocado.paging import cursor_of, token_of
-from talkavocado.pipeline import STEP_NAMES, step_named
+from talkavocado.domain.keys import (
+    JobKeys,
+    new_job_id,
+    parse_job_id,
+    parse_tenant_id,
+    safe_filename,
+)
+from talkavocado.domain.manifest import InputSection, Manifest
+from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.services.transitions import JobMovedOn, change_status, mutate_job
+from talkavocado.support.clock import now_iso
+from talkavocado.support.observability import bind_job, logger
+from talkavocado.support.paging import cursor_of, token_of
 from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import event_for
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -36,10 +36,10 @@ def openapi_document() -> dict[str, Any]:
 
 def generated() -> dict[str, dict[str, Any]]:
     """Each contract file (relative to ``schemas/``) and its content."""
-    from talkavocado import schema_files
-    from talkavocado.events import DETAIL_VERSION, EVENT_TYPES
-    from talkavocado.manifest import generate_schema
+    from talkavocado.domain.events import DETAIL_VERSION, EVENT_TYPES
+    from talkavocado.domain.manifest import generate_schema
     from talkavocado.media.planner import generate_plan_schema
+    from talkavocado.support import schema_files
 
     contracts = {
         "manifest.schema.json": generate_schema(),

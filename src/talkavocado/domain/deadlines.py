@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from talkavocado.errors import ErrorType
-from talkavocado.jobs import JobError, JobRecord
-from talkavocado.pipeline import STEP_NAMES
+from talkavocado.domain.errors import ErrorType
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.pipeline import STEP_NAMES
 
 UPLOAD_STEP = "upload"  # the error's step of a job whose input never came
 

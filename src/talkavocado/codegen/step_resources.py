@@ -1,5 +1,5 @@
 """The per-step parts of template.yaml, written from the pipeline's one
-declaration (talkavocado.pipeline) and each step's needs below: its queue,
+declaration (talkavocado.domain.pipeline) and each step's needs below: its queue,
 dead-letter queue, rule, queue policy, function, log group and alarm, and the
 lists that name every step's resources. ``make contracts`` rewrites them
 between their markers; a test fails when template.yaml has drifted.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from talkavocado.pipeline import PIPELINE, Step
+from talkavocado.domain.pipeline import PIPELINE, Step
 
 INPUT = "input/source"
 VISIBILITY_PER_TIMEOUT = 6  # SQS visibility timeout: 6 x the function's timeout

@@ -10,17 +10,14 @@ the stored object's version, so a concurrent update is retried, never lost.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from talkavocado import schema_files
-from talkavocado.camel import CamelModel
-from talkavocado.clock import TIMESTAMP_PATTERN, now_iso
-from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
-from talkavocado.ports import Storage
-from talkavocado.retry import retry_on_conflict
+from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
+from talkavocado.support import schema_files
+from talkavocado.support.camel import CamelModel
+from talkavocado.support.clock import TIMESTAMP_PATTERN, now_iso
 
 # 1.1.0 (additive; every 1.0.0 document is valid): renders[].codec may be
 # "aac" (the audio-only render of an audio-only input); transcript.confidence
@@ -174,39 +171,3 @@ def encode(manifest: Manifest) -> bytes:
 
 def decode(data: bytes) -> Manifest:
     return Manifest.model_validate_json(data)
-
-
-class ManifestStore:
-    """Versioned manifest reads and writes over a :class:`Storage`."""
-
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-
-    def create(self, keys: JobKeys, manifest: Manifest) -> str:
-        """Write the first version; raises ``ConcurrentUpdate`` if one exists."""
-        return self._storage.put(keys, keys.manifest, encode(manifest), if_none_match=True)
-
-    def load(self, keys: JobKeys) -> tuple[Manifest, str]:
-        stored = self._storage.get(keys, keys.manifest)
-        return decode(stored.data), stored.version
-
-    def current_version(self, keys: JobKeys) -> str:
-        """The stored version, without parsing (the document may be damaged)."""
-        return self._storage.get(keys, keys.manifest).version
-
-    def replace(self, keys: JobKeys, manifest: Manifest, expected_version: str) -> str:
-        manifest.updated_at = now_iso()
-        manifest.schema_version = SCHEMA_VERSION  # written by this code: the current shape
-        return self._storage.put(keys, keys.manifest, encode(manifest), if_match=expected_version)
-
-    def update(self, keys: JobKeys, mutate: Callable[[Manifest], None]) -> Manifest:
-        """Read, apply ``mutate``, write back if the version is unchanged;
-        on a lost race, re-read and re-apply (``mutate`` must be repeatable)."""
-
-        def attempt() -> Manifest:
-            manifest, version = self.load(keys)
-            mutate(manifest)
-            self.replace(keys, manifest, version)
-            return manifest
-
-        return retry_on_conflict(attempt, f"manifest {keys.manifest}")

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from talkavocado.camel import CamelModel
-from talkavocado.clock import now_iso
-from talkavocado.events import OUTCOMES
+from talkavocado.domain.events import OUTCOMES
+from talkavocado.support.camel import CamelModel
+from talkavocado.support.clock import now_iso
 
 WebhookState = Literal["active", "failing", "disabled"]
 OutcomeType = Literal["JobCompleted", "JobFailed", "JobCancelled"]

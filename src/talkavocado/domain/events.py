@@ -14,9 +14,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from talkavocado.camel import CamelModel
-from talkavocado.errors import ErrorType
-from talkavocado.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
+from talkavocado.domain.errors import ErrorType
+from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
+from talkavocado.support.camel import CamelModel
 
 EVENT_SOURCE = "talkavocado.pipeline"
 DETAIL_VERSION = 1

@@ -1,0 +1,1 @@
+"""The control plane's use cases (jobs, webhooks), over the ports only."""

@@ -1,0 +1,2 @@
+"""Plumbing every layer shares: camelCase models, time stamps, retries, schema
+files, page tokens and structured logging."""
