@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from talkavocado.adapters.upload_policy import UploadSigner
     from talkavocado.adapters.webhook_http import HttpWebhookSender
     from talkavocado.ports import Storage, TokenVerifier, TranscriptionEngine
+    from talkavocado.services.job_queries import JobQueries
     from talkavocado.services.job_service import JobService
     from talkavocado.services.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
@@ -133,6 +134,13 @@ def _retry_policy() -> RetryPolicy:
     from talkavocado.workers.batch import RetryPolicy
 
     return RetryPolicy(settings().retry_base_seconds, settings().retry_max_seconds)
+
+
+@_once
+def job_queries() -> JobQueries:
+    from talkavocado.services.job_queries import JobQueries
+
+    return JobQueries(jobs(), storage())
 
 
 @_once

@@ -267,12 +267,12 @@ def test_every_log_line_carries_correlation_tenant_and_job(
 def test_an_unexpected_failure_is_500_without_internals(
     aws: Template, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from talkavocado.services.job_service import JobService
+    from talkavocado.services.job_queries import JobQueries
 
     def explode(*_: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(JobService, "get_job", explode)
+    monkeypatch.setattr(JobQueries, "get_job", explode)
     status, body, _ = invoke(sample_event("api_get_job.json"))
     assert status == 500
     assert "secret" not in json.dumps(body)

@@ -20,7 +20,8 @@ from talkavocado.domain.events import JobCreated
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import STEP_NAMES
-from talkavocado.services.job_service import CreateJob, InputSpec, JobService, Listing
+from talkavocado.services.job_queries import JobQueries, Listing
+from talkavocado.services.job_service import CreateJob, InputSpec, JobService
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
 from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
@@ -38,6 +39,7 @@ class World:
         self.manifests = ManifestStore(self.storage)
         self.publisher = RecordingPublisher()
         self.service = JobService(self.settings, self.jobs, self.storage, self.publisher)
+        self.queries = JobQueries(self.jobs, self.storage)
 
 
 @pytest.fixture
@@ -135,7 +137,7 @@ def test_an_upload_long_after_creation_then_a_start_call_publish_once(world: Wor
 
 def test_get_returns_status_and_artifact_pointers(world: World) -> None:
     create(world, job_id=JOB)
-    view = world.service.get_job("demo-tenant", JOB)
+    view = world.queries.get_job("demo-tenant", JOB)
     assert view.record.status == "pending"
     assert view.artifacts.audio is None and view.artifacts.renders == []
 
@@ -143,7 +145,7 @@ def test_get_returns_status_and_artifact_pointers(world: World) -> None:
 def test_another_tenant_cannot_read_the_job(world: World) -> None:
     create(world, job_id=JOB)
     with pytest.raises(JobNotFound):
-        world.service.get_job("other-tenant", JOB)
+        world.queries.get_job("other-tenant", JOB)
 
 
 def test_a_manifest_of_another_tenant_is_never_returned(world: World) -> None:
@@ -151,19 +153,19 @@ def test_a_manifest_of_another_tenant_is_never_returned(world: World) -> None:
     keys = JobKeys("test", "demo-tenant", JOB)
     world.manifests.update(keys, lambda m: setattr(m, "tenant_id", "intruder"))
     with pytest.raises(JobNotFound):
-        world.service.get_job("demo-tenant", JOB)
+        world.queries.get_job("demo-tenant", JOB)
 
 
 @pytest.mark.parametrize(("tenant", "job"), [("Bad Tenant", JOB), ("demo-tenant", "../x")])
 def test_malformed_identifiers_are_refused(world: World, tenant: str, job: str) -> None:
     with pytest.raises(ValidationFailed):
-        world.service.get_job(tenant, job)
+        world.queries.get_job(tenant, job)
 
 
 def test_list_returns_only_the_tenants_jobs(world: World) -> None:
     create(world, job_id=JOB)
     world.service.create_job(CreateJob(tenant_id="other", correlation_id="c"))
-    records, token = world.service.list_jobs("demo-tenant", Listing(limit=10))
+    records, token = world.queries.list_jobs("demo-tenant", Listing(limit=10))
     assert [r.job_id for r in records] == [JOB] and token is None
 
 
@@ -172,7 +174,7 @@ def test_pages_cover_every_job_once_newest_first(world: World) -> None:
         world.service.create_job(CreateJob(tenant_id="demo-tenant", correlation_id="c"))
     seen, token = [], None
     while True:
-        records, token = world.service.list_jobs("demo-tenant", Listing(limit=3, next_token=token))
+        records, token = world.queries.list_jobs("demo-tenant", Listing(limit=3, next_token=token))
         seen += records
         if token is None:
             break
@@ -184,7 +186,7 @@ def test_a_page_token_is_bound_to_its_tenant_and_filters(world: World) -> None:
     for tenant in ("demo-tenant", "other"):
         for _ in range(3):
             world.service.create_job(CreateJob(tenant_id=tenant, correlation_id="c"))
-    _, token = world.service.list_jobs("demo-tenant", Listing(limit=1))
+    _, token = world.queries.list_jobs("demo-tenant", Listing(limit=1))
     assert token is not None
     for tenant, listing in [
         ("other", Listing(limit=1, next_token=token)),
@@ -193,7 +195,7 @@ def test_a_page_token_is_bound_to_its_tenant_and_filters(world: World) -> None:
         ("demo-tenant", Listing(limit=1, next_token=token[:-4])),
     ]:
         with pytest.raises(ValidationFailed):
-            world.service.list_jobs(tenant, listing)
+            world.queries.list_jobs(tenant, listing)
 
 
 def test_a_conflicting_create_of_a_fresh_job_does_not_republish(world: World) -> None:

@@ -37,7 +37,8 @@ from talkavocado.api.models import (
 from talkavocado.domain.errors import TalkAvocadoError
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.manifest import JobStatus
-from talkavocado.services.job_service import CreateJob, InputSpec, Listing
+from talkavocado.services.job_queries import Listing
+from talkavocado.services.job_service import CreateJob, InputSpec
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
     correlation_id_from,
@@ -45,7 +46,7 @@ from talkavocado.support.observability import (
     logger,
     start_invocation,
 )
-from talkavocado.wiring import job_service, settings, webhook_service
+from talkavocado.wiring import job_queries, job_service, settings, webhook_service
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
@@ -153,7 +154,7 @@ def retry_job(
     responses=_answers(HTTPStatus.OK, JobResponse),
 )
 def get_job(job_id: str, tenant_id: TenantQuery = None) -> Response[str]:
-    view = job_service().get_job(_tenant(tenant_id), job_id)
+    view = job_queries().get_job(_tenant(tenant_id), job_id)
     return _json(HTTPStatus.OK, JobResponse.of(view).model_dump_json(by_alias=True))
 
 
@@ -172,7 +173,7 @@ def list_jobs(
 ) -> Response[str]:
     tenant_id = _tenant(tenant_id)
     listing = Listing(status, created_after, created_before, limit, next_token)
-    records, token = job_service().list_jobs(tenant_id, listing)
+    records, token = job_queries().list_jobs(tenant_id, listing)
     body = JobListResponse(
         tenant_id=tenant_id,
         jobs=[JobSummary.model_validate(r.model_dump()) for r in records],
@@ -193,7 +194,7 @@ def job_history(
     next_token: Annotated[str | None, Query(alias="nextToken", max_length=4096)] = None,
 ) -> Response[str]:
     tenant_id = _tenant(tenant_id)
-    entries, token = job_service().job_history(tenant_id, job_id, limit, next_token)
+    entries, token = job_queries().job_history(tenant_id, job_id, limit, next_token)
     body = HistoryResponse(tenant_id=tenant_id, job_id=job_id, history=entries, next_token=token)
     return _json(HTTPStatus.OK, body.model_dump_json(by_alias=True, exclude_none=True))
 

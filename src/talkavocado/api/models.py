@@ -13,7 +13,7 @@ from talkavocado.domain.manifest import MIME_PATTERN, JobStatus
 from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.domain.webhooks import OUTCOME_TYPES, Delivery, OutcomeType, WebhookState
 from talkavocado.ports import UploadTarget
-from talkavocado.services.job_service import JobView
+from talkavocado.services.job_queries import JobView
 from talkavocado.support.camel import CamelModel
 
 # S3's largest object; the deployment's own limit (MAX_UPLOAD_BYTES) may be lower.

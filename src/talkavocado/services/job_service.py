@@ -1,4 +1,5 @@
-"""Creating and reading jobs: the control-plane use cases, free of HTTP and AWS.
+"""Creating, starting, cancelling and retrying jobs: the control plane's
+commands, free of HTTP and AWS (reading them: job_queries.py).
 
 Write order on create, and why a crash never shows a half-created job:
 
@@ -19,7 +20,7 @@ is harmless).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from talkavocado.config import Settings
@@ -29,7 +30,6 @@ from talkavocado.domain.errors import (
     InvalidKey,
     InvalidTransition,
     JobAlreadyExists,
-    JobDataMissing,
     JobNotFound,
     StorageObjectMissing,
     ValidationFailed,
@@ -38,7 +38,6 @@ from talkavocado.domain.events import JobCreated, JobOutcome
 from talkavocado.domain.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
-    HistoryEntry,
     JobRecord,
     StartedBy,
 )
@@ -51,12 +50,12 @@ from talkavocado.domain.keys import (
 )
 from talkavocado.domain.manifest import InputSection, Manifest
 from talkavocado.domain.pipeline import STEP_NAMES, step_named
-from talkavocado.ports import EventPublisher, JobQuery, JobRepository, Storage, UploadTarget
+from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
+from talkavocado.services.job_queries import existing
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import JobMovedOn, change_status, mutate_job
 from talkavocado.support.clock import now_iso
 from talkavocado.support.observability import bind_job, logger
-from talkavocado.support.paging import cursor_of, token_of
 from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import event_for
 
@@ -81,48 +80,9 @@ class CreateJob:
 
 
 @dataclass(frozen=True)
-class Listing:
-    """GET /jobs: filters, page size, and the token of the page to read."""
-
-    status: str | None = None
-    created_after: str | None = None
-    created_before: str | None = None
-    limit: int = 50
-    next_token: str | None = None
-
-
-@dataclass(frozen=True)
 class CreatedJob:
     record: JobRecord
     upload: UploadTarget | None  # where to PUT the input, when it is not stored yet
-
-
-@dataclass(frozen=True)
-class Artifacts:
-    audio: str | None = None
-    transcript: str | None = None
-    plan: str | None = None
-    renders: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class JobView:
-    record: JobRecord
-    manifest: Manifest
-
-    @property
-    def artifacts(self) -> Artifacts:
-        m = self.manifest
-        return Artifacts(
-            audio=m.audio.key if m.audio else None,
-            transcript=m.transcript.json_key if m.transcript else None,
-            plan=m.plan.key if m.plan else None,
-            renders=[r.key for r in m.renders],
-        )
-
-    @property
-    def updated_at(self) -> str:
-        return max(self.record.updated_at, self.manifest.updated_at)
 
 
 class JobService:
@@ -197,7 +157,7 @@ class JobService:
         """Start a pending job whose input is stored (POST /jobs/{jobId}/start,
         or the upload's object-created event): once, whichever asks first.
         Asking again answers the job as it is until it has finished."""
-        record = self._existing(tenant_id, job_id)
+        record = existing(self._jobs, tenant_id, job_id)
         if record.status in TERMINAL_STATUSES:
             raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
         if record.started_at is not None or record.status != "pending":
@@ -220,7 +180,7 @@ class JobService:
                 known=record,
             )
         except InvalidTransition:  # the other way of starting it won the race
-            return self._existing(tenant_id, job_id)
+            return existing(self._jobs, tenant_id, job_id)
         self._publish_created(record)
         logger.info("job started")
         return record
@@ -246,7 +206,7 @@ class JobService:
         """Stop a pending or processing job (POST /jobs/{jobId}/cancel); asking
         again is harmless. The manifest first, then the record; if the job
         finished meanwhile, the record decides and the manifest follows it."""
-        record = self._existing(tenant_id, job_id)
+        record = existing(self._jobs, tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
         if record.status == "cancelled":  # asked again: announce it if a crash did not
             self._announce(record, self._manifests.load(keys)[0], "JobCancelled")
@@ -277,7 +237,7 @@ class JobService:
         from its first step when asked. The manifest first, then the record,
         then the event of the step it resumes at; asked again after a crash
         before the event, it publishes the event."""
-        record = self._existing(tenant_id, job_id)
+        record = existing(self._jobs, tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
         if record.retry_unannounced:
             self._announce_resume(record, keys)
@@ -327,58 +287,6 @@ class JobService:
             return True
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
         return self._storage.exists(keys, record.source_key)
-
-    def get_job(self, tenant_id: str, job_id: str) -> JobView:
-        record = self._existing(tenant_id, job_id)
-        keys = JobKeys(record.env, record.tenant_id, record.job_id)
-        try:
-            manifest, _ = self._manifests.load(keys)
-        except StorageObjectMissing:
-            logger.error("the job's manifest is missing", extra={"key": keys.manifest})
-            raise JobDataMissing(
-                "the job's stored documents are missing; it can no longer be read",
-                jobId=record.job_id,
-            ) from None
-        if (manifest.tenant_id, manifest.job_id) != (record.tenant_id, record.job_id):
-            # Never answer with another tenant's data, whatever the storage holds.
-            logger.error("manifest does not belong to the job record")
-            raise JobNotFound("job not found", jobId=record.job_id)
-        return JobView(record=record, manifest=manifest)
-
-    def _existing(self, tenant_id: str, job_id: str) -> JobRecord:
-        """The tenant's job; another tenant's looks exactly like a missing one."""
-        tenant_id = parse_tenant_id(tenant_id)
-        job_id = parse_job_id(job_id)
-        bind_job(tenant_id=tenant_id, job_id=job_id)
-        record = self._jobs.get(tenant_id, job_id)
-        if record is None:
-            raise JobNotFound("job not found", jobId=job_id)
-        return record
-
-    def list_jobs(self, tenant_id: str, listing: Listing) -> tuple[list[JobRecord], str | None]:
-        """One page of the tenant's jobs, newest first, and the token of the
-        next page (None on the last). A token is bound to its tenant and its
-        filters: used by another tenant or with other filters, it is refused."""
-        tenant_id = parse_tenant_id(tenant_id)
-        bind_job(tenant_id=tenant_id)
-        filters = [listing.status, listing.created_after, listing.created_before]
-        cursor = cursor_of(listing.next_token, tenant_id, filters) if listing.next_token else None
-        query = JobQuery(
-            listing.status, listing.created_after, listing.created_before, listing.limit, cursor
-        )
-        page = self._jobs.list_jobs(tenant_id, query)
-        return page.records, token_of(page.cursor, tenant_id, filters)
-
-    def job_history(
-        self, tenant_id: str, job_id: str, limit: int, next_token: str | None
-    ) -> tuple[list[HistoryEntry], str | None]:
-        """One page of the job's transitions, oldest first, and the token of
-        the next page; a token is bound to its tenant and job."""
-        record = self._existing(tenant_id, job_id)
-        scope: list[str | None] = ["history", record.job_id]
-        cursor = cursor_of(next_token, record.tenant_id, scope) if next_token else None
-        page = self._jobs.history(record.tenant_id, record.job_id, limit, cursor)
-        return page.entries, token_of(page.cursor, record.tenant_id, scope)
 
     def _initial_manifest(self, keys: JobKeys, command: CreateJob) -> Manifest:
         source: InputSection | None = None

@@ -1,0 +1,114 @@
+"""Reading jobs: one job with its manifest, a tenant's jobs page by page,
+and a job's history, free of HTTP and AWS. Another tenant's job reads
+exactly like a missing one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from talkavocado.domain.errors import JobDataMissing, JobNotFound, StorageObjectMissing
+from talkavocado.domain.jobs import HistoryEntry, JobRecord
+from talkavocado.domain.keys import JobKeys, parse_job_id, parse_tenant_id
+from talkavocado.domain.manifest import Manifest
+from talkavocado.ports import JobQuery, JobRepository, Storage
+from talkavocado.services.manifest_store import ManifestStore
+from talkavocado.support.observability import bind_job, logger
+from talkavocado.support.paging import cursor_of, token_of
+
+
+@dataclass(frozen=True)
+class Listing:
+    """GET /jobs: filters, page size, and the token of the page to read."""
+
+    status: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
+    limit: int = 50
+    next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    audio: str | None = None
+    transcript: str | None = None
+    plan: str | None = None
+    renders: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobView:
+    record: JobRecord
+    manifest: Manifest
+
+    @property
+    def artifacts(self) -> Artifacts:
+        m = self.manifest
+        return Artifacts(
+            audio=m.audio.key if m.audio else None,
+            transcript=m.transcript.json_key if m.transcript else None,
+            plan=m.plan.key if m.plan else None,
+            renders=[r.key for r in m.renders],
+        )
+
+    @property
+    def updated_at(self) -> str:
+        return max(self.record.updated_at, self.manifest.updated_at)
+
+
+def existing(jobs: JobRepository, tenant_id: str, job_id: str) -> JobRecord:
+    """The tenant's job; another tenant's looks exactly like a missing one."""
+    tenant_id = parse_tenant_id(tenant_id)
+    job_id = parse_job_id(job_id)
+    bind_job(tenant_id=tenant_id, job_id=job_id)
+    record = jobs.get(tenant_id, job_id)
+    if record is None:
+        raise JobNotFound("job not found", jobId=job_id)
+    return record
+
+
+class JobQueries:
+    def __init__(self, jobs: JobRepository, storage: Storage) -> None:
+        self._jobs = jobs
+        self._manifests = ManifestStore(storage)
+
+    def get_job(self, tenant_id: str, job_id: str) -> JobView:
+        record = existing(self._jobs, tenant_id, job_id)
+        keys = JobKeys(record.env, record.tenant_id, record.job_id)
+        try:
+            manifest, _ = self._manifests.load(keys)
+        except StorageObjectMissing:
+            logger.error("the job's manifest is missing", extra={"key": keys.manifest})
+            raise JobDataMissing(
+                "the job's stored documents are missing; it can no longer be read",
+                jobId=record.job_id,
+            ) from None
+        if (manifest.tenant_id, manifest.job_id) != (record.tenant_id, record.job_id):
+            # Never answer with another tenant's data, whatever the storage holds.
+            logger.error("manifest does not belong to the job record")
+            raise JobNotFound("job not found", jobId=record.job_id)
+        return JobView(record=record, manifest=manifest)
+
+    def list_jobs(self, tenant_id: str, listing: Listing) -> tuple[list[JobRecord], str | None]:
+        """One page of the tenant's jobs, newest first, and the token of the
+        next page (None on the last). A token is bound to its tenant and its
+        filters: used by another tenant or with other filters, it is refused."""
+        tenant_id = parse_tenant_id(tenant_id)
+        bind_job(tenant_id=tenant_id)
+        filters = [listing.status, listing.created_after, listing.created_before]
+        cursor = cursor_of(listing.next_token, tenant_id, filters) if listing.next_token else None
+        query = JobQuery(
+            listing.status, listing.created_after, listing.created_before, listing.limit, cursor
+        )
+        page = self._jobs.list_jobs(tenant_id, query)
+        return page.records, token_of(page.cursor, tenant_id, filters)
+
+    def job_history(
+        self, tenant_id: str, job_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[HistoryEntry], str | None]:
+        """One page of the job's transitions, oldest first, and the token of
+        the next page; a token is bound to its tenant and job."""
+        record = existing(self._jobs, tenant_id, job_id)
+        scope: list[str | None] = ["history", record.job_id]
+        cursor = cursor_of(next_token, record.tenant_id, scope) if next_token else None
+        page = self._jobs.history(record.tenant_id, record.job_id, limit, cursor)
+        return page.entries, token_of(page.cursor, record.tenant_id, scope)
