@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from talkavocado.local import fast_transactions
 from talkavocado.local.template import Template
 
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -76,6 +77,7 @@ class Emulator:
         the earlier one's tables and messages (restored state comes from
         its snapshot, local/state.py)."""
         moto_api_backend.reset()
+        fast_transactions.install()
         self._thread.start()
         return self
 
