@@ -16,6 +16,7 @@ from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.local.template import Template
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
+from talkavocado.support.clock import iso
 from tests.fakes import run_every_step
 
 
@@ -32,7 +33,7 @@ def test_the_open_index_lists_open_jobs_of_every_tenant_and_no_finished_one(
     open_jobs = {created(f"tenant-{n % 3}") for n in range(12)}
     finished = created("tenant-0")
     mutate_job(wiring.jobs(), finished.tenant_id, finished.job_id, run_every_step)
-    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    later = iso(datetime.now(UTC) + timedelta(minutes=1))
 
     listed = set(wiring.jobs().open_jobs(later))
 
@@ -57,7 +58,7 @@ def test_the_sweep_expires_a_job_never_uploaded_and_leaves_a_fresh_one(aws: Temp
     )
     # Seen from after the old one's window; the fresh one was made then.
     later = datetime.now(UTC) + window + timedelta(seconds=5)
-    made_later = later.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    made_later = iso(later)
     mutate_job(
         wiring.jobs(), fresh.tenant_id, fresh.job_id, lambda j: setattr(j, "created_at", made_later)
     )

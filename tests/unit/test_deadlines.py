@@ -16,6 +16,7 @@ from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
+from talkavocado.support.clock import iso
 from talkavocado.workers.deadline_sweep import DeadlineSweep
 from talkavocado.workers.failure import JobFailer
 from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
@@ -25,10 +26,6 @@ CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = timedelta(hours=1)
 BUDGET = timedelta(minutes=30)
 DEADLINES = Deadlines(WINDOW, dict.fromkeys(STEP_NAMES, BUDGET))
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def pending() -> JobRecord:

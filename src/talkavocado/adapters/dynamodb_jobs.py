@@ -3,9 +3,7 @@
 tenant's partition, and each change writes both in one transaction.
 
 Every read is keyed by tenant, so no query can reach another tenant's items.
-Index names must match template.yaml (a test checks). Uses the low-level
-client (thread-safe, unlike boto3 resources) with boto3's type (de)serialiser.
-"""
+Index names must match template.yaml (a test checks)."""
 
 from __future__ import annotations
 
@@ -13,10 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from talkavocado.adapters.dynamodb_paging import query_page
+from talkavocado.adapters.dynamodb_support import attributes, condition_failed, plain, query_page
 from talkavocado.domain.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.domain.jobs import (
     OPEN_SHARDS,
@@ -34,33 +31,8 @@ BY_CREATED_AT_INDEX = "byCreatedAt"
 BY_OPEN_INDEX = "byOpen"
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _condition_failed(error: ClientError) -> bool:
-    """The write's condition failed: alone, or as the record's part of a
-    transaction (the history items' own conditions cannot fail first)."""
-    if _code(error) == "ConditionalCheckFailedException":
-        return True
-    reasons = error.response.get("CancellationReasons") or []
-    return _code(error) == "TransactionCanceledException" and any(
-        reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
-    )
-
-
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
-
-
-def _to_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
-
-
-def _record(attributes: dict[str, Any]) -> JobRecord:
-    return JobRecord.model_validate(
-        {name: _DESERIALIZER.deserialize(value) for name, value in attributes.items()}
-    )
+def _record(item: dict[str, Any]) -> JobRecord:
+    return JobRecord.model_validate(plain(item))
 
 
 class DynamoJobRepository:
@@ -69,16 +41,16 @@ class DynamoJobRepository:
         self._client = client or boto3.client("dynamodb")
 
     def _key(self, tenant_id: str, job_id: str) -> dict[str, Any]:
-        return _to_attributes({"tenantId": tenant_id, "jobSort": job_sort_key(job_id)})
+        return attributes({"tenantId": tenant_id, "jobSort": job_sort_key(job_id)})
 
     def _write(self, record: JobRecord, condition: dict[str, Any]) -> None:
         """The record under ``condition`` and its journal, all or nothing."""
-        put = {"TableName": self._table, "Item": _to_attributes(record.to_item()), **condition}
+        put = {"TableName": self._table, "Item": attributes(record.to_item()), **condition}
         history = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _to_attributes(
+                    "Item": attributes(
                         {
                             "tenantId": record.tenant_id,
                             "jobSort": history_sort_key(record.job_id, record.version, n),
@@ -99,7 +71,7 @@ class DynamoJobRepository:
         try:
             self._write(record, {"ConditionExpression": "attribute_not_exists(jobSort)"})
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise JobAlreadyExists("job already exists", job=record.pointer) from None
             raise
 
@@ -114,12 +86,12 @@ class DynamoJobRepository:
         condition = {
             "ConditionExpression": "#version = :expected",
             "ExpressionAttributeNames": {"#version": "version"},
-            "ExpressionAttributeValues": _to_attributes({":expected": expected_version}),
+            "ExpressionAttributeValues": attributes({":expected": expected_version}),
         }
         try:
             self._write(saved, condition)
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise ConcurrentUpdate(f"job {record.job_id} changed meanwhile") from None
             raise
         return saved.without_journal()
@@ -133,7 +105,7 @@ class DynamoJobRepository:
                 TableName=self._table,
                 IndexName=BY_OPEN_INDEX,
                 KeyConditionExpression="openShard = :shard AND updatedAt < :before",
-                ExpressionAttributeValues=_to_attributes(
+                ExpressionAttributeValues=attributes(
                     {":shard": f"open#{shard}", ":before": updated_before}
                 ),
             )
@@ -148,19 +120,14 @@ class DynamoJobRepository:
         arguments: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "tenantId = :tenant AND begins_with(jobSort, :prefix)",
-            "ExpressionAttributeValues": _to_attributes(
+            "ExpressionAttributeValues": attributes(
                 {":tenant": tenant_id, ":prefix": history_prefix(job_id)}
             ),
             "ConsistentRead": True,
             "Limit": limit,
         }
         items, following = query_page(self._client, arguments, tenant_id, cursor)
-        entries = [
-            HistoryEntry.model_validate(
-                {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
-            )
-            for item in items
-        ]
+        entries = [HistoryEntry.model_validate(plain(item)) for item in items]
         return HistoryPage(entries, following)
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
@@ -188,7 +155,7 @@ class DynamoJobRepository:
             "TableName": self._table,
             "IndexName": index,
             "KeyConditionExpression": f"tenantId = :tenant AND {sort_key} BETWEEN :low AND :high",
-            "ExpressionAttributeValues": _to_attributes(values),
+            "ExpressionAttributeValues": attributes(values),
             "ScanIndexForward": False,
             "Limit": query.limit,
         }

@@ -14,10 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from talkavocado.adapters.dynamodb_paging import query_page
+from talkavocado.adapters.dynamodb_support import attributes, condition_failed, plain, query_page
 from talkavocado.domain.errors import WebhookLimitReached
 from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
 from talkavocado.ports import DeliveryPage
@@ -26,24 +25,6 @@ RECORDS_KEPT_SECONDS = 30 * 24 * 3600
 _COUNT_ONE_MORE = "SET webhooks = if_not_exists(webhooks, :zero) + :one"
 _UNDER_LIMIT = "attribute_not_exists(webhooks) OR webhooks < :limit"
 Items = list[dict[str, Any]]
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
-
-
-def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _refused(error: ClientError) -> bool:
-    return _code(error) in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 class DynamoWebhookRepository:
@@ -52,7 +33,7 @@ class DynamoWebhookRepository:
         self._client = client or boto3.client("dynamodb")
 
     def _key(self, tenant_id: str, item_key: str) -> dict[str, Any]:
-        return _attributes({"tenantId": tenant_id, "itemKey": item_key})
+        return attributes({"tenantId": tenant_id, "itemKey": item_key})
 
     def add(self, webhook: Webhook, limit: int) -> None:
         item = {"itemKey": f"WEBHOOK#{webhook.webhook_id}", **webhook.model_dump(by_alias=True)}
@@ -65,7 +46,7 @@ class DynamoWebhookRepository:
                             "Key": self._key(webhook.tenant_id, "COUNT"),
                             "UpdateExpression": _COUNT_ONE_MORE,
                             "ConditionExpression": _UNDER_LIMIT,
-                            "ExpressionAttributeValues": _attributes(
+                            "ExpressionAttributeValues": attributes(
                                 {":zero": 0, ":one": 1, ":limit": limit}
                             ),
                         }
@@ -73,14 +54,14 @@ class DynamoWebhookRepository:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _attributes(item),
+                            "Item": attributes(item),
                             "ConditionExpression": "attribute_not_exists(itemKey)",
                         }
                     },
                 ]
             )
         except ClientError as error:
-            if _refused(error):
+            if condition_failed(error):
                 raise WebhookLimitReached(
                     f"a tenant may register at most {limit} webhooks", limit=limit
                 ) from None
@@ -102,7 +83,7 @@ class DynamoWebhookRepository:
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             KeyConditionExpression="tenantId = :tenant AND begins_with(itemKey, :prefix)",
-            ExpressionAttributeValues=_attributes({":tenant": tenant_id, ":prefix": prefix}),
+            ExpressionAttributeValues=attributes({":tenant": tenant_id, ":prefix": prefix}),
             ConsistentRead=True,
         )
         for page in pages:
@@ -126,13 +107,13 @@ class DynamoWebhookRepository:
                             "Key": self._key(tenant_id, "COUNT"),
                             "UpdateExpression": "SET webhooks = webhooks - :one",
                             "ConditionExpression": "webhooks > :zero",
-                            "ExpressionAttributeValues": _attributes({":zero": 0, ":one": 1}),
+                            "ExpressionAttributeValues": attributes({":zero": 0, ":one": 1}),
                         }
                     },
                 ]
             )
         except ClientError as error:
-            if _refused(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -147,10 +128,10 @@ class DynamoWebhookRepository:
                 UpdateExpression="SET #state = :state, reason = :reason",
                 ConditionExpression="attribute_exists(itemKey)",  # never re-create a removed one
                 ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=_attributes({":state": state, ":reason": reason}),
+                ExpressionAttributeValues=attributes({":state": state, ":reason": reason}),
             )
         except ClientError as error:
-            if not _refused(error):
+            if not condition_failed(error):
                 raise
 
     def claim(self, tenant_id: str, webhook_id: str, event_id: str, owner: str) -> bool:
@@ -163,13 +144,13 @@ class DynamoWebhookRepository:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_attributes(item),
+                Item=attributes(item),
                 ConditionExpression="attribute_not_exists(itemKey) OR #owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=_attributes({":owner": owner}),
+                ExpressionAttributeValues=attributes({":owner": owner}),
             )
         except ClientError as error:
-            if _refused(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -185,7 +166,7 @@ class DynamoWebhookRepository:
                 delivery.model_dump_json(by_alias=True, exclude_none=True), parse_float=Decimal
             ),
         }
-        self._client.put_item(TableName=self._table, Item=_attributes(item))
+        self._client.put_item(TableName=self._table, Item=attributes(item))
 
     def deliveries(
         self, tenant_id: str, webhook_id: str, limit: int, cursor: Mapping[str, Any] | None
@@ -193,7 +174,7 @@ class DynamoWebhookRepository:
         arguments: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "tenantId = :tenant AND begins_with(itemKey, :prefix)",
-            "ExpressionAttributeValues": _attributes(
+            "ExpressionAttributeValues": attributes(
                 {":tenant": tenant_id, ":prefix": f"DELIVERY#{webhook_id}#"}
             ),
             "ScanIndexForward": False,
@@ -203,12 +184,12 @@ class DynamoWebhookRepository:
         items, following = query_page(self._client, arguments, tenant_id, cursor)
         bookkeeping = ("tenantId", "itemKey", "expiresAt")
         found = [
-            Delivery.model_validate({k: v for k, v in _plain(item).items() if k not in bookkeeping})
+            Delivery.model_validate({k: v for k, v in plain(item).items() if k not in bookkeeping})
             for item in items
         ]
         return DeliveryPage(found, following)
 
 
 def _webhook(item: Mapping[str, Any]) -> Webhook:
-    values = {k: v for k, v in _plain(item).items() if k != "itemKey"}
+    values = {k: v for k, v in plain(item).items() if k != "itemKey"}
     return Webhook.model_validate(values)

@@ -21,12 +21,9 @@ from datetime import datetime, timedelta
 from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.support.clock import parse_time
 
 UPLOAD_STEP = "upload"  # the error's step of a job whose input never came
-
-
-def parse_time(timestamp: str) -> datetime:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)

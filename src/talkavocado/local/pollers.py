@@ -7,11 +7,11 @@ timeout, and SQS's redrive policy moves them to the dead-letter queue."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from talkavocado.local.background import Background
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import FunctionSpec, Template
 from talkavocado.support.observability import logger
@@ -64,7 +64,7 @@ def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str
     }
 
 
-class QueuePoller:
+class QueuePoller(Background):
     def __init__(
         self,
         source: EventSource,
@@ -76,25 +76,7 @@ class QueuePoller:
         self._handler = handler
         self._sqs = sqs
         self._region = region
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"poller-{source.queue_arn.rsplit(':', 1)[-1]}", daemon=True
-        )
-
-    def start(self) -> QueuePoller:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Take no further message; an invocation under way goes on."""
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout=timeout)
-
-    @property
-    def busy(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__(f"poller-{source.queue_arn.rsplit(':', 1)[-1]}")
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -16,6 +16,7 @@ from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
 from talkavocado.domain.keys import parse_env
+from talkavocado.local.background import Background
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
@@ -221,7 +222,7 @@ class LocalRuntime:
         wiring.reset()
 
     def _drain(self) -> None:
-        runners: list[QueuePoller | ScheduleTimer] = [*self.pollers, *self.timers]
+        runners: list[Background] = [*self.pollers, *self.timers]
         for runner in runners:
             runner.stop()
         deadline = time.monotonic() + self._grace_seconds

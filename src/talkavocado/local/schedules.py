@@ -5,13 +5,13 @@ its rate (or, locally, at a rate the caller chooses), one run at a time."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from talkavocado.local.background import Background
 from talkavocado.local.invoke import REGION, LocalContext
 from talkavocado.local.template import ACCOUNT_ID, FunctionSpec, Template
 from talkavocado.support.observability import logger
@@ -60,28 +60,11 @@ def scheduled_event(function: FunctionSpec) -> dict[str, Any]:
     }
 
 
-class ScheduleTimer:
+class ScheduleTimer(Background):
     def __init__(self, schedule: Schedule, handler: Callable[[dict[str, Any], Any], Any]) -> None:
         self.schedule = schedule
         self._handler = handler
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"schedule-{schedule.function.logical_id}", daemon=True
-        )
-
-    def start(self) -> ScheduleTimer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout=timeout)
-
-    @property
-    def busy(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__(f"schedule-{schedule.function.logical_id}")
 
     def _run(self) -> None:
         function = self.schedule.function

@@ -54,7 +54,7 @@ from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarg
 from talkavocado.services.job_queries import existing
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import JobMovedOn, change_status, mutate_job
-from talkavocado.support.clock import now_iso
+from talkavocado.support.clock import now_iso, parse_time
 from talkavocado.support.observability import bind_job, logger
 from talkavocado.workers.announce import Announcer
 from talkavocado.workers.context import event_for
@@ -228,7 +228,7 @@ class JobService:
     def _announce(self, record: JobRecord, manifest: Manifest, detail_type: str) -> None:
         outcome = event_for(detail_type, record, manifest)
         assert isinstance(outcome, JobOutcome)
-        self._announcer.announce(outcome)
+        self._announcer.announce(outcome, record)
 
     def retry_job(self, tenant_id: str, job_id: str, from_start: bool = False) -> JobRecord:
         """Run a failed job again as run + 1 (POST /jobs/{jobId}/retry): from
@@ -324,8 +324,7 @@ class JobService:
         """Started a while ago and still pending: its JobCreated was lost."""
         if record.started_at is None or record.status != "pending":
             return False  # not started yet: waiting for its upload or its start call
-        started = datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
-        return datetime.now(UTC) - started > REPUBLISH_AFTER
+        return datetime.now(UTC) - parse_time(record.started_at) > REPUBLISH_AFTER
 
     def _publish_created(self, record: JobRecord) -> None:
         self._publisher.publish(

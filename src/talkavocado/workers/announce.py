@@ -11,6 +11,7 @@ from contextlib import suppress
 
 from talkavocado.domain.errors import InvalidTransition
 from talkavocado.domain.events import JobOutcome
+from talkavocado.domain.jobs import JobRecord
 from talkavocado.ports import EventPublisher, JobRepository
 from talkavocado.services.transitions import mutate_job
 from talkavocado.support.observability import logger
@@ -21,8 +22,9 @@ class Announcer:
         self._jobs = jobs
         self._publisher = publisher
 
-    def announce(self, outcome: JobOutcome) -> None:
-        job = self._jobs.get(outcome.tenant_id, outcome.job_id)
+    def announce(self, outcome: JobOutcome, job: JobRecord | None = None) -> None:
+        """``job``: the record just written, when the caller has it (saves a read)."""
+        job = job or self._jobs.get(outcome.tenant_id, outcome.job_id)
         if job is None or job.run != outcome.run or job.status != outcome.status:
             logger.info(
                 "the job moved on; outcome not announced", extra={"outcome": outcome.status}

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from talkavocado.domain.deadlines import Deadlines
 from talkavocado.domain.jobs import TERMINAL_STATUSES
 from talkavocado.ports import JobRepository
+from talkavocado.support.clock import iso
 from talkavocado.support.observability import bind_job, logger, start_invocation
 from talkavocado.workers.failure import JobFailer
 
@@ -39,9 +40,8 @@ class DeadlineSweep:
         sweep_id = f"sweep-{uuid.uuid4()}"
         start_invocation(correlation_id=sweep_id, step=STEP, context=None)
         deadlines = self._deadlines()
-        cutoff = (now - deadlines.shortest).isoformat(timespec="milliseconds")
         examined = failed = 0
-        for tenant_id, job_id in self._jobs.open_jobs(cutoff.replace("+00:00", "Z")):
+        for tenant_id, job_id in self._jobs.open_jobs(iso(now - deadlines.shortest)):
             if remaining_ms() < RESERVE_MS:
                 logger.warning("sweep stopped for lack of time", extra={"examined": examined})
                 return SweepReport(examined, failed, finished=False)

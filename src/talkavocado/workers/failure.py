@@ -59,7 +59,7 @@ class JobFailer:
             failed, manifest = moved.record, moved.manifest
         outcome = event_for("JobFailed", failed, manifest, failed.error or error)
         assert isinstance(outcome, JobOutcome)
-        self._announcer.announce(outcome)
+        self._announcer.announce(outcome, failed)
         logger.warning("job failed", extra={"errorType": error.type, "errorMessage": error.message})
 
 

@@ -22,7 +22,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.domain.deadlines import parse_time
 from talkavocado.domain.errors import TalkAvocadoError
 from talkavocado.domain.events import JobOutcome
 from talkavocado.domain.webhooks import (
@@ -35,7 +34,7 @@ from talkavocado.domain.webhooks import (
 )
 from talkavocado.ports import JobRepository, MessageQueue, WebhookRepository, WebhookSender
 from talkavocado.support.camel import CamelModel
-from talkavocado.support.clock import now_iso
+from talkavocado.support.clock import now_iso, parse_time
 from talkavocado.support.observability import bind_job, logger, start_invocation
 from talkavocado.workers.batch import SqsBatch, parse_event
 
