@@ -100,17 +100,16 @@ LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --platform manylinux_2_28_aa
 	--implementation cp --python-version 3.13 --only-binary=:all:
 CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction InputStoredFunction \
                    DeadlineSweepFunction NotificationsFunction
-MEDIA_FUNCTIONS := AudioExtractionFunction TranscriptionFunction SmartCutPlannerFunction \
-	VideoRenderFunction
 
 $(addprefix build-,$(CORE_FUNCTIONS)):
 	$(MAKE) lambda-package EXTRAS=
 
-$(addprefix build-,$(MEDIA_FUNCTIONS)):
-	$(MAKE) lambda-package EXTRAS=[media]
-
 build-AuthorizerFunction:
 	$(MAKE) lambda-package EXTRAS=[auth]
+
+# Every other function is a pipeline step's (make contracts writes them): with the media tools.
+build-%:
+	$(MAKE) lambda-package EXTRAS=[media]
 
 # Any Python 3 with pip builds them: no project virtualenv is needed.
 lambda-package:

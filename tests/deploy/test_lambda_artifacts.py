@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from talkavocado.domain.pipeline import FINALIZER, PIPELINE
 from talkavocado.local.template import FunctionSpec, Template
 from tests.conftest import REPO_ROOT, TEMPLATE
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-MEDIA_FUNCTIONS = {
-    "AudioExtractionFunction",
-    "TranscriptionFunction",
-    "SmartCutPlannerFunction",
-    "VideoRenderFunction",
-}
+# Every step but the finalizer does media work (the Makefile's build-% rule).
+MEDIA_FUNCTIONS = {f"{step.resource_prefix}Function" for step in PIPELINE if step is not FINALIZER}
 FUNCTIONS = Template.load(TEMPLATE, {"Env": "dev"}, "us-east-1").functions()
 
 pytestmark = pytest.mark.skipif(not BUILD.is_dir(), reason="run `make sam-build` first")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from talkavocado.codegen.sample_events import file_name
+from talkavocado.domain.pipeline import PIPELINE
 from talkavocado.local.cli import main
 from talkavocado.local.template import Template
 from tests.conftest import TEMPLATE
@@ -16,12 +18,8 @@ from tests.e2e.conftest import Stack
 
 EVENTS = TEMPLATE.parent / "events"
 FUNCTION_OF = {
+    **{file_name(step): f"{step.resource_prefix}Function" for step in PIPELINE},
     "api_authorizer_request.json": "AuthorizerFunction",
-    "sqs_audio_extraction.json": "AudioExtractionFunction",
-    "sqs_transcription.json": "TranscriptionFunction",
-    "sqs_smart_cut_planner.json": "SmartCutPlannerFunction",
-    "sqs_video_render.json": "VideoRenderFunction",
-    "sqs_job_finalizer.json": "JobFinalizerFunction",
     "sqs_dead_letter.json": "DeadLetterFunction",
     "sqs_input_stored.json": "InputStoredFunction",
     "scheduled_deadline_sweep.json": "DeadlineSweepFunction",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from talkavocado.domain.errors import ValidationFailed
+from talkavocado.domain.pipeline import PIPELINE
 from talkavocado.local.notify import LoopbackReceiver, verify
 from talkavocado.local.run import run_video
 from tests.conftest import REPO_ROOT, ffmpeg
@@ -32,7 +33,8 @@ def test_the_sample_runs_to_completed_with_progress_and_files(local_env: Path) -
     status = run_video(SAMPLE, "demo-tenant", timeout=120, log_file=local_env / "run.log", out=out)
     printed = out.getvalue()
     assert status == 0, printed
-    assert "[5/5] job-finalizer      completed" in printed
+    steps = len(PIPELINE)
+    assert f"[{steps}/{steps}] job-finalizer      completed" in printed
     assert "job completed" in printed
     assert re.search(r"cut \d+ parts, [\d.]+ s of 26\.\d s:", printed)
     assert 'filler "' in printed and "pause " in printed

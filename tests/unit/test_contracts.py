@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from talkavocado.api.app import app
+from talkavocado.codegen import sample_events
 from talkavocado.codegen.contracts import SCHEMAS, drifted
 from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.events import EVENT_TYPES
@@ -26,6 +27,7 @@ KEYS = JobKeys("dev", "demo-tenant", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
 
 def test_every_committed_contract_is_what_the_code_generates() -> None:
     assert drifted() == []  # else: make contracts, and commit the result
+    assert sample_events.drifted(TEMPLATE.parent / "events") == []
 
 
 def _shape(path: str) -> str:

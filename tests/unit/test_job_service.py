@@ -19,7 +19,7 @@ from talkavocado.domain.errors import (
 from talkavocado.domain.events import JobCreated
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.services.job_queries import JobQueries, Listing
 from talkavocado.services.job_service import CreateJob, InputSpec, JobService
 from talkavocado.services.manifest_store import ManifestStore
@@ -430,6 +430,9 @@ def test_another_tenant_cannot_cancel_the_job(world: World) -> None:
         world.service.cancel_job("other-tenant", JOB)
 
 
+BEFORE_RENDER = STEP_NAMES[: STEP_NAMES.index("video-render")]
+
+
 def failed_at_render(world: World, missing: list[str] | None = None) -> JobKeys:
     """A job whose steps up to the planner completed and whose render failed."""
     create(world, job_id=JOB)
@@ -437,14 +440,14 @@ def failed_at_render(world: World, missing: list[str] | None = None) -> JobKeys:
     error = JobError(type=ErrorType.UNKNOWN, message="render bug", step="video-render")
 
     def ran_until_render(job: JobRecord) -> None:
-        for name in ("audio-extraction", "transcription", "smart-cut-planner", "video-render"):
+        for name in BEFORE_RENDER:
             job.start_step(name, "x")
-            if name != "video-render":
-                job.finish_step(name, "completed", "y")
+            job.finish_step(name, "completed", "y")
+        job.start_step("video-render", "x")
         job.fail(error, "z")
 
     mutate_job(world.jobs, "demo-tenant", JOB, ran_until_render)
-    for step in ("audio-extraction", "transcription", "smart-cut-planner"):
+    for step in BEFORE_RENDER:
         for key in keys.outputs_of(step):
             if key not in (missing or []):
                 world.storage.put(keys, key, b"artifact")
@@ -457,16 +460,11 @@ def test_a_retry_resumes_at_the_failed_step_reusing_earlier_artifacts(world: Wor
     failed_at_render(world)
     record = world.service.retry_job("demo-tenant", JOB)
     assert record.run == 2
-    assert [record.steps[n].status for n in STEP_NAMES] == [
-        "completed",
-        "completed",
-        "completed",
-        "pending",
-        "pending",
-    ]
+    statuses = [record.steps[n].status for n in STEP_NAMES]
+    assert statuses == ["completed"] * len(BEFORE_RENDER) + ["pending"] * 2
     assert record.steps["transcription"].run == 1
     [event] = world.publisher.events
-    assert (event.detail_type, event.run) == ("CutPlanReady", 2)
+    assert (event.detail_type, event.run) == (step_named("video-render").consumes, 2)
 
 
 def test_a_retry_resumes_earlier_when_an_artifact_is_gone(world: World) -> None:
@@ -492,4 +490,5 @@ def test_a_resumed_retry_interrupted_before_its_event_publishes_it_again(world: 
     mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.retry("video-render"))  # crash
     record = world.service.retry_job("demo-tenant", JOB)
     assert record.run == 2
-    assert [(e.detail_type, e.run) for e in world.publisher.events] == [("CutPlanReady", 2)]
+    resumed = (step_named("video-render").consumes, 2)
+    assert [(e.detail_type, e.run) for e in world.publisher.events] == [resumed]

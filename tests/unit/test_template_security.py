@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from talkavocado.domain.pipeline import PIPELINE
+from talkavocado.codegen import step_resources
+from talkavocado.domain.pipeline import PIPELINE, Step
 from talkavocado.local.template import Template
 from tests.conftest import TEMPLATE
 
@@ -22,6 +23,9 @@ MANIFEST = "manifest.json"
 
 def reads_writes(reads: list[str], writes: list[str]) -> dict[str, list[str]]:
     return {"s3:GetObject": reads, "s3:PutObject": writes}
+
+
+STEP = {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404}  # every step's runner
 
 
 # What each function's code calls, and on which objects of its job ({env}/*/...).
@@ -41,29 +45,29 @@ NEEDED: dict[str, dict[str, Any]] = {
     },
     "AuthorizerFunction": {"actions": set(), "objects": {}},
     "AudioExtractionFunction": {
-        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "actions": STEP,
         "objects": {
             **reads_writes([MANIFEST, "input/source"], [MANIFEST, "audio/*"]),
             "s3:GetObjectVersion": ["input/source"],  # the input as it was at start
         },
     },
     "TranscriptionFunction": {
-        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "actions": STEP,
         "objects": reads_writes([MANIFEST, "audio/*"], [MANIFEST, "transcripts/*"]),
     },
     "SmartCutPlannerFunction": {
-        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "actions": STEP,
         "objects": reads_writes([MANIFEST, "audio/*", "transcripts/*"], [MANIFEST, "plan/*"]),
     },
     "VideoRenderFunction": {
-        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "actions": STEP,
         "objects": {
             **reads_writes([MANIFEST, "input/source", "plan/*"], [MANIFEST, "renders/*"]),
             "s3:GetObjectVersion": ["input/source"],
         },
     },
     "JobFinalizerFunction": {
-        "actions": {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404},
+        "actions": STEP,
         "objects": reads_writes([MANIFEST], [MANIFEST]),
     },
     "InputStoredFunction": {
@@ -97,6 +101,20 @@ NEEDED: dict[str, dict[str, Any]] = {
         },
         "objects": reads_writes([MANIFEST], [MANIFEST]),
     },
+}
+
+
+def _declared_since(step: Step) -> dict[str, Any]:
+    """A step added after this table was written: what its declared needs say."""
+    needs = step_resources.NEEDS.get(step.name, step_resources.MODEST)
+    objects = reads_writes([MANIFEST, *needs.reads], [MANIFEST, *needs.writes])
+    return {"actions": STEP, "objects": objects}
+
+
+NEEDED |= {
+    f"{step.resource_prefix}Function": _declared_since(step)
+    for step in PIPELINE
+    if f"{step.resource_prefix}Function" not in NEEDED
 }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -41,10 +42,11 @@ from talkavocado.services.job_queries import Listing
 from talkavocado.services.job_service import CreateJob, InputSpec
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
+    bind_work,
     correlation_id_from,
     current_correlation_id,
     logger,
-    start_invocation,
+    metrics,
 )
 from talkavocado.wiring import job_queries, job_service, settings, webhook_service
 
@@ -267,7 +269,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlation_id = correlation_id_from(
         request.headers.get(CORRELATION_HEADER), request.request_context.request_id
     )
-    start_invocation(correlation_id=correlation_id, step="api", context=context)
+    bind_work(correlation_id=correlation_id, step="api")
     started = time.perf_counter()
     try:
         check_body(request)
@@ -276,6 +278,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     else:
         response = app.resolve(event, context)
     response.setdefault("multiValueHeaders", {})[CORRELATION_HEADER] = [correlation_id]
+    status = int(response.get("statusCode") or 500)
+    metrics.add_dimension(name="statusClass", value=f"{status // 100}xx")
+    metrics.add_metric(name="ApiResponses", unit=MetricUnit.Count, value=1)
     logger.info(
         "request handled",
         extra={

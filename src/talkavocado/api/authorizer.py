@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
@@ -28,9 +29,10 @@ from talkavocado.services.auth import Caller, authenticate
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
     bind_job,
+    bind_work,
     correlation_id_from,
     logger,
-    start_invocation,
+    metrics,
 )
 from talkavocado.wiring import settings, token_verifier
 
@@ -42,7 +44,7 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -
     correlation_id = correlation_id_from(
         headers.get(CORRELATION_HEADER), event.request_context.request_id
     )
-    start_invocation(correlation_id=correlation_id, step="authorizer", context=context)
+    bind_work(correlation_id=correlation_id, step="authorizer")
     bind_job(job_id=_job_id(event))
     config = settings()
     claim = config.tenant_claim
@@ -55,6 +57,7 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -
         )
     except Unauthenticated as refused:
         logger.info("request refused", extra={"status": 401, "reason": refused.message})
+        _count("unauthenticated")
         raise Exception(UNAUTHORIZED) from None  # API Gateway matches this exact message
     except TenantMismatch as refused:
         logger.info("request denied", extra={"status": 403, "reason": refused.message})
@@ -62,11 +65,17 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -
         return _policy(event, unknown, claim, correlation_id, allow=False)
     except DependencyUnavailable as failed:
         logger.error("token issuer unavailable", extra={"status": 503, "reason": failed.message})
+        _count("issuer-unavailable")
         raise
     if caller.tenant_id is not None:  # without an issuer there is nothing to report
         bind_job(tenant_id=caller.tenant_id)
         logger.info("request authorized", extra={"principal": caller.principal})
     return _policy(event, caller, claim, correlation_id, allow=True)
+
+
+def _count(decision: str) -> None:
+    metrics.add_dimension(name="decision", value=decision)
+    metrics.add_metric(name="AuthorizerDecisions", unit=MetricUnit.Count, value=1)
 
 
 def _job_id(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -103,5 +112,6 @@ def _policy(
         response.allow_all_routes()
     else:
         response.deny_all_routes()
+    _count("allowed" if allow else "denied")
     result: dict[str, Any] = response.asdict()
     return result

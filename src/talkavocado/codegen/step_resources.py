@@ -37,6 +37,8 @@ NEEDS: dict[str, StepNeeds] = {
     "video-render": StepNeeds(900, 3008, (INPUT, "plan/*"), ("renders/*",)),
     "job-finalizer": StepNeeds(30, 512, (), (), batch_size=10),
 }
+# A step not named above: the manifest only, one job at a time.
+MODEST = StepNeeds(60, 512, (), ())
 
 _SKIP_SQS_KMS = """\
     Metadata:
@@ -74,7 +76,7 @@ def _objects(patterns: tuple[str, ...]) -> str:
 
 
 def _step_block(step: Step) -> str:
-    stem, needs = step.resource_prefix, NEEDS[step.name]
+    stem, needs = step.resource_prefix, NEEDS.get(step.name, MODEST)
     pinned = ""
     if INPUT in needs.reads:
         pinned = f"""\

@@ -1,6 +1,6 @@
 """Lambda entry points of the pipeline workers (SQS-triggered, partial batch
 responses): one for every step of talkavocado.domain.pipeline.PIPELINE, plus the
-dead-letter handler."""
+dead-letter handler. Each record of a batch binds its own correlation id."""
 
 from typing import Any
 
@@ -8,11 +8,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.pipeline import step_of_queue
+from talkavocado.support.observability import logger, metrics, tracer
 from talkavocado.wiring import dead_letter_worker, step_worker
 
 Event = dict[str, Any]
 
 
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def step(event: Event, context: LambdaContext) -> Event:
     """Every step's function: the step is the one whose queue delivered the
     batch (``talkavocado-{env}-{step}``), so a new step needs no handler."""
@@ -26,5 +30,8 @@ def step(event: Event, context: LambdaContext) -> Event:
     return step_worker(found.name).handle(event, context)
 
 
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def dead_letter(event: Event, context: LambdaContext) -> Event:
     return dead_letter_worker().handle(event, context)

@@ -145,12 +145,14 @@ def _openapi(_: argparse.Namespace) -> int:
 
 
 def _contracts(args: argparse.Namespace) -> int:
-    from talkavocado.codegen import contracts, step_resources
+    from talkavocado.codegen import contracts, sample_events, step_resources
     from talkavocado.local.runtime import default_template_path
 
     template = args.template or default_template_path()
+    events = Path(template).parent / "events"
     if args.check:
         drifted = [f"schemas/{name}" for name in contracts.drifted()]
+        drifted += [f"events/{name}" for name in sample_events.drifted(events)]
         if step_resources.drifted(template):
             drifted.append(f"{template} (every step's resources)")
         for name in drifted:
@@ -158,6 +160,8 @@ def _contracts(args: argparse.Namespace) -> int:
         return 1 if drifted else 0
     for name in contracts.write():
         print(f"wrote schemas/{name}", file=sys.stderr)
+    for name in sample_events.write(events):
+        print(f"wrote events/{name}", file=sys.stderr)
     if step_resources.write(template):
         print(f"wrote {template}: every step's resources", file=sys.stderr)
     return 0

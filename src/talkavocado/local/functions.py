@@ -19,6 +19,7 @@ from typing import Any
 from talkavocado import wiring
 from talkavocado.domain.errors import ValidationFailed
 from talkavocado.local.invoke import REGION, LocalContext, load_handler
+from talkavocado.local.isolation import in_own_context
 from talkavocado.local.template import FunctionSpec, Template
 
 # Where `talkavocado up` says how to reach it, next to its saved state.
@@ -97,7 +98,7 @@ def invoke(template_path: Path, function_id: str, event: Any) -> Any:
         }
     os.environ.update({**function.environment, **local})
     wiring.reset()
-    handler = load_handler(function.handler)
+    handler = in_own_context(load_handler(function.handler))
     return handler(event, LocalContext.for_function(function.logical_id, function.timeout))
 
 

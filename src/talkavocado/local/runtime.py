@@ -20,6 +20,7 @@ from talkavocado.local.background import Background
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
 from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
+from talkavocado.local.isolation import in_own_context
 from talkavocado.local.pollers import QueuePoller, event_sources
 from talkavocado.local.schedules import ScheduleTimer, schedules
 from talkavocado.local.state import Mismatch, Restored, StateFile, StateKeeper, reconcile
@@ -141,16 +142,9 @@ class LocalRuntime:
         for function in functions:
             # The caller's environment wins, so MEDIA_STORAGE_PATH=... make run works.
             self._set_env({k: v for k, v in function.environment.items() if k not in os.environ})
-        # Metrics are CloudWatch EMF documents: on AWS they become metrics,
-        # here they would only bury the logs. POWERTOOLS_METRICS_DISABLED=false shows them.
-        self._set_env(
-            {"POWERTOOLS_METRICS_DISABLED": "true"}
-            if "POWERTOOLS_METRICS_DISABLED" not in os.environ
-            else {}
-        )
         wiring.reset()
         handlers = {
-            function.logical_id: one_at_a_time(load_handler(function.handler))
+            function.logical_id: one_at_a_time(in_own_context(load_handler(function.handler)))
             for function in functions
         }
         self.api = ApiServer(

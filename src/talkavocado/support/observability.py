@@ -1,18 +1,35 @@
-"""Structured logging. Every line carries correlationId, tenantId, jobId and
-step; the keys live in a per-thread context, so concurrent invocations in the
-local runtime never mix them up."""
+"""Structured logs, metrics and traces, as Powertools gives them: every log
+line carries correlationId, tenantId, jobId and step, with camelCase keys
+like the rest of the product's documents."""
 
 from __future__ import annotations
 
 import os
 import re
 import uuid
+from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic.alias_generators import to_camel
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "talkavocado"), utc=True)
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "talkavocado")
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TalkAvocado")
+
+
+class CamelCaseKeys(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines with camelCase keys (``correlation_id`` and the
+    Lambda context's ``function_request_id`` become ``correlationId`` and
+    ``functionRequestId``)."""
+
+    def serialize(self, log: Any) -> str:
+        return super().serialize({to_camel(key): value for key, value in log.items()})
+
+
+logger = Logger(service=SERVICE, utc=True, logger_formatter=CamelCaseKeys())
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
 
 # Read from each request and returned on each response.
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -31,47 +48,34 @@ def correlation_id_from(candidate: str | None, request_id: str | None = None) ->
     return str(uuid.uuid4())
 
 
-def start_invocation(*, correlation_id: str, step: str, context: LambdaContext | None) -> None:
-    """Reset the log keys of this thread for a new invocation. (Powertools'
-    ``inject_lambda_context`` appends keys process-wide, which concurrent
-    invocations in the local runtime would mix up.)"""
-    logger.thread_safe_clear_keys()
-    logger.thread_safe_append_keys(
-        correlationId=correlation_id,
-        tenantId=UNKNOWN,
-        jobId=UNKNOWN,
-        step=step,
-        functionName=getattr(context, "function_name", None),
-        requestId=getattr(context, "aws_request_id", None),
-    )
+def bind_work(*, correlation_id: str, step: str) -> None:
+    """Name the unit of work the next lines are about: a request, or one
+    record of a batch (each record may belong to another job)."""
+    logger.set_correlation_id(correlation_id)
+    logger.append_keys(step=step, tenant_id=UNKNOWN, job_id=UNKNOWN)
 
 
 def bind_job(*, tenant_id: str | None = None, job_id: str | None = None) -> None:
-    keys = {"tenantId": tenant_id, "jobId": job_id}
-    logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v is not None})
+    keys = {"tenant_id": tenant_id, "job_id": job_id}
+    logger.append_keys(**{k: v for k, v in keys.items() if v is not None})
 
 
 def current_correlation_id() -> str:
-    return str(logger.thread_safe_get_current_keys().get("correlationId", UNKNOWN))
-
-
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TalkAvocado")
+    return logger.get_correlation_id() or UNKNOWN
 
 
 def record_step_metrics(
     step: str, outcome: str, duration_ms: float, error_type: str | None
 ) -> None:
     """Per-step EMF metrics: duration by outcome, and failures by error type.
-    ``EphemeralMetrics`` keeps each set to this call, which is safe when
-    several invocations share a process, as in the local runtime."""
-    duration = EphemeralMetrics(namespace=METRICS_NAMESPACE)
-    duration.add_dimension(name="step", value=step)
-    duration.add_dimension(name="outcome", value=outcome)
-    duration.add_metric(name="StepDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
-    duration.flush_metrics()
+    Each has dimensions of its own, so each is its own ``EphemeralMetrics``
+    set rather than part of the handler's shared ``metrics``."""
+    sets = [("StepDuration", MetricUnit.Milliseconds, duration_ms, {"outcome": outcome})]
     if error_type is not None:
-        failures = EphemeralMetrics(namespace=METRICS_NAMESPACE)
-        failures.add_dimension(name="step", value=step)
-        failures.add_dimension(name="errorType", value=error_type)
-        failures.add_metric(name="StepFailures", unit=MetricUnit.Count, value=1)
-        failures.flush_metrics()
+        sets.append(("StepFailures", MetricUnit.Count, 1, {"errorType": error_type}))
+    for name, unit, value, dimensions in sets:
+        metric = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+        for key, dimension in {"step": step, **dimensions}.items():
+            metric.add_dimension(name=key, value=dimension)
+        metric.add_metric(name=name, unit=unit, value=value)
+        metric.flush_metrics()

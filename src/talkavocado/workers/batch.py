@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.events import EVENT_SOURCE, EVENT_TYPES, PipelineEvent
 from talkavocado.ports import Visibility
-from talkavocado.support.observability import logger, start_invocation
+from talkavocado.support.observability import bind_work, logger, metrics
 from talkavocado.support.retry import backoff_seconds
 
 
@@ -86,9 +87,7 @@ class SqsBatch:
         jittered delay, and the others are not redelivered."""
 
         def record_handler(record: SQSRecord) -> None:
-            start_invocation(
-                correlation_id=f"sqs-{record.message_id}", step=self._step, context=context
-            )
+            bind_work(correlation_id=f"sqs-{record.message_id}", step=self._step)
             try:
                 process(record)
             except Exception:
@@ -102,8 +101,11 @@ class SqsBatch:
                 raise
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return dict(
-            process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
-            )
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
         )
+        received, failed = len(event.get("Records") or []), len(response["batchItemFailures"])
+        metrics.add_dimension(name="step", value=self._step)
+        metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=received)
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed)
+        return dict(response)

@@ -15,7 +15,7 @@ from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import parse_job_id, parse_tenant_id
 from talkavocado.domain.pipeline import step_named, step_of_queue
 from talkavocado.ports import JobRepository
-from talkavocado.support.observability import bind_job, logger, start_invocation
+from talkavocado.support.observability import bind_job, bind_work, logger
 from talkavocado.workers.batch import SqsBatch, parse_envelope
 from talkavocado.workers.failure import JobFailer
 
@@ -75,10 +75,9 @@ class DeadLetterHandler:
             )
             return
         correlation_id = detail.get("correlationId")
-        start_invocation(
+        bind_work(
             correlation_id=str(correlation_id or f"sqs-{record.message_id}"),
             step="dead-letter",
-            context=None,
         )
         bind_job(tenant_id=tenant_id, job_id=job_id)
         attempts = int(record.attributes.approximate_receive_count or 1)

@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from talkavocado.domain.deadlines import Deadlines
 from talkavocado.domain.jobs import TERMINAL_STATUSES
 from talkavocado.ports import JobRepository
 from talkavocado.support.clock import iso
-from talkavocado.support.observability import bind_job, logger, start_invocation
+from talkavocado.support.observability import bind_job, bind_work, logger, metrics
 from talkavocado.workers.failure import JobFailer
 
 STEP = "deadline-sweep"
@@ -38,7 +40,7 @@ class DeadlineSweep:
 
     def sweep(self, now: datetime, remaining_ms: Callable[[], int]) -> SweepReport:
         sweep_id = f"sweep-{uuid.uuid4()}"
-        start_invocation(correlation_id=sweep_id, step=STEP, context=None)
+        bind_work(correlation_id=sweep_id, step=STEP)
         deadlines = self._deadlines()
         examined = failed = 0
         for tenant_id, job_id in self._jobs.open_jobs(iso(now - deadlines.shortest)):
@@ -53,13 +55,14 @@ class DeadlineSweep:
             if error is None:
                 continue
             # Its lines join the job's own, under the job's correlation id.
-            start_invocation(correlation_id=record.correlation_id, step=STEP, context=None)
+            bind_work(correlation_id=record.correlation_id, step=STEP)
             bind_job(tenant_id=tenant_id, job_id=job_id)
             logger.warning("job overdue", extra={"errorType": error.type, "reason": error.message})
             self._failer.fail(record, error, only_as_read=True)
             failed += 1
-            start_invocation(correlation_id=sweep_id, step=STEP, context=None)
+            bind_work(correlation_id=sweep_id, step=STEP)
         logger.info("sweep done", extra={"examined": examined, "failed": failed})
+        metrics.add_metric(name="JobsOverdue", unit=MetricUnit.Count, value=failed)
         return SweepReport(examined, failed, finished=True)
 
     def handle(self, remaining_ms: Callable[[], int]) -> dict[str, int | bool]:

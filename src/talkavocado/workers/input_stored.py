@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from talkavocado.services.job_service import JobService
-from talkavocado.support.observability import logger, start_invocation
+from talkavocado.support.observability import bind_work, logger
 from talkavocado.workers.batch import Envelope, SqsBatch
 
 OBJECT_CREATED = ("aws.s3", "Object Created")
@@ -39,9 +39,7 @@ class InputStoredWorker:
         return self._batch.handle(event, context, self.process)
 
     def process(self, record: SQSRecord) -> None:
-        start_invocation(
-            correlation_id=f"upload-{record.message_id}", step="input-stored", context=None
-        )
+        bind_work(correlation_id=f"upload-{record.message_id}", step="input-stored")
         key = stored_key(record.body)
         if key is None:
             logger.warning(

@@ -35,7 +35,7 @@ from talkavocado.domain.webhooks import (
 from talkavocado.ports import JobRepository, MessageQueue, WebhookRepository, WebhookSender
 from talkavocado.support.camel import CamelModel
 from talkavocado.support.clock import now_iso, parse_time
-from talkavocado.support.observability import bind_job, logger, start_invocation
+from talkavocado.support.observability import bind_job, bind_work, logger
 from talkavocado.workers.batch import SqsBatch, parse_event
 
 STEP = "notifier"
@@ -92,7 +92,7 @@ class Notifier:
             self.fan_out(outcome)
 
     def fan_out(self, outcome: JobOutcome) -> None:
-        start_invocation(correlation_id=outcome.correlation_id, step=STEP, context=None)
+        bind_work(correlation_id=outcome.correlation_id, step=STEP)
         bind_job(tenant_id=outcome.tenant_id, job_id=outcome.job_id)
         job = self._jobs.get(outcome.tenant_id, outcome.job_id)
         if job is None or (job.run, job.status) != (outcome.run, outcome.status):
@@ -124,7 +124,7 @@ class Notifier:
             logger.info("notification queued", extra={"webhookId": webhook.webhook_id})
 
     def deliver(self, notice: Notice, attempt: int, owner: str, raw: str) -> None:
-        start_invocation(correlation_id=notice.correlation_id, step=STEP, context=None)
+        bind_work(correlation_id=notice.correlation_id, step=STEP)
         bind_job(tenant_id=notice.tenant_id, job_id=notice.job_id)
         webhook = self._webhooks.get(notice.tenant_id, notice.webhook_id)
         if webhook is None or webhook.state == "disabled":

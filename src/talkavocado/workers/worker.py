@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.domain.errors import ValidationFailed
-from talkavocado.support.observability import bind_job, logger, start_invocation
+from talkavocado.support.observability import bind_job, bind_work, logger
 from talkavocado.workers.batch import SqsBatch, parse_event, remaining_seconds
 from talkavocado.workers.runner import StepRunner
 
@@ -37,8 +37,6 @@ class StepWorker:
                 "invalid event dropped; nothing changed", extra={"reason": invalid.message}
             )
             return
-        start_invocation(
-            correlation_id=event.correlation_id, step=self._runner.step.name, context=context
-        )
+        bind_work(correlation_id=event.correlation_id, step=self._runner.step.name)
         bind_job(tenant_id=event.tenant_id, job_id=event.job_id)
         self._runner.process(event, remaining_seconds(context))

@@ -1,0 +1,95 @@
+"""events/sqs_{step}.json: a sample SQS delivery of the event each step
+consumes (for ``talkavocado invoke`` and ``sam local invoke -e``), written
+from the pipeline declaration by ``make contracts``; a sample carries the
+keys of what the steps before its own wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from talkavocado.domain.events import EVENT_TYPES
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.pipeline import PIPELINE, Step
+
+SAMPLE_JOB = JobKeys("dev", "demo-tenant", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:talkavocado-dev-{step}"
+
+
+def file_name(step: Step) -> str:
+    return f"sqs_{step.name.replace('-', '_')}.json"
+
+
+def _detail(step: Step) -> dict[str, Any]:
+    keys = SAMPLE_JOB
+    earlier = PIPELINE[: PIPELINE.index(step)]
+    written = {key for done in earlier for key in keys.outputs_of(done.name)}
+
+    def if_written(key: str) -> str | None:
+        return key if key in written else None
+
+    event = EVENT_TYPES[step.consumes](
+        env=keys.env,
+        tenant_id=keys.tenant_id,
+        job_id=keys.job_id,
+        correlation_id="sample-correlation-1",
+        manifest_key=keys.manifest,
+        source_key=keys.input,
+        audio_key=if_written(keys.audio),
+        transcript_key=if_written(keys.transcript_json),
+        captions_key=if_written(keys.captions_srt),
+        plan_key=if_written(keys.cut_plan),
+        render_keys=[k for k in (keys.base_cuts_render, keys.preview_render) if k in written],
+    )
+    detail: dict[str, Any] = json.loads(event.detail_json())
+    return detail
+
+
+def sample(step: Step) -> dict[str, Any]:
+    envelope = {
+        "version": "0",
+        "id": "0d6f2a8e-5c1b-4e0a-9f3e-2b7c1d4e5f60",
+        "detail-type": step.consumes,
+        "source": "talkavocado.pipeline",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": _detail(step),
+    }
+    record = {
+        "messageId": "c80e8021-a70a-42c7-a470-796e1186f753",
+        "receiptHandle": "AQEBexample",
+        "body": json.dumps(envelope),
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1767225600000",
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1767225600001",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": QUEUE_ARN.format(step=step.name),
+        "awsRegion": "us-east-1",
+    }
+    return {"Records": [record]}
+
+
+def generated() -> dict[str, str]:
+    return {file_name(step): json.dumps(sample(step), indent=2) + "\n" for step in PIPELINE}
+
+
+def write(root: Path) -> list[str]:
+    for name, text in generated().items():
+        (root / name).write_text(text)
+    return list(generated())
+
+
+def drifted(root: Path) -> list[str]:
+    return [
+        name
+        for name, text in generated().items()
+        if not (root / name).is_file() or (root / name).read_text() != text
+    ]
