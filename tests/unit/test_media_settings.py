@@ -7,6 +7,7 @@ import pytest
 from talkavocado import wiring
 from talkavocado.config import Settings
 from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
+from talkavocado.media.planner import PlannerParameters
 
 
 def test_faster_whisper_without_a_model_directory_is_a_clear_error(
@@ -33,7 +34,7 @@ def test_planner_parameters_come_from_the_environment(monkeypatch: pytest.Monkey
     planner = Settings.from_env().planner
     assert planner.min_pause == 1.25
     assert planner.fillers == ["um", "like"]
-    assert planner.padding == 0.15
+    assert planner.padding == PlannerParameters().padding  # unset: the default
 
 
 @pytest.mark.parametrize(

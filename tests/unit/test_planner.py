@@ -10,7 +10,7 @@ from talkavocado.media.planner import CutPlan, PlannerParameters, find_fillers, 
 from talkavocado.media.transcript import Word
 from talkavocado.support import schema_files
 
-DEFAULTS = PlannerParameters()
+DEFAULTS = PlannerParameters(padding=0.15)  # the figures below assume it
 
 
 def words(*spans: tuple[str, float, float]) -> list[Word]:

@@ -35,7 +35,7 @@ class PlannerParameters(CamelModel):
     """Every knob of the planner, with its default (see README, "Smart cuts")."""
 
     min_pause: Annotated[float, Field(gt=0)] = 0.75
-    padding: Seconds = 0.15
+    padding: Seconds = 0.1
     min_cut: Seconds = 0.3
     merge_gap: Seconds = 0.3
     silence_threshold_db: Annotated[float, Field(lt=0)] = -35.0

@@ -1,0 +1,50 @@
+"""Generated talks with exact ground truth through the whole pipeline: every
+word kept, no join inside sound, long silences removed, at several frame
+rates and over a noise floor (make bench runs the 2- and 10-minute ones)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from bench.exactness import measure, pcm_of
+from bench.talks import generate
+
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)"
+)
+# At least this share of each silence length class is removed (0.2 and 0.4 s
+# pauses are natural speech rhythm and stay).
+REMOVED_AT_LEAST = {"0.8": 0.6, "1.5": 0.8, "3.0": 0.9}
+
+
+@pytest.mark.parametrize(
+    ("fps", "noise_db", "seed"),
+    [("25", None, 3), ("30000/1001", -50.0, 7)],
+    ids=["25fps", "29.97fps-noise-floor"],
+)
+def test_a_generated_talk_keeps_every_word_and_removes_the_long_silences(
+    stack: Stack, tmp_path: Path, fps: str, noise_db: float | None, seed: int
+) -> None:
+    video, truth = generate(tmp_path, seconds=30, fps=fps, noise_db=noise_db, seed=seed)
+    tenant = f"truth-{uuid.uuid4().hex[:8]}"
+    job_id = stack.submit(tenant, video)
+    job = stack.wait_until_finished(tenant, job_id, timeout=180)
+    assert job["status"] == "completed", job["error"]  # the render check passed too
+
+    prefix = stack.storage / "test" / tenant / job_id
+    plan = json.loads((prefix / "plan" / "cut_plan.json").read_text())
+    keeps = [(s["start"], s["end"]) for s in plan["segments"] if s["action"] == "keep"]
+    figures = measure(truth, keeps, pcm_of(video))
+
+    assert figures.speech_kept == pytest.approx(1.0, abs=1e-6), figures.lines()
+    assert figures.words_cut == 0
+    assert figures.joins_in_sound == 0
+    for length, share in REMOVED_AT_LEAST.items():
+        if length in figures.silence_removed:
+            assert figures.silence_removed[length] >= share, figures.lines()
