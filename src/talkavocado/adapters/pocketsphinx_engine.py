@@ -1,18 +1,34 @@
 """Offline English transcription with PocketSphinx (its wheel ships the
-en-US model). Utterances are found by its endpointer and decoded one at a
-time, so memory stays bounded whatever the recording's length."""
+en-US model). Its endpointer finds the utterances (silence is never decoded)
+and every core decodes them: one decoder process per core, fed as each
+utterance ends, the words merged in time order. Memory stays bounded: an
+utterance is held only until a decoder takes it.
+
+Decoder processes are plain subprocesses talking over pipes (Lambda has no
+shared memory for multiprocessing's queues)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import struct
+import subprocess
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from importlib.metadata import version
+from typing import IO, Any
 
+from talkavocado.domain.errors import ErrorType, StepFailed
 from talkavocado.media.transcript import Segment, Word
 
 _NOT_WORDS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "<unk>"}
 _ALTERNATE = re.compile(r"\(\d+\)$")
 FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate
+SAMPLE_RATE = 16000
+_HEADER = struct.Struct("<dI")  # an utterance's offset (s) and its byte count
+INITIAL_CMN = "40,3,-1"  # the en-US model's cepstral means
 
 
 def _frames(pcm: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
@@ -28,55 +44,148 @@ def _frames(pcm: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
     yield pending.ljust(size, b"\0"), True
 
 
+def _utterances(pcm: Iterable[bytes]) -> Iterator[tuple[float, bytes]]:
+    """(offset in seconds, samples) of each stretch of speech."""
+    import pocketsphinx
+
+    endpointer = pocketsphinx.Endpointer(sample_rate=SAMPLE_RATE)
+    speech: list[bytes] = []
+    for frame, last in _frames(pcm, int(endpointer.frame_bytes)):
+        found = endpointer.end_stream(frame) if last else endpointer.process(frame)
+        if found is not None:
+            speech.append(found)
+            if not endpointer.in_speech:
+                yield endpointer.speech_start, b"".join(speech)
+                speech = []
+
+
+def _decoder() -> Any:
+    import pocketsphinx
+
+    pocketsphinx.set_loglevel("FATAL")
+    return pocketsphinx.Decoder(samprate=SAMPLE_RATE, cmn="batch")
+
+
+def _decode(decoder: Any, offset: float, speech: bytes) -> list[tuple[str, float, float]]:
+    # Each utterance normalised on its own, from the model's initial means,
+    # not from whichever utterances this decoder took before.
+    decoder.set_cmn(INITIAL_CMN)
+    decoder.start_utt()
+    decoder.process_raw(speech, full_utt=True)
+    decoder.end_utt()
+    return [
+        (
+            _ALTERNATE.sub("", item.word),
+            round(offset + item.start_frame / FRAMES_PER_SECOND, 3),
+            round(offset + (item.end_frame + 1) / FRAMES_PER_SECOND, 3),
+        )
+        for item in decoder.seg()
+        if item.word not in _NOT_WORDS
+    ]
+
+
+def _segment(words: list[tuple[str, float, float]]) -> Segment | None:
+    if not words:
+        return None
+    # The Python bindings expose no calibrated word posterior.
+    timed = [Word(word=w, start=s, end=e, confidence=None) for w, s, e in words]
+    return Segment(
+        text=" ".join(w.word for w in timed), start=timed[0].start, end=timed[-1].end, words=timed
+    )
+
+
+class _DecoderProcess:
+    """One decoder in a child process: utterances in on stdin, words out on stdout."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(  # noqa: S603 - this module, by the same interpreter
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.results: list[list[tuple[str, float, float]]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.results.append([tuple(word) for word in json.loads(line)])
+
+    def send(self, offset: float, speech: bytes) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(_HEADER.pack(offset, len(speech)) + speech)
+            stdin.flush()
+        except BrokenPipeError:
+            self._failed()
+
+    def finish(self) -> None:
+        try:
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+        except BrokenPipeError:
+            pass
+        if self._process.wait() != 0:
+            self._failed()
+        self._reader.join()
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+    def _failed(self) -> None:
+        self.stop()
+        # Killed (a signal, a timeout, memory): not the recording's fault.
+        raise StepFailed(
+            ErrorType.TRANSIENT_DEPENDENCY,
+            f"a decoder stopped (exit {self._process.returncode}); the step is retried",
+        )
+
+
 class PocketSphinxEngine:
     name = "pocketsphinx"
     language = "en"
-    sample_rate = 16000
+    sample_rate = SAMPLE_RATE
 
-    def __init__(self) -> None:
-        import pocketsphinx
-
-        pocketsphinx.set_loglevel("FATAL")
+    def __init__(self, decoders: int | None = None) -> None:
         self.model = f"pocketsphinx-{version('pocketsphinx')}-en-us"
-        self._pocketsphinx = pocketsphinx
-        self._decoder = pocketsphinx.Decoder(samprate=self.sample_rate)
+        self._decoders = decoders or len(os.sched_getaffinity(0))
+        self._in_process = _decoder() if self._decoders == 1 else None
 
     def transcribe(self, pcm: Iterable[bytes]) -> list[Segment]:
-        endpointer = self._pocketsphinx.Endpointer(sample_rate=self.sample_rate)
-        decoder = self._decoder
-        segments: list[Segment] = []
-        size = int(endpointer.frame_bytes)
-        for frame, last in _frames(pcm, size):
-            was_speaking = endpointer.in_speech
-            speech = endpointer.end_stream(frame) if last else endpointer.process(frame)
-            if speech is not None:
-                if not was_speaking:
-                    decoder.start_utt()
-                decoder.process_raw(speech)
-                if not endpointer.in_speech:
-                    decoder.end_utt()
-                    segment = self._segment(endpointer.speech_start)
-                    if segment is not None:
-                        segments.append(segment)
-        return segments
+        if self._in_process is not None:
+            found = [_segment(_decode(self._in_process, *u)) for u in _utterances(pcm)]
+        else:
+            found = [_segment(words) for words in self._decode_in_parallel(pcm)]
+        return sorted((s for s in found if s is not None), key=lambda s: s.start)
 
-    def _segment(self, offset: float) -> Segment | None:
-        words = [
-            Word(
-                word=_ALTERNATE.sub("", item.word),
-                start=round(offset + item.start_frame / FRAMES_PER_SECOND, 3),
-                end=round(offset + (item.end_frame + 1) / FRAMES_PER_SECOND, 3),
-                # The Python bindings expose no calibrated word posterior.
-                confidence=None,
-            )
-            for item in self._decoder.seg()
-            if item.word not in _NOT_WORDS
-        ]
-        if not words:
-            return None
-        return Segment(
-            text=" ".join(w.word for w in words),
-            start=words[0].start,
-            end=words[-1].end,
-            words=words,
-        )
+    def _decode_in_parallel(self, pcm: Iterable[bytes]) -> list[list[tuple[str, float, float]]]:
+        processes = [_DecoderProcess() for _ in range(self._decoders)]
+        try:
+            # In turn, not by load: the search keeps a little state from one
+            # utterance to the next, so the same input must meet the same turns.
+            for n, utterance in enumerate(_utterances(pcm)):
+                processes[n % len(processes)].send(*utterance)
+            for process in processes:
+                process.finish()
+        finally:
+            for process in processes:
+                process.stop()
+        return [words for process in processes for words in process.results]
+
+
+def _serve(source: IO[bytes], sink: IO[str]) -> None:
+    """A decoder process: each utterance read is answered with its words."""
+    decoder = _decoder()
+    while header := source.read(_HEADER.size):
+        offset, size = _HEADER.unpack(header)
+        words = _decode(decoder, offset, source.read(size))
+        sink.write(json.dumps(words) + "\n")
+        sink.flush()
+
+
+if __name__ == "__main__":
+    _serve(sys.stdin.buffer, sys.stdout)

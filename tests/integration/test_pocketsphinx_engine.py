@@ -1,0 +1,70 @@
+"""The recogniser decodes every utterance on every core: one decoder process
+per core, words merged in time order, the same transcript every time, and a
+decoder that dies is a retryable failure, never a wrong transcript."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from talkavocado.adapters import ffmpeg
+from talkavocado.adapters import pocketsphinx_engine as engine
+from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.media.transcript import Segment
+from tests.conftest import REPO_ROOT
+
+SAMPLE = REPO_ROOT / "tests" / "fixtures" / "sample_talk.mp4"
+
+
+def pcm_chunks(path: Path) -> Iterator[bytes]:
+    with ffmpeg.pcm_stream(path, engine.SAMPLE_RATE) as pcm:
+        yield from iter(lambda: pcm.read(65536), b"")
+
+
+def transcribe(decoders: int) -> list[Segment]:
+    return engine.PocketSphinxEngine(decoders=decoders).transcribe(pcm_chunks(SAMPLE))
+
+
+def test_parallel_decoding_gives_time_ordered_words_the_same_every_time() -> None:
+    first, again = transcribe(decoders=3), transcribe(decoders=3)
+    assert first == again
+    starts = [segment.start for segment in first]
+    assert starts == sorted(starts) and len(first) >= 3
+    words = [word for segment in first for word in segment.words]
+    assert all(a.end <= b.start + 1e-6 for a, b in itertools.pairwise(words))
+    assert words[-1].end <= 27.0  # the sample is 26.x s
+
+
+def test_a_decoder_process_answers_as_the_in_process_decoder_does() -> None:
+    utterances = list(engine._utterances(pcm_chunks(SAMPLE)))
+    requests = b"".join(engine._HEADER.pack(o, len(s)) + s for o, s in utterances)
+    answers = io.StringIO()
+    engine._serve(io.BytesIO(requests), answers)
+    decoder = engine._decoder()
+    for line, utterance in zip(answers.getvalue().splitlines(), utterances, strict=True):
+        assert [tuple(word) for word in json.loads(line)] == engine._decode(decoder, *utterance)
+
+
+def test_a_decoder_killed_mid_work_is_a_retryable_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[engine._DecoderProcess] = []
+    real_init = engine._DecoderProcess.__init__
+
+    def init(self: engine._DecoderProcess) -> None:
+        real_init(self)
+        started.append(self)
+        if len(started) == 2:
+            self._process.send_signal(signal.SIGKILL)
+
+    monkeypatch.setattr(engine._DecoderProcess, "__init__", init)
+    with pytest.raises(StepFailed) as failed:
+        transcribe(decoders=2)
+    assert failed.value.type == ErrorType.TRANSIENT_DEPENDENCY
+    assert all(process._process.poll() is not None for process in started)  # none left
