@@ -77,7 +77,7 @@ def _run_step(root: str, step: str, results: Any) -> None:
     record = JobRecord.for_job(KEYS, correlation_id="bench", status="processing")
     from talkavocado import wiring
 
-    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine)
+    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter)
     if step == "transcription":
         _ = steps.engine  # model loading is a cold start, not per-job work
     with tempfile.TemporaryDirectory() as scratch:

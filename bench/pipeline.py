@@ -237,9 +237,11 @@ def _no_op(context: StepContext) -> StepOutcome:
     return StepOutcome("skipped", "no-op (benchmark)")
 
 
-def no_op_steps(settings: Settings, engine: Callable[[], Any]) -> dict[str, StepBody]:
+def no_op_steps(
+    settings: Settings, engine: Callable[[], Any], spotter: Callable[[], Any] | None = None
+) -> dict[str, StepBody]:
     """The choreography alone: every media step replaced by a no-op."""
-    bodies = real_media_steps(settings, engine)
+    bodies = real_media_steps(settings, engine, spotter)
     return {name: body if name == FINALIZER.name else _no_op for name, body in bodies.items()}
 
 

@@ -30,6 +30,8 @@ SAMPLE_RATE = 22050  # espeak-ng's own
 EDGE_DBFS = -40.0
 SILENCE_CLASSES = (0.2, 0.4, 0.8, 1.5, 3.0)
 FILLERS = ("um", "uh", "erm")
+# Short real words said on their own, between pauses: speech, never a filler.
+SHORT_WORDS = ("Yes.", "No.", "Okay.", "So.", "Right.", "Well.", "Oh.", "Now.", "Hi.")
 TEXT = (
     "the team built a small garden behind the old school and every spring the children "
     "plant beans tomatoes and sunflowers while their teachers explain how water light and "
@@ -124,6 +126,11 @@ def generate(
             if rng.random() < 0.3:  # a filler standing apart: pauses on both sides
                 pause(rng.choice(SILENCE_CLASSES[:3]))
                 say(rng.choice(FILLERS), truth.fillers, work)
+            elif rng.random() < 0.15:  # a short real word standing apart
+                pause(rng.choice(SILENCE_CLASSES[1:3]))
+                word = rng.choice(SHORT_WORDS)
+                say(word, truth.speech, work)
+                script.append(word)
             pause(rng.choice(SILENCE_CLASSES))
         audio = work / "talk.wav"
         with wave.open(str(audio), "wb") as out:

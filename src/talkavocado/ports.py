@@ -221,6 +221,15 @@ class TranscriptionEngine(Protocol):
     def transcribe(self, pcm: Iterable[bytes]) -> list[Segment]: ...
 
 
+class FillerSpotter(Protocol):
+    """A second look at a short stretch of 16-bit mono PCM: the filler word
+    spoken there, if it is one."""
+
+    sample_rate: int
+
+    def spot(self, pcm: bytes) -> str | None: ...
+
+
 class Visibility(Protocol):
     """When SQS delivers a message again (a retry's backoff)."""
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from talkavocado.adapters.sqs import SqsVisibility
     from talkavocado.adapters.upload_policy import UploadSigner
     from talkavocado.adapters.webhook_http import HttpWebhookSender
-    from talkavocado.ports import Storage, TokenVerifier, TranscriptionEngine
+    from talkavocado.ports import FillerSpotter, Storage, TokenVerifier, TranscriptionEngine
     from talkavocado.services.job_queries import JobQueries
     from talkavocado.services.job_service import JobService
     from talkavocado.services.webhook_service import WebhookService
@@ -154,7 +154,7 @@ def job_service() -> JobService:
 def _bodies() -> dict[str, StepBody]:
     from talkavocado.workers import steps
 
-    return steps.media_steps(settings(), transcription_engine)
+    return steps.media_steps(settings(), transcription_engine, filler_spotter)
 
 
 @_once
@@ -167,6 +167,14 @@ def transcription_engine() -> TranscriptionEngine:
     from talkavocado.adapters.pocketsphinx_engine import PocketSphinxEngine
 
     return PocketSphinxEngine()
+
+
+@_once
+def filler_spotter() -> FillerSpotter:
+    """The planner's second look at short sounds between pauses."""
+    from talkavocado.adapters.pocketsphinx_engine import PocketSphinxFillerSpotter
+
+    return PocketSphinxFillerSpotter(settings().planner.fillers)
 
 
 @_once

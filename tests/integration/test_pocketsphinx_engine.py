@@ -1,21 +1,28 @@
 """The recogniser decodes every utterance on every core: one decoder process
 per core, words merged in time order, the same transcript every time, and a
-decoder that dies is a retryable failure, never a wrong transcript."""
+decoder that dies is a retryable failure, never a wrong transcript. The
+planner's second look tells a lone filler from a short real word."""
 
 from __future__ import annotations
 
 import io
 import itertools
 import json
+import shutil
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.exactness import pcm_of
+from bench.talks import SHORT_WORDS
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters import pocketsphinx_engine as engine
+from talkavocado.adapters.pocketsphinx_engine import PocketSphinxFillerSpotter
 from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.media.planner import DEFAULT_FILLERS
 from talkavocado.media.transcript import Segment
 from tests.conftest import REPO_ROOT
 
@@ -68,3 +75,19 @@ def test_a_decoder_killed_mid_work_is_a_retryable_failure(
         transcribe(decoders=2)
     assert failed.value.type == ErrorType.TRANSIENT_DEPENDENCY
     assert all(process._process.poll() is not None for process in started)  # none left
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_the_second_look_finds_lone_fillers_and_never_takes_a_short_real_word(
+    tmp_path: Path,
+) -> None:
+    spotter = PocketSphinxFillerSpotter(DEFAULT_FILLERS)
+
+    def spoken(text: str) -> bytes:
+        path = tmp_path / "said.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), text], check=True)
+        return pcm_of(path).tobytes()
+
+    assert [w for w in SHORT_WORDS if spotter.spot(spoken(w)) is not None] == []
+    found = [spotter.spot(spoken(filler)) for filler in ("um", "uh", "erm", "hmm")]
+    assert sum(word is not None for word in found) >= 2, found  # most, not every one

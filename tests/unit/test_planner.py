@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talkavocado.media.planner import CutPlan, PlannerParameters, find_fillers, plan_cuts
+from talkavocado.media.planner import (
+    CutPlan,
+    PlannerParameters,
+    find_fillers,
+    misheard_fillers,
+    plan_cuts,
+    short_sounds,
+)
 from talkavocado.media.transcript import Word
 from talkavocado.support import schema_files
 
@@ -197,3 +204,28 @@ def test_no_cut_ever_touches_a_word_that_is_not_a_filler(
     for cut in plan.cuts():
         for word in kept_words:
             assert cut.end <= word.start + 1e-6 or cut.start >= word.end - 1e-6, (cut, word)
+
+
+def test_short_sounds_are_those_standing_between_pauses() -> None:
+    quiet = [(0.0, 1.0), (1.3, 2.0), (2.3, 2.35), (2.6, 4.0), (5.0, 6.0)]
+    # 1.0-1.3: short, quiet both sides; 2.0-2.3: only 0.05 s of quiet after;
+    # 2.35-2.6: only 0.05 s before; 4.0-5.0: too long to be a lone filler.
+    assert short_sounds(6.0, quiet) == [(1.0, 1.3)]
+    assert short_sounds(1.5, [(0.4, 1.5)]) == [(0.0, 0.4)]  # the start counts as quiet
+
+
+def test_a_short_sound_heard_only_as_a_misheard_filler_is_one() -> None:
+    sounds = [(1.0, 1.3), (3.0, 3.3), (5.0, 5.3), (7.0, 7.3)]
+    spoken = words(("the", 1.05, 1.25), ("oh", 3.0, 3.3), ("so", 5.0, 5.2))
+    # "oh" and "so" are real words said on their own; nothing heard: no evidence.
+    assert misheard_fillers(sounds, spoken) == [(1.0, 1.3, "the")]
+
+
+def test_a_spotted_filler_is_cut_with_the_quiet_beside_it_and_no_word() -> None:
+    spoken = words(("hello", 0.2, 0.9), ("bomb", 1.3, 1.6), ("world", 2.1, 2.8))
+    quiet = [(0.9, 1.3), (1.6, 2.1)]
+    plan = plan_cuts(3.0, quiet, spoken, DEFAULTS, spotted=[(1.3, 1.6, "um")])
+    [cut] = plan.cuts()
+    assert cut.reason == 'filler "um"'
+    assert cut.start >= 0.9 + DEFAULTS.padding - 1e-9 and cut.end <= 2.1 - DEFAULTS.padding + 1e-9
+    assert cut.start < 1.3 and cut.end > 1.6

@@ -15,12 +15,14 @@ import re
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from importlib.metadata import version
+from pathlib import Path
 from typing import IO, Any
 
-from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
 from talkavocado.media.transcript import Segment, Word
 
 _NOT_WORDS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "<unk>"}
@@ -175,6 +177,53 @@ class PocketSphinxEngine:
             for process in processes:
                 process.stop()
         return [words for process in processes for words in process.results]
+
+
+# Fillers the recogniser's dictionary lacks, as its model's phones.
+FILLER_PRONUNCIATIONS = {"erm": "ER M", "uhm": "AH M"}
+# What a short sound standing on its own may be instead of a filler. "a",
+# "the" and "to" are left out: alone between pauses they are hesitations, and
+# they would take most "uh"s.
+SHORT_REAL_WORDS = (
+    *("oh", "yes", "no", "okay", "so", "right", "well", "now", "hi", "hey", "i", "yeah"),
+    *("wow", "and", "but", "know", "go", "all", "on", "in", "of"),
+)
+
+
+class PocketSphinxFillerSpotter:
+    """A search among the fillers and short real words only (a JSGF grammar
+    of one word): a lone "um" the recogniser heard as "bomb" is found, and a
+    short real word ("Yes.", "No.", "Oh.") is told apart."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, fillers: Iterable[str]) -> None:
+        import pocketsphinx
+
+        pocketsphinx.set_loglevel("FATAL")
+        dictionary = Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8")
+        known = {line.split(" ", 1)[0] for line in dictionary.splitlines()}
+        known |= set(FILLER_PRONUNCIATIONS)
+        self._fillers = {f.strip().lower() for f in fillers if " " not in f.strip()} & known
+        if not self._fillers:
+            raise ConfigurationError("no single-word filler the recogniser's dictionary knows")
+        choices = " | ".join(sorted(self._fillers | set(SHORT_REAL_WORDS)))
+        with tempfile.TemporaryDirectory() as scratch:
+            grammar = Path(scratch) / "sound.gram"
+            grammar.write_text(f"#JSGF V1.0;\ngrammar sound;\npublic <sound> = {choices} ;\n")
+            extra = Path(scratch) / "fillers.dict"
+            extra.write_text("".join(f"{w} {p}\n" for w, p in FILLER_PRONUNCIATIONS.items()))
+            self._decoder = pocketsphinx.Decoder(
+                samprate=SAMPLE_RATE, jsgf=str(grammar), fdict=str(extra)
+            )
+
+    def spot(self, pcm: bytes) -> str | None:
+        self._decoder.start_utt()
+        self._decoder.process_raw(pcm, full_utt=True)
+        self._decoder.end_utt()
+        hypothesis = self._decoder.hyp()
+        word = _ALTERNATE.sub("", hypothesis.hypstr).strip() if hypothesis else ""
+        return word if word in self._fillers else None
 
 
 def _serve(source: IO[bytes], sink: IO[str]) -> None:

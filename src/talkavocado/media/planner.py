@@ -10,6 +10,7 @@ sentence between two pauses.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -130,6 +131,44 @@ def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[fl
     return found
 
 
+# A short stretch of sound standing between pauses may be a filler the
+# recogniser missed: it hears most lone fillers as something else ("um" as
+# "oh", "a", "the" or even "bomb"). Such a stretch is a filler when the
+# recogniser heard only what a filler is misheard as, or when a second look
+# (a search among fillers and short real words) finds one. "oh" is not among
+# the mishearings: "Oh." is a real word.
+SECOND_LOOK_SECONDS = 0.8
+MISHEARD_FILLERS = frozenset({"a", "the", "i'm", "ah", "uh", "um", "hm", "hmm", "mm", "er"})
+
+
+def short_sounds(
+    duration: float, quiet: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The stretches of sound at most SECOND_LOOK_SECONDS long with at least
+    FILLER_PAUSE of quiet (or the recording's edge) on both sides."""
+    edges = [(0.0, 0.0), *sorted(quiet), (duration, duration)]
+    found = []
+    for (before_start, start), (end, after_end) in itertools.pairwise(edges):
+        quiet_before = start - before_start >= FILLER_PAUSE or start == 0
+        quiet_after = after_end - end >= FILLER_PAUSE or end >= duration
+        if 0 < end - start <= SECOND_LOOK_SECONDS and quiet_before and quiet_after:
+            found.append((start, end))
+    return found
+
+
+def misheard_fillers(
+    sounds: Sequence[tuple[float, float]], words: Sequence[Word]
+) -> list[tuple[float, float, str]]:
+    """The short sounds in which the recogniser heard only what a lone filler
+    is misheard as."""
+    found = []
+    for start, end in sounds:
+        heard = [_normalise(w.word) for w in words if w.start < end and w.end > start]
+        if heard and all(word in MISHEARD_FILLERS for word in heard):
+            found.append((start, end, " ".join(heard)))
+    return found
+
+
 def _subtract(
     cut: tuple[float, float], protected: Sequence[tuple[float, float]], padding: float
 ) -> list[tuple[float, float]]:
@@ -155,11 +194,16 @@ def plan_cuts(
     silences: Sequence[tuple[float, float]],
     words: Sequence[Word],
     parameters: PlannerParameters,
+    spotted: Sequence[tuple[float, float, str]] = (),
 ) -> CutPlan:
+    """``spotted``: the short sounds found to be fillers (``misheard_fillers``
+    and the second look), cut like the recogniser's own."""
     p = parameters
-    filler_spans = find_fillers(words, p.fillers)
+    filler_spans = sorted([*find_fillers(words, p.fillers), *spotted])
     speech = [
-        (w.start, w.end) for w in words if not any(s <= w.start < e for s, e, _ in filler_spans)
+        (w.start, w.end)
+        for w in words
+        if not any(s <= w.start < e or s < w.end <= e for s, e, _ in filler_spans)
     ]
 
     candidates: list[tuple[float, float, str]] = []

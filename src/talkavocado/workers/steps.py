@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
@@ -32,9 +33,16 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
-from talkavocado.media.planner import PLAN_SCHEMA_VERSION, QUIET_POINT_SECONDS, CutPlan, plan_cuts
+from talkavocado.media.planner import (
+    PLAN_SCHEMA_VERSION,
+    QUIET_POINT_SECONDS,
+    CutPlan,
+    misheard_fillers,
+    plan_cuts,
+    short_sounds,
+)
 from talkavocado.media.transcript import Transcript, to_srt
-from talkavocado.ports import TranscriptionEngine
+from talkavocado.ports import FillerSpotter, TranscriptionEngine
 from talkavocado.support.clock import now_iso
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
@@ -77,11 +85,18 @@ def _source(context: StepContext) -> Path:
 
 
 class MediaSteps:
-    def __init__(self, settings: Settings, engine: Callable[[], TranscriptionEngine]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Callable[[], TranscriptionEngine],
+        spotter: Callable[[], FillerSpotter] | None = None,
+    ) -> None:
         """``engine`` gives the recogniser the composition root chose, loaded
-        only by the step that transcribes (a cold start's cost), then reused."""
+        only by the step that transcribes (a cold start's cost), then reused;
+        ``spotter`` the planner's second look at short sounds (none: no second look)."""
         self._settings = settings
         self._engine = engine
+        self._spotter = spotter
 
     @property
     def engine(self) -> TranscriptionEngine:
@@ -193,7 +208,10 @@ class MediaSteps:
             min(parameters.min_pause, QUIET_POINT_SECONDS),
             _time_left(context),
         )
-        plan = plan_cuts(duration, quiet, list(transcript.words()), parameters)
+        words = list(transcript.words())
+        sounds = short_sounds(duration, quiet)
+        spotted = [*misheard_fillers(sounds, words), *self._second_look(audio, sounds)]
+        plan = plan_cuts(duration, quiet, words, parameters, spotted)
         if plan.kept_duration <= 0:
             raise StepFailed(
                 ErrorType.VALIDATION_FAILED, "no speech found: everything would be cut"
@@ -212,6 +230,29 @@ class MediaSteps:
 
         summary = f"{plan.total_cuts} cuts removing {plan.cut_duration:.1f} s of {duration:.1f} s"
         return StepOutcome("completed", summary, record)
+
+    def _second_look(
+        self, audio: Path, sounds: list[tuple[float, float]]
+    ) -> list[tuple[float, float, str]]:
+        """The fillers the spotter finds in ``sounds`` (sorted, apart), each
+        heard with a little of the quiet around it."""
+        if self._spotter is None or not sounds:
+            return []
+        spotter = self._spotter()
+        bytes_per_second, margin = spotter.sample_rate * 2, 0.05
+        found = []
+        with ffmpeg.pcm_stream(audio, spotter.sample_rate) as pcm:
+            position = 0
+            for start, end in sounds:
+                first = max(0, round((start - margin) * bytes_per_second / 2) * 2)
+                last = round((end + margin) * bytes_per_second / 2) * 2
+                position += _skip(pcm, first - position)
+                clip = pcm.read(max(0, last - position))
+                position += len(clip)
+                if (word := spotter.spot(clip)) is not None:
+                    found.append((start, end, word))
+            _skip(pcm, None)  # to the end: ffmpeg finishes, its status is checked
+        return found
 
     def render(self, context: StepContext) -> StepOutcome:
         source = _source(context)
@@ -271,6 +312,17 @@ class MediaSteps:
         return StepOutcome("completed", summary, record)
 
 
+def _skip(stream: IO[bytes], size: int | None) -> int:
+    """Read past ``size`` bytes (or everything left); how many there were."""
+    skipped = 0
+    while size is None or skipped < size:
+        chunk = stream.read(PCM_CHUNK if size is None else min(PCM_CHUNK, size - skipped))
+        if not chunk:
+            break
+        skipped += len(chunk)
+    return skipped
+
+
 def _resolution(info: ffmpeg.MediaInfo) -> str | None:
     return f"{info.width}x{info.height}" if info.width and info.height else None
 
@@ -304,6 +356,8 @@ def finalize(context: StepContext) -> StepOutcome:
 
 
 def media_steps(
-    settings: Settings, engine: Callable[[], TranscriptionEngine]
+    settings: Settings,
+    engine: Callable[[], TranscriptionEngine],
+    spotter: Callable[[], FillerSpotter] | None = None,
 ) -> dict[str, StepBody]:
-    return MediaSteps(settings, engine).bodies()
+    return MediaSteps(settings, engine, spotter).bodies()

