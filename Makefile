@@ -77,11 +77,12 @@ sam-build: $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam build --region us-east-1
 
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
-## the media steps beside bare ffmpeg
+## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor)
 bench: $(STAMP)
 	$(BIN)/python -m bench.api_latency
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.media
+	$(BIN)/python -m bench.truth
 
 ## soak: SOAK_JOBS (200) real jobs with forged and duplicated events and a restart mid-work
 soak: $(STAMP)

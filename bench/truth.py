@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from bench.exactness import Figures, measure, pcm_of
@@ -60,40 +61,34 @@ def auto_editor() -> str | None:
 
 
 def theirs(command: str, source: Path, truth: GroundTruth, work: Path) -> tuple[Figures, float]:
-    """auto-editor's defaults: its render timed, its kept ranges from its timeline export."""
+    """auto-editor's defaults: its render timed, its kept ranges from its
+    timeline export (in frames of the source's rate)."""
+    quiet = ["--no-open", "--progress", "none"]
     start = time.perf_counter()
     subprocess.run(  # noqa: S603 - an argument list built here
-        [command, str(source), "--no-open", "-o", str(work / "ae.mp4")],
+        [command, str(source), *quiet, "-o", str(work / "ae.mp4")],
         check=True,
         capture_output=True,
     )
     elapsed = time.perf_counter() - start
-    subprocess.run(  # noqa: S603 - an argument list built here
-        [command, str(source), "--export", "timeline:api=1", "-o", str(work / "ae.json")],
+    exported = subprocess.run(  # noqa: S603 - an argument list built here
+        [command, str(source), *quiet, "--export", "timeline:api=1"],
         check=True,
         capture_output=True,
-    )
-    keeps = _timeline_keeps(json.loads((work / "ae.json").read_text()))
-    return measure(truth, keeps, pcm_of(source)), elapsed
-
-
-def _timeline_keeps(timeline: dict[str, object]) -> list[tuple[float, float]]:
-    """The source ranges auto-editor keeps, from its v1 timeline export."""
-    chunks = timeline.get("chunks")
-    if not isinstance(chunks, list):
-        raise SystemExit("unexpected auto-editor timeline export")
-    rate = float(str(timeline.get("timebase", "30")).split("/")[0])
-    if "/" in str(timeline.get("timebase")):
-        numerator, denominator = str(timeline["timebase"]).split("/")
-        rate = float(numerator) / float(denominator)
+        text=True,
+    ).stdout
+    timeline = json.loads(exported[exported.index("{") :])
+    rate = Fraction(truth.fps)
     keeps: list[tuple[float, float]] = []
-    for start, end, speed in chunks:
-        if speed == 1:
-            if keeps and abs(keeps[-1][1] - start / rate) < 1e-9:
-                keeps[-1] = (keeps[-1][0], end / rate)
-            else:
-                keeps.append((start / rate, end / rate))
-    return keeps
+    for first, last, speed in timeline["chunks"]:
+        if speed != 1:
+            continue
+        start_s, end_s = float(first / rate), float(last / rate)
+        if keeps and abs(keeps[-1][1] - start_s) < 1e-9:
+            keeps[-1] = (keeps[-1][0], end_s)
+        else:
+            keeps.append((start_s, end_s))
+    return measure(truth, keeps, pcm_of(source)), elapsed
 
 
 def main() -> int:
