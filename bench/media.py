@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,22 +131,28 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
     return None
 
 
+def run_steps(root: Path, source: Path) -> Iterator[tuple[str, float, int, int]]:
+    """Every media step on ``source``, each in a fresh process, on local
+    storage under ``root``: (step, seconds, its peak KB, its children's)."""
+    spawn = multiprocessing.get_context("spawn")
+    _prepare(root, source)
+    for step in STEPS:
+        results = spawn.Queue()
+        child = spawn.Process(target=_run_step, args=(str(root), step, results))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit(f"{step} failed on {source.name}")
+        yield (step, *results.get(timeout=10))
+
+
 def bench_input(label: str, source: Path) -> None:
     duration = ffmpeg.probe(source, 60).duration
     print(f"\n{label}: {source.name}, {duration:.0f} s")
     print(f"{'step':<20}{'time s':>9}{'ffmpeg s':>10}{'ratio':>8}{'peak MB':>10}  note")
-    spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as storage, tempfile.TemporaryDirectory() as scratch:
         root = Path(storage)
-        _prepare(root, source)
-        for step in STEPS:
-            results = spawn.Queue()
-            child = spawn.Process(target=_run_step, args=(storage, step, results))
-            child.start()
-            child.join()
-            if child.exitcode != 0:
-                raise SystemExit(f"{step} failed on {source.name}")
-            elapsed, own_kb, children_kb = results.get(timeout=10)
+        for step, elapsed, own_kb, children_kb in run_steps(root, source):
             floor = _floor(step, root, source, Path(scratch))
             peak_mb = max(own_kb, children_kb) / 1024
             if floor is None:

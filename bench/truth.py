@@ -11,7 +11,6 @@ for the same talk.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from bench.exactness import Figures, measure, pcm_of
-from bench.media import KEYS, STEPS, _prepare, _run_step
+from bench.media import KEYS, run_steps
 from bench.talks import GroundTruth, generate
 from talkavocado.media.transcript import Transcript
 
@@ -36,19 +35,9 @@ TALKS = (
 
 def ours(source: Path, truth: GroundTruth) -> tuple[Figures, dict[str, float]]:
     """Each step in a fresh process, on local storage, as bench.media runs them."""
-    spawn = multiprocessing.get_context("spawn")
-    times: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as storage:
         root = Path(storage)
-        _prepare(root, source)
-        for step in STEPS:
-            results = spawn.Queue()
-            child = spawn.Process(target=_run_step, args=(storage, step, results))
-            child.start()
-            child.join()
-            if child.exitcode != 0:
-                raise SystemExit(f"{step} failed on {source.name}")
-            times[step] = results.get(timeout=10)[0]
+        times = {step: elapsed for step, elapsed, _, _ in run_steps(root, source)}
         plan = json.loads((root / KEYS.cut_plan).read_text())
         transcript = Transcript.model_validate_json((root / KEYS.transcript_json).read_text())
     keeps = [(s["start"], s["end"]) for s in plan["segments"] if s["action"] == "keep"]

@@ -62,7 +62,7 @@ def body_of(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setattr(
             steps,
             "media_steps",
-            lambda settings, engine: {**media_steps(settings, engine), step: body},
+            lambda *built: {**media_steps(*built), step: body},
         )
         wiring.reset()
 
