@@ -78,12 +78,19 @@ def test_filler_words_and_phrases_that_stand_apart_are_cut() -> None:
         ("know", 2.32, 2.6),
         ("right", 2.65, 3.0),
     )
-    plan = plan_cuts(3.1, [], spoken, DEFAULTS)
+    plan = plan_cuts(3.1, [(0.4, 0.7), (1.9, 2.1)], spoken, DEFAULTS)
     check_shape(plan, 3.1)
     assert [(c.start, c.end, c.reason) for c in plan.cuts()] == [
-        (0.7, 1.1, 'filler "um"'),
-        (2.1, 2.6, 'filler "you know"'),
+        (0.55, 1.1, 'filler "um"'),  # with the quiet before it, but 0.15 s of air
+        (2.05, 2.6, 'filler "you know"'),
     ]
+
+
+def test_a_gap_in_the_word_timings_without_quiet_in_the_signal_is_no_pause() -> None:
+    # The recogniser heard "ah ah" inside a sentence with 0.15 s between its
+    # words; the signal has no quiet there: they are not fillers standing apart.
+    spoken = words(("within", 3.0, 3.4), ("ah", 3.45, 3.55), ("ah", 3.7, 3.8), ("a", 3.85, 4.0))
+    assert plan_cuts(6.0, [(0.0, 2.9), (4.1, 6.0)], spoken, DEFAULTS).cuts()[1:-1] == []
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,22 @@ def misheard_fillers(
     return found
 
 
+def _apart_in_signal(
+    filler: tuple[float, float, str], quiet: Sequence[tuple[float, float]], duration: float
+) -> bool:
+    """The signal, not the recogniser's word timings, says a filler stands
+    apart: a quiet stretch of at least FILLER_PAUSE touches one of its edges
+    (within FILLER_EDGE), or it is at the recording's start or end."""
+    start, end, _ = filler
+    if start <= FILLER_EDGE or end >= duration - FILLER_EDGE:
+        return True
+    return any(
+        b - a >= FILLER_PAUSE and a <= edge + FILLER_EDGE and b >= edge - FILLER_EDGE
+        for a, b in quiet
+        for edge in (start, end)
+    )
+
+
 def _subtract(
     cut: tuple[float, float], protected: Sequence[tuple[float, float]], padding: float
 ) -> list[tuple[float, float]]:
@@ -199,7 +215,8 @@ def plan_cuts(
     """``spotted``: the short sounds found to be fillers (``misheard_fillers``
     and the second look), cut like the recogniser's own."""
     p = parameters
-    filler_spans = sorted([*find_fillers(words, p.fillers), *spotted])
+    heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
+    filler_spans = sorted([*heard, *spotted])
     speech = [
         (w.start, w.end)
         for w in words
