@@ -239,13 +239,16 @@ class MediaSteps:
         if self._spotter is None or not sounds:
             return []
         spotter = self._spotter()
-        bytes_per_second, margin = spotter.sample_rate * 2, 0.05
+        margin = 0.05
+
+        def byte_at(seconds: float) -> int:  # 16-bit samples
+            return max(0, round(seconds * spotter.sample_rate)) * 2
+
         found = []
         with ffmpeg.pcm_stream(audio, spotter.sample_rate) as pcm:
             position = 0
             for start, end in sounds:
-                first = max(0, round((start - margin) * bytes_per_second / 2) * 2)
-                last = round((end + margin) * bytes_per_second / 2) * 2
+                first, last = byte_at(start - margin), byte_at(end + margin)
                 position += _skip(pcm, first - position)
                 clip = pcm.read(max(0, last - position))
                 position += len(clip)
