@@ -20,7 +20,7 @@ from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import InputSection, Manifest, validate_document
 from talkavocado.domain.pipeline import step_named
 from talkavocado.media.commands import align_to_frames
-from talkavocado.media.planner import CutPlan
+from talkavocado.media.planner import CutPlan, PlannerParameters, PlanSegment
 from talkavocado.media.transcript import Transcript
 from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
@@ -160,6 +160,28 @@ def test_the_render_lasts_the_kept_time_and_keeps_sound_with_picture(sample_job:
     assert abs(video - expected) <= 1 / source.fps + 1e-6
     assert abs(audio - video) <= 0.05
     assert video < source.duration - plan.cut_duration + 1 / source.fps + 1e-6
+
+
+def test_a_plan_keeping_less_than_a_frame_fails_the_render_as_invalid(tmp_path: Path) -> None:
+    job = new_job(tmp_path, SAMPLE)
+    duration = ffmpeg.probe(SAMPLE, 30).duration
+    plan = CutPlan(
+        source_duration=duration,
+        parameters=PlannerParameters(),
+        segments=[
+            PlanSegment(start=0.0, end=0.01, action="keep", reason="speech"),
+            PlanSegment(start=0.01, end=duration, action="cut", reason="pause"),
+        ],
+        total_cuts=1,
+        kept_duration=0.01,
+        cut_duration=round(duration - 0.01, 3),
+    )
+    (tmp_path / "plan.json").write_bytes(plan.to_json())
+    job.storage.upload(job.keys, job.keys.cut_plan, tmp_path / "plan.json")
+    with pytest.raises(StepFailed) as failed:
+        job.run("video-render")
+    assert failed.value.type == ErrorType.VALIDATION_FAILED
+    assert not job.file(job.keys.base_cuts_render).exists()
 
 
 def test_the_preview_is_small_and_renders_are_replaced_not_appended(sample_job: MediaJob) -> None:

@@ -266,6 +266,8 @@ class MediaSteps:
         plan = CutPlan.model_validate_json(document)
         info = ffmpeg.probe(source, _time_left(context))
         keeps = align_to_frames(plan.keeps(), info.fps if info.has_video else None)
+        if not keeps:
+            raise StepFailed(ErrorType.VALIDATION_FAILED, "the cut plan keeps less than a frame")
         expected = sum(end - start for start, end in keeps)
         # "Within one frame": a video frame, or for sound alone an AAC frame
         # (plus the 10 ms resolution of ffmpeg's time report).
