@@ -11,6 +11,7 @@ import json
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,67 @@ def test_a_decoder_killed_mid_work_is_a_retryable_failure(
         transcribe(decoders=2)
     assert failed.value.type == ErrorType.TRANSIENT_DEPENDENCY
     assert all(process._process.poll() is not None for process in started)  # none left
+
+
+def test_a_failing_audio_stream_leaves_no_decoder_or_feeding_thread_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[engine._DecoderProcess] = []
+    real_init = engine._DecoderProcess.__init__
+
+    def init(self: engine._DecoderProcess) -> None:
+        real_init(self)
+        started.append(self)
+
+    def broken_stream() -> Iterator[bytes]:
+        chunks = pcm_chunks(SAMPLE)
+        yield from itertools.islice(chunks, 20)  # a few utterances in
+        raise OSError("the audio stream broke")
+
+    monkeypatch.setattr(engine._DecoderProcess, "__init__", init)
+    threads_before = threading.active_count()
+    with pytest.raises(OSError, match="broke"):
+        engine.PocketSphinxEngine(decoders=2).transcribe(broken_stream())
+    assert len(started) == 2
+    assert all(process._process.poll() is not None for process in started)
+    for process in started:
+        for thread in process._threads:
+            thread.join(timeout=10)
+    assert threading.active_count() == threads_before
+
+
+def test_each_utterance_goes_to_the_decoder_with_the_least_speech_so_far(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Recording:
+        def __init__(self) -> None:
+            self.assigned = 0
+            self.results: list[list[tuple[str, float, float]]] = []
+            self.lengths: list[int] = []
+
+        def send(self, offset: float, speech: bytes) -> None:
+            self.assigned += len(speech)
+            self.lengths.append(len(speech))
+
+        def finish(self) -> None: ...
+
+        def stop(self) -> None: ...
+
+    made: list[Recording] = []
+
+    def start() -> Recording:
+        made.append(Recording())
+        return made[-1]
+
+    lengths = [10, 1, 1, 1, 5, 3, 2]
+
+    def utterances(pcm: object) -> Iterator[tuple[float, bytes]]:
+        return ((float(n), b"x" * size) for n, size in enumerate(lengths))
+
+    monkeypatch.setattr(engine, "_DecoderProcess", start)
+    monkeypatch.setattr(engine, "_utterances", utterances)
+    engine.PocketSphinxEngine(decoders=2).transcribe([])
+    assert [decoder.lengths for decoder in made] == [[10, 2], [1, 1, 1, 5, 3]]
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")

@@ -1,16 +1,18 @@
 """Offline English transcription with PocketSphinx (its wheel ships the
 en-US model). Its endpointer finds the utterances (silence is never decoded)
 and every core decodes them: one decoder process per core, fed as each
-utterance ends, the words merged in time order. Memory stays bounded: an
-utterance is held only until a decoder takes it.
+utterance ends, the words merged in time order. Memory stays bounded: a
+decoder's backlog holds at most BACKLOG utterances.
 
 Decoder processes are plain subprocesses talking over pipes (Lambda has no
 shared memory for multiprocessing's queues)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import re
 import struct
 import subprocess
@@ -31,6 +33,7 @@ FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate
 SAMPLE_RATE = 16000
 _HEADER = struct.Struct("<dI")  # an utterance's offset (s) and its byte count
 INITIAL_CMN = "40,3,-1"  # the en-US model's cepstral means
+BACKLOG = 8  # utterances waiting for each decoder (bounds the memory they hold)
 
 
 def _frames(pcm: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
@@ -97,7 +100,9 @@ def _segment(words: list[tuple[str, float, float]]) -> Segment | None:
 
 
 class _DecoderProcess:
-    """One decoder in a child process: utterances in on stdin, words out on stdout."""
+    """One decoder in a child process: utterances in on stdin, words out on
+    stdout. A writer thread feeds it from a short backlog, so handing it an
+    utterance never waits for the one it is decoding (while another idles)."""
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(  # noqa: S603 - this module, by the same interpreter
@@ -105,9 +110,31 @@ class _DecoderProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        self.assigned = 0  # bytes of speech handed to it so far
         self.results: list[list[tuple[str, float, float]]] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self._backlog: queue.Queue[tuple[float, bytes] | None] = queue.Queue(BACKLOG)
+        self._threads = [
+            threading.Thread(target=self._write, daemon=True),
+            threading.Thread(target=self._read, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _write(self) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        broken = False
+        while (utterance := self._backlog.get()) is not None:
+            if broken:
+                continue  # drained, so that send() never blocks on a dead decoder
+            offset, speech = utterance
+            try:
+                stdin.write(_HEADER.pack(offset, len(speech)) + speech)
+                stdin.flush()
+            except (BrokenPipeError, ValueError):
+                broken = True
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
 
     def _read(self) -> None:
         assert self._process.stdout is not None
@@ -115,36 +142,26 @@ class _DecoderProcess:
             self.results.append([tuple(word) for word in json.loads(line)])
 
     def send(self, offset: float, speech: bytes) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None
-        try:
-            stdin.write(_HEADER.pack(offset, len(speech)) + speech)
-            stdin.flush()
-        except BrokenPipeError:
-            self._failed()
+        self.assigned += len(speech)
+        self._backlog.put((offset, speech))
 
     def finish(self) -> None:
-        try:
-            if self._process.stdin is not None:
-                self._process.stdin.close()
-        except BrokenPipeError:
-            pass
+        self._backlog.put(None)
+        for thread in self._threads:
+            thread.join()
         if self._process.wait() != 0:
-            self._failed()
-        self._reader.join()
+            self.stop()
+            # Killed (a signal, a timeout, memory): not the recording's fault.
+            raise StepFailed(
+                ErrorType.TRANSIENT_DEPENDENCY,
+                f"a decoder stopped (exit {self._process.returncode}); the step is retried",
+            )
 
     def stop(self) -> None:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-
-    def _failed(self) -> None:
-        self.stop()
-        # Killed (a signal, a timeout, memory): not the recording's fault.
-        raise StepFailed(
-            ErrorType.TRANSIENT_DEPENDENCY,
-            f"a decoder stopped (exit {self._process.returncode}); the step is retried",
-        )
+        self._backlog.put(None)  # ends the writer, if it still runs
 
 
 class PocketSphinxEngine:
@@ -167,10 +184,11 @@ class PocketSphinxEngine:
     def _decode_in_parallel(self, pcm: Iterable[bytes]) -> list[list[tuple[str, float, float]]]:
         processes = [_DecoderProcess() for _ in range(self._decoders)]
         try:
-            # In turn, not by load: the search keeps a little state from one
-            # utterance to the next, so the same input must meet the same turns.
-            for n, utterance in enumerate(_utterances(pcm)):
-                processes[n % len(processes)].send(*utterance)
+            # To the decoder with the least speech so far, not to whichever is
+            # free: the search keeps a little state from one utterance to the
+            # next, so the same input must always be dealt out the same way.
+            for utterance in _utterances(pcm):
+                min(processes, key=lambda process: process.assigned).send(*utterance)
             for process in processes:
                 process.finish()
         finally:
