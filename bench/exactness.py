@@ -10,6 +10,7 @@ import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -138,3 +139,36 @@ def measure(
         joins_in_sound=in_sound,
         word_error_rate=None if recognised is None else word_error_rate(recognised, truth.script),
     )
+
+
+def _onset(pcm: array.array[int], start: float, end: float) -> float | None:
+    """Where the sound first gets louder than JOIN_LOUD_DBFS (1 ms RMS) in [start, end)."""
+    floor = 32768 * 10 ** (JOIN_LOUD_DBFS / 20)
+    step = PCM_RATE // 1000
+    for at in range(max(0, round(start * PCM_RATE)), min(len(pcm), round(end * PCM_RATE)), step):
+        window = pcm[at : at + step]
+        if window and math.sqrt(sum(s * s for s in window) / len(window)) > floor:
+            return at / PCM_RATE
+    return None
+
+
+def av_offsets(
+    truth: GroundTruth, keeps: Sequence[Span], render_pcm: array.array[int]
+) -> list[int]:
+    """Per kept segment with a sound starting inside it: how many frames from
+    its picture that sound is in the render, measured. The picture's place is
+    counted in frames (the render holds exactly the kept frames); the sound's
+    is the onset found in the render's own audio."""
+    rate = Fraction(truth.fps)
+    onsets = sorted(s.start for s in [*truth.speech, *truth.fillers])
+    offsets = []
+    frames_before = 0
+    for start, end in keeps:
+        first, last = round(Fraction(start) * rate), round(Fraction(end) * rate)
+        inside = [o for o in onsets if start + 0.05 <= o <= end - 0.05]
+        if inside:
+            expected = float(frames_before / rate) + inside[0] - float(first / rate)
+            found = _onset(render_pcm, expected - 0.05, expected + 0.2)
+            offsets.append(99 if found is None else round((found - expected) * rate))
+        frames_before += last - first
+    return offsets

@@ -5,6 +5,7 @@ a noise floor. Beside each talk, a JSON of its exact speech, silence and
 filler intervals and its script.
 
     python -m bench.talks OUT_DIR --seconds 120 [--fps 30] [--noise-db -55] [--seed 1]
+        [--size 1280x720]
 
 Needs espeak-ng (Debian: apt-get install espeak-ng) and the ffmpeg binary
 that imageio-ffmpeg ships.
@@ -94,7 +95,12 @@ def _sentence(rng: random.Random) -> str:
 
 
 def generate(
-    out_dir: Path, seconds: float, fps: str = "30", noise_db: float | None = None, seed: int = 1
+    out_dir: Path,
+    seconds: float,
+    fps: str = "30",
+    noise_db: float | None = None,
+    seed: int = 1,
+    size: str = "320x240",
 ) -> tuple[Path, GroundTruth]:
     """``out_dir/talk.mp4`` and ``out_dir/truth.json``: about ``seconds`` long."""
     rng = random.Random(seed)
@@ -141,12 +147,14 @@ def generate(
         truth.duration = now()
         truth.script = " ".join(script)
         video = out_dir / "talk.mp4"
-        _mux(audio, video, truth.duration, fps, noise_db)
+        _mux(audio, video, truth.duration, fps, noise_db, size)
     (out_dir / "truth.json").write_text(truth.to_json())
     return video, truth
 
 
-def _mux(audio: Path, video: Path, duration: float, fps: str, noise_db: float | None) -> None:
+def _mux(
+    audio: Path, video: Path, duration: float, fps: str, noise_db: float | None, size: str
+) -> None:
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     sound = "[1:a]anull[a]"
     inputs = ["-i", str(audio)]
@@ -158,7 +166,7 @@ def _mux(audio: Path, video: Path, duration: float, fps: str, noise_db: float | 
     subprocess.run(  # noqa: S603 - an argument list built here
         [
             ffmpeg, "-y", "-v", "error",
-            "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={fps}:duration={duration:.6f}",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={duration:.6f}",
             *inputs,
             "-filter_complex", sound,
             "-map", "0:v", "-map", "[a]",
@@ -177,8 +185,11 @@ def main() -> None:
     parser.add_argument("--fps", default="30")
     parser.add_argument("--noise-db", type=float)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--size", default="320x240", help="the picture, WIDTHxHEIGHT")
     args = parser.parse_args()
-    video, truth = generate(args.out_dir, args.seconds, args.fps, args.noise_db, args.seed)
+    video, truth = generate(
+        args.out_dir, args.seconds, args.fps, args.noise_db, args.seed, args.size
+    )
     print(
         f"{video}: {truth.duration:.1f} s, {len(truth.speech)} sentences, "
         f"{len(truth.silences)} silences, {len(truth.fillers)} fillers"

@@ -19,30 +19,37 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from bench.exactness import Figures, measure, pcm_of
+from bench.exactness import Figures, av_offsets, measure, pcm_of
 from bench.media import KEYS, run_steps
 from bench.talks import GroundTruth, generate
+from talkavocado.media.commands import align_to_frames
+from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript
 
-# (label, seconds, frame rate, noise floor dBFS, seed)
+# (label, seconds, frame rate, noise floor dBFS, seed, picture size)
 TALKS = (
-    ("30 s", 30, "30", None, 1),
-    ("2 min", 120, "25", None, 2),
-    ("2 min, noise floor", 120, "30000/1001", -50.0, 3),
-    ("10 min", 600, "30", None, 4),
+    ("30 s", 30, "30", None, 1, "320x240"),
+    ("2 min", 120, "25", None, 2, "320x240"),
+    ("2 min, noise floor", 120, "30000/1001", -50.0, 3, "320x240"),
+    ("10 min", 600, "30", None, 4, "320x240"),
+    # The same talk at a talking head's usual size: rendering weighs more.
+    ("10 min, 720p", 600, "30", None, 4, "1280x720"),
 )
 
 
-def ours(source: Path, truth: GroundTruth) -> tuple[Figures, dict[str, float]]:
-    """Each step in a fresh process, on local storage, as bench.media runs them."""
+def ours(source: Path, truth: GroundTruth) -> tuple[Figures, dict[str, float], list[int]]:
+    """Each step in a fresh process, on local storage, as bench.media runs
+    them; and each kept segment's A/V offset in frames, measured in the render."""
     with tempfile.TemporaryDirectory() as storage:
         root = Path(storage)
         times = {step: elapsed for step, elapsed, _, _ in run_steps(root, source)}
-        plan = json.loads((root / KEYS.cut_plan).read_text())
+        plan = CutPlan.model_validate_json((root / KEYS.cut_plan).read_text())
         transcript = Transcript.model_validate_json((root / KEYS.transcript_json).read_text())
-    keeps = [(s["start"], s["end"]) for s in plan["segments"] if s["action"] == "keep"]
+        rendered = pcm_of(root / KEYS.base_cuts_render)
+    keeps = align_to_frames(plan.keeps(), float(Fraction(truth.fps)))
     heard = [word.word for word in transcript.words()]
-    return measure(truth, keeps, pcm_of(source), heard), times
+    figures = measure(truth, plan.keeps(), pcm_of(source), heard)
+    return figures, times, av_offsets(truth, keeps, rendered)
 
 
 def auto_editor() -> str | None:
@@ -86,21 +93,26 @@ def main() -> int:
     talks = [t for t in TALKS if not wanted or str(t[1]) in wanted.split(",")]
     other = auto_editor()
     print("Generated talks with exact ground truth (bench/talks.py)")
-    for label, seconds, fps, noise_db, seed in talks:
+    for label, seconds, fps, noise_db, seed, size in talks:
         with tempfile.TemporaryDirectory() as scratch:
             work = Path(scratch)
-            source, truth = generate(work, seconds, fps, noise_db, seed)
+            source, truth = generate(work, seconds, fps, noise_db, seed, size)
             print(
-                f"\n{label}: {truth.duration:.0f} s at {fps} fps, {len(truth.silences)} "
+                f"\n{label}: {truth.duration:.0f} s, {size} at {fps} fps, {len(truth.silences)} "
                 f"silences, {len(truth.fillers)} standing-apart fillers"
             )
-            figures, times = ours(source, truth)
+            figures, times, offsets = ours(source, truth)
             for line in figures.lines():
                 print(f"  {line}")
             steps = ", ".join(f"{step} {elapsed:.1f} s" for step, elapsed in times.items())
             total = sum(times.values())
             print(f"  steps: {steps}; whole job {total:.1f} s")
-            print("  A/V offset per kept segment: 0 frames (frame- and sample-exact render)")
+            off = [o for o in offsets if o != 0]
+            print(
+                f"  A/V offset per kept segment, measured in the render: 0 frames on "
+                f"{len(offsets) - len(off)} of {len(offsets)}"
+                + (f"; off: {sorted(off)}" if off else "")
+            )
             if other is None:
                 continue
             their_figures, elapsed = theirs(other, source, truth, work)

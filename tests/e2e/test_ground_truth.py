@@ -5,15 +5,18 @@ a noise floor (make bench runs the 2- and 10-minute ones)."""
 
 from __future__ import annotations
 
+import array
 import json
 import shutil
 import uuid
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from bench.exactness import measure, pcm_of
+from bench.exactness import PCM_RATE, av_offsets, measure, pcm_of
 from bench.talks import generate
 
+from talkavocado.media.commands import align_to_frames
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.skipif(
@@ -52,3 +55,11 @@ def test_a_generated_talk_keeps_every_word_and_removes_the_long_silences(
     for length, share in REMOVED_AT_LEAST.items():
         if length in figures.silence_removed:
             assert figures.silence_removed[length] >= share, figures.lines()
+
+    # Each kept segment's sound is on its picture, measured in the render.
+    rendered = pcm_of(prefix / "renders" / "base_cuts.mp4")
+    aligned = align_to_frames(keeps, float(Fraction(fps)))
+    offsets = av_offsets(truth, aligned, rendered)
+    assert len(offsets) >= 3 and set(offsets) == {0}, offsets
+    late = array.array("h", bytes(2 * PCM_RATE // 10)) + rendered  # the sound 0.1 s late
+    assert all(offset >= 2 for offset in av_offsets(truth, aligned, late))  # the measure sees it
