@@ -117,17 +117,19 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
     if step == "audio-extraction":
         return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3")])
     if step == "smart-cut-planner":
+        # Its two reads of the audio: the quiet stretches, and the PCM of the second look.
         return _timed(
-            ["-i", str(audio), "-af", "silencedetect=noise=-35.0dB:d=0.75", "-f", "null", "-"]
-        )
+            ["-i", str(audio), "-af", "silencedetect=noise=-35.0dB:d=0.15", "-f", "null", "-"]
+        ) + _timed(["-i", str(audio), "-ac", "1", "-ar", "16000", "-f", "s16le", "-y", os.devnull])
     if step == "video-render":
+        # The same encoders over as many frames, from the start, without cutting.
         plan = CutPlan.model_validate_json((root / KEYS.cut_plan).read_bytes())
         info = ffmpeg.probe(source, 60)
         keeps = align_to_frames(plan.keeps(), info.fps)
+        kept = sum(end - start for start, end in keeps)
         base = scratch / "base.mp4"
-        return _timed(
-            cut_render_args(source, keeps, True, info.fps, base, info.sample_rate)
-        ) + _timed(preview_args(base, scratch / "preview.mp4"))
+        whole = cut_render_args(source, [(0.0, kept)], True, info.fps, base, info.sample_rate)
+        return _timed(whole) + _timed(preview_args(base, scratch / "preview.mp4"))
     return None
 
 
@@ -161,10 +163,10 @@ def bench_input(label: str, source: Path) -> None:
                 continue
             ratio = elapsed / floor
             verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
-            print(
-                f"{step:<20}{elapsed:>9.2f}{floor:>10.2f}{ratio:>8.2f}{peak_mb:>10.0f}"
-                f"  target <= {TARGET_RATIO}: {verdict}"
-            )
+            note = f"target <= {TARGET_RATIO}: {verdict}"
+            if step == "smart-cut-planner":  # no ffmpeg floor for a recogniser's search
+                note = "besides ffmpeg: the second look's search"
+            print(f"{step:<20}{elapsed:>9.2f}{floor:>10.2f}{ratio:>8.2f}{peak_mb:>10.0f}  {note}")
 
 
 def end_to_end(source: Path) -> float:
