@@ -280,7 +280,7 @@ def test_an_input_longer_than_the_limit_fails_at_once_with_input_too_long(
         job.run("audio-extraction")
     assert failed.value.type == ErrorType.INPUT_TOO_LONG
     assert not failed.value.type.retryable
-    assert "at most 1 minutes" in failed.value.message
+    assert "at most 1.0 minutes at 64x48, 5 fps" in failed.value.message
     assert not job.file(job.keys.audio).exists()
 
 

@@ -33,6 +33,7 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
+from talkavocado.media.limits import input_limit_minutes
 from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
@@ -118,13 +119,16 @@ class MediaSteps:
             raise StepFailed(
                 ErrorType.CODEC_UNSUPPORTED, "the file has no audio track: there is nothing to cut"
             )
-        limit = self._settings.max_input_minutes
+        limit = input_limit_minutes(
+            self._settings.max_input_minutes, info.width, info.height, info.fps
+        )
         if info.duration > limit * 60:
             # Longer inputs would outlast the later steps' Lambda timeouts (README).
+            picture = f" at {info.width}x{info.height}, {info.fps:g} fps" if info.fps else ""
             raise StepFailed(
                 ErrorType.INPUT_TOO_LONG,
-                f"the input lasts {info.duration / 60:.0f} minutes; "
-                f"this deployment processes at most {limit} minutes",
+                f"the input lasts {info.duration / 60:.1f} minutes; this deployment "
+                f"processes at most {limit:.1f} minutes{picture}",
             )
         audio = context.scratch / f"{context.keys.job_id}.mp3"
         report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
