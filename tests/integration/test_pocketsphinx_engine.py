@@ -59,19 +59,27 @@ def test_a_decoder_process_answers_as_the_in_process_decoder_does() -> None:
         assert [tuple(word) for word in json.loads(line)] == engine._decode(decoder, *utterance)
 
 
-def test_a_decoder_killed_mid_work_is_a_retryable_failure(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def watch_decoders(
+    monkeypatch: pytest.MonkeyPatch, kill: int | None = None
+) -> list[engine._DecoderProcess]:
+    """Every decoder process started from now on; the ``kill``-th is killed at once."""
     started: list[engine._DecoderProcess] = []
     real_init = engine._DecoderProcess.__init__
 
     def init(self: engine._DecoderProcess) -> None:
         real_init(self)
         started.append(self)
-        if len(started) == 2:
+        if len(started) == kill:
             self._process.send_signal(signal.SIGKILL)
 
     monkeypatch.setattr(engine._DecoderProcess, "__init__", init)
+    return started
+
+
+def test_a_decoder_killed_mid_work_is_a_retryable_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = watch_decoders(monkeypatch, kill=2)
     with pytest.raises(StepFailed) as failed:
         transcribe(decoders=2)
     assert failed.value.type == ErrorType.TRANSIENT_DEPENDENCY
@@ -81,19 +89,13 @@ def test_a_decoder_killed_mid_work_is_a_retryable_failure(
 def test_a_failing_audio_stream_leaves_no_decoder_or_feeding_thread_behind(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    started: list[engine._DecoderProcess] = []
-    real_init = engine._DecoderProcess.__init__
-
-    def init(self: engine._DecoderProcess) -> None:
-        real_init(self)
-        started.append(self)
+    started = watch_decoders(monkeypatch)
 
     def broken_stream() -> Iterator[bytes]:
         chunks = pcm_chunks(SAMPLE)
         yield from itertools.islice(chunks, 20)  # a few utterances in
         raise OSError("the audio stream broke")
 
-    monkeypatch.setattr(engine._DecoderProcess, "__init__", init)
     threads_before = threading.active_count()
     with pytest.raises(OSError, match="broke"):
         engine.PocketSphinxEngine(decoders=2).transcribe(broken_stream())
