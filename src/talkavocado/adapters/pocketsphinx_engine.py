@@ -32,7 +32,6 @@ _ALTERNATE = re.compile(r"\(\d+\)$")
 FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate
 SAMPLE_RATE = 16000
 _HEADER = struct.Struct("<dI")  # an utterance's offset (s) and its byte count
-INITIAL_CMN = "40,3,-1"  # the en-US model's cepstral means
 BACKLOG = 8  # utterances waiting for each decoder (bounds the memory they hold)
 
 
@@ -68,13 +67,12 @@ def _decoder() -> Any:
     import pocketsphinx
 
     pocketsphinx.set_loglevel("FATAL")
+    # Batch CMN: each utterance normalised by its own cepstral mean, not by
+    # those of whichever utterances this decoder took before.
     return pocketsphinx.Decoder(samprate=SAMPLE_RATE, cmn="batch")
 
 
 def _decode(decoder: Any, offset: float, speech: bytes) -> list[tuple[str, float, float]]:
-    # Each utterance normalised on its own, from the model's initial means,
-    # not from whichever utterances this decoder took before.
-    decoder.set_cmn(INITIAL_CMN)
     decoder.start_utt()
     decoder.process_raw(speech, full_utt=True)
     decoder.end_utt()

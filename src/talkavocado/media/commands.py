@@ -122,7 +122,7 @@ def cut_render_args(
         # One selection over the frame numbers, not a trim per segment: each
         # of those would see every frame, and a 10-minute talk with a hundred
         # cuts would render four times slower than its plain transcode.
-        hold = keeps[-1][1] if keeps else 0.0
+        hold = keeps[-1][1]  # the render refuses a plan that keeps nothing
         frames = [frame_span(start, end, fps) for start, end in keeps]
         chosen = _any_of([f"between(n,{first},{last - 1})" for first, last in frames])
         graph.append(
