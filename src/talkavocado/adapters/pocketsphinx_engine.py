@@ -24,6 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 
+from talkavocado.adapters.lone_words import LONE_WORDS
 from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
 from talkavocado.media.transcript import Segment, Word
 
@@ -197,19 +198,13 @@ class PocketSphinxEngine:
 
 # Fillers the recogniser's dictionary lacks, as its model's phones.
 FILLER_PRONUNCIATIONS = {"erm": "ER M", "uhm": "AH M"}
-# What a short sound standing on its own may be instead of a filler. "a",
-# "the" and "to" are left out: alone between pauses they are hesitations, and
-# they would take most "uh"s.
-SHORT_REAL_WORDS = (
-    *("oh", "yes", "no", "okay", "so", "right", "well", "now", "hi", "hey", "i", "yeah"),
-    *("wow", "and", "but", "know", "go", "all", "on", "in", "of"),
-)
 
 
 class PocketSphinxFillerSpotter:
-    """A search among the fillers and short real words only (a JSGF grammar
-    of one word): a lone "um" the recogniser heard as "bomb" is found, and a
-    short real word ("Yes.", "No.", "Oh.") is told apart."""
+    """A search among the fillers and the words people say on their own (a
+    JSGF grammar of one word): a lone "um" the recogniser heard as "bomb" is
+    found, and a short real word ("Yes.", "Great.", "Three.") finds itself
+    rather than the nearest filler."""
 
     sample_rate = SAMPLE_RATE
 
@@ -217,20 +212,39 @@ class PocketSphinxFillerSpotter:
         import pocketsphinx
 
         pocketsphinx.set_loglevel("FATAL")
-        dictionary = Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8")
-        known = {line.split(" ", 1)[0] for line in dictionary.splitlines()}
-        known |= set(FILLER_PRONUNCIATIONS)
-        self._fillers = {f.strip().lower() for f in fillers if " " not in f.strip()} & known
+        pronunciations: dict[str, list[str]] = {}
+        for line in Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8").splitlines():
+            word, _, phones = line.partition(" ")
+            pronunciations.setdefault(_ALTERNATE.sub("", word), []).append(phones.strip())
+        for word, phones in FILLER_PRONUNCIATIONS.items():
+            pronunciations.setdefault(word, [phones])
+        self._fillers = {f.strip().lower() for f in fillers if " " not in f.strip()}
+        self._fillers &= set(pronunciations)
         if not self._fillers:
             raise ConfigurationError("no single-word filler the recogniser's dictionary knows")
-        choices = " | ".join(sorted(self._fillers | set(SHORT_REAL_WORDS)))
+        vocabulary = sorted((self._fillers | LONE_WORDS) & set(pronunciations))
         with tempfile.TemporaryDirectory() as scratch:
             grammar = Path(scratch) / "sound.gram"
+            choices = " | ".join(vocabulary)
             grammar.write_text(f"#JSGF V1.0;\ngrammar sound;\npublic <sound> = {choices} ;\n")
-            extra = Path(scratch) / "fillers.dict"
-            extra.write_text("".join(f"{w} {p}\n" for w, p in FILLER_PRONUNCIATIONS.items()))
+            # Only the grammar's words: a small dictionary loads in milliseconds.
+            dictionary = Path(scratch) / "sound.dict"
+            dictionary.write_text(
+                "".join(
+                    f"{word}{f'({n})' if n > 1 else ''} {phones}\n"
+                    for word in vocabulary
+                    for n, phones in enumerate(pronunciations[word], 1)
+                )
+            )
+            # Batch CMN: a clip of a second has too few frames to adapt live
+            # means. The search's own best path, not a lattice's: the lattice
+            # of a clip ending in digital silence can lack an end node.
             self._decoder = pocketsphinx.Decoder(
-                samprate=SAMPLE_RATE, jsgf=str(grammar), fdict=str(extra)
+                samprate=SAMPLE_RATE,
+                jsgf=str(grammar),
+                dict=str(dictionary),
+                cmn="batch",
+                bestpath=False,
             )
 
     def spot(self, pcm: bytes) -> str | None:
