@@ -147,21 +147,28 @@ def generate(
         truth.duration = now()
         truth.script = " ".join(script)
         video = out_dir / "talk.mp4"
-        _mux(audio, video, truth.duration, fps, noise_db, size)
+        _mux(audio, video, truth.duration, fps, noise_db, size, seed)
     (out_dir / "truth.json").write_text(truth.to_json())
     return video, truth
 
 
 def _mux(
-    audio: Path, video: Path, duration: float, fps: str, noise_db: float | None, size: str
+    audio: Path,
+    video: Path,
+    duration: float,
+    fps: str,
+    noise_db: float | None,
+    size: str,
+    seed: int,
 ) -> None:
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     sound = "[1:a]anull[a]"
     inputs = ["-i", str(audio)]
     if noise_db is not None:
-        # Pink noise at that RMS level under the whole talk.
+        # Pink noise at that RMS level under the whole talk, the same each time.
         amplitude = 10 ** (noise_db / 20) * math.sqrt(3)
-        inputs += ["-f", "lavfi", "-i", f"anoisesrc=c=pink:a={amplitude:.6f}:r={SAMPLE_RATE}"]
+        noise = f"anoisesrc=c=pink:a={amplitude:.6f}:r={SAMPLE_RATE}:seed={seed}"
+        inputs += ["-f", "lavfi", "-i", noise]
         sound = "[1:a][2:a]amix=inputs=2:duration=first:normalize=0[a]"
     subprocess.run(  # noqa: S603 - an argument list built here
         [

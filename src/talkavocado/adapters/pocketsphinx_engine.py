@@ -196,8 +196,9 @@ class PocketSphinxEngine:
         return [words for process in processes for words in process.results]
 
 
-# Fillers the recogniser's dictionary lacks, as its model's phones.
-FILLER_PRONUNCIATIONS = {"erm": "ER M", "uhm": "AH M"}
+# Fillers as the model's phones, beside the dictionary's own: "erm" said with
+# the vowel of "air" (no English word is EH R M).
+FILLER_PRONUNCIATIONS = {"erm": ("ER M", "EH R M"), "uhm": ("AH M",)}
 
 
 class PocketSphinxFillerSpotter:
@@ -217,7 +218,7 @@ class PocketSphinxFillerSpotter:
             word, _, phones = line.partition(" ")
             pronunciations.setdefault(_ALTERNATE.sub("", word), []).append(phones.strip())
         for word, phones in FILLER_PRONUNCIATIONS.items():
-            pronunciations.setdefault(word, [phones])
+            pronunciations.setdefault(word, []).extend(phones)
         self._fillers = {f.strip().lower() for f in fillers if " " not in f.strip()}
         self._fillers &= set(pronunciations)
         if not self._fillers:
