@@ -217,8 +217,8 @@ class PocketSphinxFillerSpotter:
         for line in Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8").splitlines():
             word, _, phones = line.partition(" ")
             pronunciations.setdefault(_ALTERNATE.sub("", word), []).append(phones.strip())
-        for word, phones in FILLER_PRONUNCIATIONS.items():
-            pronunciations.setdefault(word, []).extend(phones)
+        for filler, variants in FILLER_PRONUNCIATIONS.items():
+            pronunciations.setdefault(filler, []).extend(variants)
         self._fillers = {f.strip().lower() for f in fillers if " " not in f.strip()}
         self._fillers &= set(pronunciations)
         if not self._fillers:
