@@ -18,7 +18,7 @@ LONE_WORDS = frozenset(
     be is are was were been do did done go went gone get got make made say said see saw
     know knew think thought come came take took give gave look want need like love feel
     work run turn learn earn burn hear near fear
-    four door floor store pure cure firm term germ farm harm arm warm worm form storm born
+    floor store pure cure firm term germ farm harm arm warm worm form storm born
     corn horn torn sir mister madam mom mum man men woman women child world life hand part
     place case week day year time home water room money story book job word business side
     kind head house friend hour game line end name team minute idea kid body school face

@@ -213,17 +213,18 @@ class PocketSphinxFillerSpotter:
         import pocketsphinx
 
         pocketsphinx.set_loglevel("FATAL")
+        wanted = {f.strip().lower() for f in fillers if " " not in f.strip()}
         pronunciations: dict[str, list[str]] = {}
         for line in Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8").splitlines():
             word, _, phones = line.partition(" ")
-            pronunciations.setdefault(_ALTERNATE.sub("", word), []).append(phones.strip())
+            if (word := _ALTERNATE.sub("", word)) in wanted or word in LONE_WORDS:
+                pronunciations.setdefault(word, []).append(phones.strip())
         for filler, variants in FILLER_PRONUNCIATIONS.items():
             pronunciations.setdefault(filler, []).extend(variants)
-        self._fillers = {f.strip().lower() for f in fillers if " " not in f.strip()}
-        self._fillers &= set(pronunciations)
+        self._fillers = wanted & set(pronunciations)
         if not self._fillers:
             raise ConfigurationError("no single-word filler the recogniser's dictionary knows")
-        vocabulary = sorted((self._fillers | LONE_WORDS) & set(pronunciations))
+        vocabulary = sorted(self._fillers | (LONE_WORDS & set(pronunciations)))
         with tempfile.TemporaryDirectory() as scratch:
             grammar = Path(scratch) / "sound.gram"
             choices = " | ".join(vocabulary)
