@@ -13,7 +13,7 @@ import imageio_ffmpeg
 import pytest
 
 from talkavocado import wiring
-from talkavocado.support.observability import logger
+from talkavocado.support.observability import logger, metrics
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "events"
@@ -60,6 +60,8 @@ def _fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     wiring.reset()
     yield
     wiring.reset()
+    # A metric a test added outside a handler's flush must not reach the next test.
+    metrics.clear_metrics()
 
 
 SAMPLE = REPO_ROOT / "tests" / "fixtures" / "sample_talk.mp4"
