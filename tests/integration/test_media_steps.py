@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class MediaJob:
     steps: MediaSteps
     manifest: Manifest
     keys: JobKeys
+    remaining: Callable[[], float] = lambda: 600.0
 
     @property
     def storage(self) -> LocalStorage:
@@ -56,7 +58,7 @@ class MediaJob:
                 record,
                 self.manifest,
                 self.storage,
-                lambda: 600.0,
+                self.remaining,
                 Path(scratch),
             )
             outcome = self.steps.bodies()[step](context)
@@ -143,6 +145,34 @@ def test_planning_twice_gives_a_byte_identical_plan(sample_job: MediaJob) -> Non
     first = sample_job.file(sample_job.keys.cut_plan).read_bytes()
     sample_job.run("smart-cut-planner")
     assert sample_job.file(sample_job.keys.cut_plan).read_bytes() == first
+
+
+def test_a_second_look_short_of_time_keeps_the_sounds_it_did_not_look_at(
+    sample_job: MediaJob, tmp_path: Path
+) -> None:
+    looked: list[bytes] = []
+
+    class EverythingIsAFiller:
+        sample_rate = 16000
+
+        def spot(self, pcm: bytes) -> str:
+            looked.append(pcm)
+            return "um"
+
+    shutil.copytree(sample_job.root, tmp_path, dirs_exist_ok=True)
+    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, EverythingIsAFiller)
+    manifest = sample_job.manifest.model_copy(deep=True)
+    job = MediaJob(tmp_path, steps, manifest, sample_job.keys)
+    job.run("smart-cut-planner")
+    sounds = len(looked)
+    assert sounds > 1
+    looked.clear()
+    # The invocation's time runs short once the first sound has been looked at.
+    job.remaining = lambda: 600.0 - 590 * len(looked)
+    job.run("smart-cut-planner")
+    assert len(looked) == 1
+    plan = CutPlan.model_validate_json(job.file(job.keys.cut_plan).read_bytes())
+    assert plan.total_cuts > 0
 
 
 def test_the_render_lasts_the_kept_time_and_keeps_sound_with_picture(sample_job: MediaJob) -> None:

@@ -45,6 +45,7 @@ from talkavocado.media.planner import (
 from talkavocado.media.transcript import Transcript, to_srt
 from talkavocado.ports import FillerSpotter, TranscriptionEngine
 from talkavocado.support.clock import now_iso
+from talkavocado.support.observability import logger
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 
 MAX_DRIFT_SECONDS = 0.05
@@ -55,6 +56,9 @@ TRUNCATION_RATIO = 0.95
 # Without a Lambda deadline (the local runtime), no ffmpeg run may take longer.
 LOCAL_TIME_LIMIT = 3600.0
 DEADLINE_MARGIN = 5.0
+# What the planner keeps for the rest of its work (reading the audio to its
+# end, the plan, its upload) when it cuts its second look short.
+SECOND_LOOK_RESERVE = 30.0
 PCM_CHUNK = 64 * 1024
 
 
@@ -214,7 +218,8 @@ class MediaSteps:
         )
         words = list(transcript.words())
         sounds = short_sounds(duration, quiet)
-        spotted = [*misheard_fillers(sounds, words), *self._second_look(audio, sounds)]
+        looked = self._second_look(audio, sounds, context.remaining_seconds)
+        spotted = [*misheard_fillers(sounds, words), *looked]
         plan = plan_cuts(duration, quiet, words, parameters, spotted)
         if plan.kept_duration <= 0:
             raise StepFailed(
@@ -236,10 +241,13 @@ class MediaSteps:
         return StepOutcome("completed", summary, record)
 
     def _second_look(
-        self, audio: Path, sounds: list[tuple[float, float]]
+        self, audio: Path, sounds: list[tuple[float, float]], remaining: Callable[[], float]
     ) -> list[tuple[float, float, str]]:
         """The fillers the spotter finds in ``sounds`` (sorted, apart), each
-        heard with a little of the quiet around it."""
+        heard with a little of the quiet around it. Optional work: a recording
+        of thousands of clicks must not time the step out, so once less than
+        SECOND_LOOK_RESERVE seconds are left the sounds not yet looked at are
+        kept, as sounds the look found no filler in are."""
         if self._spotter is None or not sounds:
             return []
         spotter = self._spotter()
@@ -251,7 +259,12 @@ class MediaSteps:
         found = []
         with ffmpeg.pcm_stream(audio, spotter.sample_rate) as pcm:
             position = 0
-            for start, end in sounds:
+            for looked, (start, end) in enumerate(sounds):
+                if remaining() < SECOND_LOOK_RESERVE:
+                    logger.warning(
+                        "second look cut short", extra={"looked": looked, "sounds": len(sounds)}
+                    )
+                    break
                 first, last = byte_at(start - margin), byte_at(end + margin)
                 position += _skip(pcm, first - position)
                 clip = pcm.read(max(0, last - position))
