@@ -50,14 +50,29 @@ def test_parallel_decoding_gives_time_ordered_words_the_same_every_time() -> Non
     assert words[-1].end <= 27.0  # the sample is 26.x s
 
 
-def test_a_decoder_process_answers_as_the_in_process_decoder_does() -> None:
-    utterances = list(engine._utterances(pcm_chunks(SAMPLE)))
+def served(utterances: list[tuple[float, bytes]]) -> dict[float, list[tuple[str, float, float]]]:
+    """A decoder process's answers, by utterance."""
     requests = b"".join(engine._HEADER.pack(o, len(s)) + s for o, s in utterances)
     answers = io.StringIO()
     engine._serve(io.BytesIO(requests), answers)
-    decoder = engine._decoder()
-    for line, utterance in zip(answers.getvalue().splitlines(), utterances, strict=True):
-        assert [tuple(word) for word in json.loads(line)] == engine._decode(decoder, *utterance)
+    lines = answers.getvalue().splitlines()
+    return {
+        offset: [tuple(word) for word in json.loads(line)]
+        for (offset, _), line in zip(utterances, lines, strict=True)
+    }
+
+
+def test_an_utterance_gets_the_same_words_whatever_the_decoder_decoded_before() -> None:
+    utterances = list(engine._utterances(pcm_chunks(SAMPLE)))
+    assert len(utterances) >= 3
+    in_order, backwards = served(utterances), served(utterances[::-1])
+    assert in_order == backwards
+    for offset, speech in utterances:  # as a decoder that never decoded before
+        assert in_order[offset] == engine._decode(engine._decoder(), offset, speech)
+
+
+def test_one_decoder_and_many_give_the_same_transcript() -> None:
+    assert transcribe(decoders=1) == transcribe(decoders=3)
 
 
 def watch_decoders(

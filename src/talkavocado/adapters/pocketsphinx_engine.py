@@ -4,6 +4,11 @@ and every core decodes them: one decoder process per core, fed as each
 utterance ends, the words merged in time order. Memory stays bounded: a
 decoder's backlog holds at most BACKLOG utterances.
 
+The words never depend on how many cores share the work: every utterance is
+decoded by a decoder that has decoded nothing before (a fork of one that has
+just loaded the model). A decoder that goes on from one utterance to the next
+carries a little search state across, enough to change a word now and then.
+
 Decoder processes are plain subprocesses talking over pipes (Lambda has no
 shared memory for multiprocessing's queues)."""
 
@@ -98,6 +103,29 @@ def _segment(words: list[tuple[str, float, float]]) -> Segment | None:
     )
 
 
+def _decode_fresh(decoder: Any, offset: float, speech: bytes) -> str:
+    """The utterance's words (a JSON line), decoded by a fork of ``decoder``,
+    which stays as it was: copying its memory costs far less than loading
+    the model again."""
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            os.close(reader)
+            with os.fdopen(writer, "w") as answer:
+                answer.write(json.dumps(_decode(decoder, offset, speech)) + "\n")
+            status = 0
+        finally:
+            os._exit(status)  # a fork leaves without the parent's clean-up
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        words = answer.read()
+    if os.waitpid(child, 0)[1] != 0 or not words:
+        raise SystemExit(f"the decoder of the utterance at {offset:.2f} s stopped")
+    return words
+
+
 class _DecoderProcess:
     """One decoder in a child process: utterances in on stdin, words out on
     stdout. A writer thread feeds it from a short backlog, so handing it an
@@ -171,21 +199,16 @@ class PocketSphinxEngine:
     def __init__(self, decoders: int | None = None) -> None:
         self.model = f"pocketsphinx-{version('pocketsphinx')}-en-us"
         self._decoders = decoders or len(os.sched_getaffinity(0))
-        self._in_process = _decoder() if self._decoders == 1 else None
 
     def transcribe(self, pcm: Iterable[bytes]) -> list[Segment]:
-        if self._in_process is not None:
-            found = [_segment(_decode(self._in_process, *u)) for u in _utterances(pcm)]
-        else:
-            found = [_segment(words) for words in self._decode_in_parallel(pcm)]
+        found = [_segment(words) for words in self._decode_in_parallel(pcm)]
         return sorted((s for s in found if s is not None), key=lambda s: s.start)
 
     def _decode_in_parallel(self, pcm: Iterable[bytes]) -> list[list[tuple[str, float, float]]]:
         processes = [_DecoderProcess() for _ in range(self._decoders)]
         try:
-            # To the decoder with the least speech so far, not to whichever is
-            # free: the search keeps a little state from one utterance to the
-            # next, so the same input must always be dealt out the same way.
+            # To the decoder with the least speech so far: on equal cores,
+            # the one that will be free soonest.
             for utterance in _utterances(pcm):
                 min(processes, key=lambda process: process.assigned).send(*utterance)
             for process in processes:
@@ -263,8 +286,7 @@ def _serve(source: IO[bytes], sink: IO[str]) -> None:
     decoder = _decoder()
     while header := source.read(_HEADER.size):
         offset, size = _HEADER.unpack(header)
-        words = _decode(decoder, offset, source.read(size))
-        sink.write(json.dumps(words) + "\n")
+        sink.write(_decode_fresh(decoder, offset, source.read(size)))
         sink.flush()
 
 
