@@ -116,6 +116,11 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         *("-map", "0:v", "-map", "1:a", "-t", "6", "-vf", "scale=321:241", "-c:v", "libx264"),
         *("-pix_fmt", "yuv444p", "-c:a", "copy", str(root / "odd_size.mp4")),
     )
+    # Taller than a preview: the preview is a smaller copy.
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=size=640x480:rate=25", "-i", sample),
+        *("-map", "0:v", "-map", "1:a", "-t", "6", *h264, "-c:a", "copy", str(root / "tall.mp4")),
+    )
     (root / "empty.mp4").write_bytes(b"")
     (root / "text.mp4").write_text("this is a text file, not a video\n" * 20)
     data = SAMPLE.read_bytes()  # its index is at the front (faststart)

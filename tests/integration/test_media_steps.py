@@ -214,15 +214,29 @@ def test_a_plan_keeping_less_than_a_frame_fails_the_render_as_invalid(tmp_path: 
     assert not job.file(job.keys.base_cuts_render).exists()
 
 
-def test_the_preview_is_small_and_renders_are_replaced_not_appended(sample_job: MediaJob) -> None:
+def test_a_render_no_taller_than_a_preview_is_its_own_preview_and_renders_are_replaced(
+    sample_job: MediaJob,
+) -> None:
     keys = sample_job.keys
-    preview = ffmpeg.probe(sample_job.file(keys.preview_render), 30)
-    assert preview.height is not None and preview.height <= 360
+    render = sample_job.file(keys.base_cuts_render)
+    assert ffmpeg.probe(render, 30).height == 240
+    assert sample_job.file(keys.preview_render).read_bytes() == render.read_bytes()
     sample_job.run("video-render")
     assert [(r.key, r.type) for r in sample_job.manifest.renders] == [
         (keys.base_cuts_render, "final"),
         (keys.preview_render, "preview"),
     ]
+
+
+def test_the_preview_of_a_taller_render_is_a_smaller_copy(tmp_path: Path, media_dir: Path) -> None:
+    job = new_job(tmp_path, media_dir / "tall.mp4")
+    job.run_all()
+    render = ffmpeg.probe(job.file(job.keys.base_cuts_render), 30)
+    preview = ffmpeg.probe(job.file(job.keys.preview_render), 30)
+    assert (render.width, render.height, preview.width, preview.height) == (640, 480, 480, 360)
+    assert preview.duration == pytest.approx(render.duration, abs=0.05)
+    [entry] = [r for r in job.manifest.renders if r.type == "preview"]
+    assert entry.resolution == "480x360"
 
 
 def test_an_audio_only_input_gives_an_audio_only_render(tmp_path: Path, media_dir: Path) -> None:

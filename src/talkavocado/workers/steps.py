@@ -28,6 +28,7 @@ from talkavocado.domain.pipeline import FINALIZER
 from talkavocado.media.commands import (
     AUDIO_BITRATE_KBPS,
     AUDIO_SAMPLE_RATE,
+    PREVIEW_MAX_HEIGHT,
     align_to_frames,
     audio_extraction_args,
     cut_render_args,
@@ -300,20 +301,25 @@ class MediaSteps:
             _time_left(context),
         )
         rendered = _check_render(base, info, expected, frame, _time_left(context))
+        size = ffmpeg.probe(base, _time_left(context))
         entries = [
             RenderEntry(
                 key=keys.base_cuts_render,
                 type="final",
                 codec="h264" if info.has_video else "aac",
                 duration_sec=round(rendered, 3),
-                resolution=_resolution(ffmpeg.probe(base, _time_left(context))),
+                resolution=_resolution(size),
                 notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
                 rendered_at=now_iso(),
             )
         ]
         if info.has_video:
-            preview = context.scratch / "preview.mp4"
-            ffmpeg.run(preview_args(base, preview), _time_left(context))
+            # A render no taller than a preview is its own preview: encoding
+            # it again at the same size would double the step's time.
+            preview = base
+            if (size.height or 0) > PREVIEW_MAX_HEIGHT:
+                preview = context.scratch / "preview.mp4"
+                ffmpeg.run(preview_args(base, preview), _time_left(context))
             entries.append(
                 RenderEntry(
                     key=keys.preview_render,
