@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import queue
+import random
 import re
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -219,6 +222,30 @@ class PocketSphinxEngine:
         return [words for process in processes for words in process.results]
 
 
+# The second look hears each clip over a faint noise floor, this far under
+# the clip's own level: the model knows quiet rooms, not digital silence. On
+# 516 espeak-ng clips of lone real words padded with digital silence, it took
+# 80 for fillers without the floor and 2 with it. The floor is the same
+# every time, so the same clip is always heard the same way.
+FLOOR_DB = -30.0
+_NOISE = random.Random(0)
+_FLOOR = array("f", (_NOISE.gauss(0.0, 1.0) for _ in range(SAMPLE_RATE)))
+
+
+def _over_floor(pcm: bytes) -> bytes:
+    samples = array("h", pcm)
+    if not samples:
+        return pcm
+    level = math.sqrt(sum(s * s for s in samples) / len(samples)) * 10 ** (FLOOR_DB / 20)
+    return array(
+        "h",
+        (
+            max(-32768, min(32767, round(s + level * _FLOOR[i % len(_FLOOR)])))
+            for i, s in enumerate(samples)
+        ),
+    ).tobytes()
+
+
 # Fillers as the model's phones, beside the dictionary's own: "erm" said with
 # the vowel of "air" (no English word is EH R M).
 FILLER_PRONUNCIATIONS = {"erm": ("ER M", "EH R M"), "uhm": ("AH M",)}
@@ -274,7 +301,7 @@ class PocketSphinxFillerSpotter:
 
     def spot(self, pcm: bytes) -> str | None:
         self._decoder.start_utt()
-        self._decoder.process_raw(pcm, full_utt=True)
+        self._decoder.process_raw(_over_floor(pcm), full_utt=True)
         self._decoder.end_utt()
         hypothesis = self._decoder.hyp()
         word = _ALTERNATE.sub("", hypothesis.hypstr).strip() if hypothesis else ""
