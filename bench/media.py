@@ -27,6 +27,7 @@ from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import InputSection, Manifest
 from talkavocado.domain.pipeline import step_named
 from talkavocado.media.commands import (
+    PREVIEW_MAX_HEIGHT,
     align_to_frames,
     audio_extraction_args,
     cut_render_args,
@@ -129,7 +130,10 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
         kept = sum(end - start for start, end in keeps)
         base = scratch / "base.mp4"
         whole = cut_render_args(source, [(0.0, kept)], True, info.fps, base, info.sample_rate)
-        return _timed(whole) + _timed(preview_args(base, scratch / "preview.mp4"))
+        floor = _timed(whole)
+        if (info.height or 0) > PREVIEW_MAX_HEIGHT:  # the step's own preview rule
+            floor += _timed(preview_args(base, scratch / "preview.mp4"))
+        return floor
     return None
 
 
