@@ -13,9 +13,11 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from queue import Queue
 
 import pytest
 from bench.exactness import pcm_of
@@ -84,8 +86,8 @@ def watch_decoders(
     started: list[engine._DecoderProcess] = []
     real_init = engine._DecoderProcess.__init__
 
-    def init(self: engine._DecoderProcess) -> None:
-        real_init(self)
+    def init(self: engine._DecoderProcess, work: Queue[tuple[float, bytes] | None]) -> None:
+        real_init(self, work)
         started.append(self)
         if len(started) == kill:
             self._process.send_signal(signal.SIGKILL)
@@ -120,43 +122,48 @@ def test_a_failing_audio_stream_leaves_no_decoder_or_feeding_thread_behind(
     assert len(started) == 2
     assert all(process._process.poll() is not None for process in started)
     for process in started:
-        for thread in process._threads:
-            thread.join(timeout=10)
+        process._thread.join(timeout=10)
     assert threading.active_count() == threads_before
 
 
-def test_each_utterance_goes_to_the_decoder_with_the_least_speech_so_far(
+def test_a_free_decoder_takes_the_next_utterance_while_another_is_held_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class Recording:
-        def __init__(self) -> None:
-            self.assigned = 0
-            self.results: list[list[tuple[str, float, float]]] = []
-            self.lengths: list[int] = []
+    utterances = len(list(engine._utterances(pcm_chunks(SAMPLE))))
+    started = watch_decoders(monkeypatch)
+    held_up = threading.Event()
 
-        def send(self, offset: float, speech: bytes) -> None:
-            self.assigned += len(speech)
-            self.lengths.append(len(speech))
+    def hold_up_the_first_decoder() -> None:
+        while len(started) < 2:
+            time.sleep(0.01)
+        started[0]._process.send_signal(signal.SIGSTOP)
+        held_up.set()
+        deadline = time.monotonic() + 120
+        # Released once the other has answered every utterance but the one
+        # the held-up decoder holds (or, failing that, after two minutes).
+        while len(started[1].results) < utterances - 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started[0]._process.send_signal(signal.SIGCONT)
 
-        def finish(self) -> None: ...
+    monkeypatch.setattr(engine, "_utterances", held_back(engine._utterances, held_up))
+    release = threading.Thread(target=hold_up_the_first_decoder)
+    release.start()
+    segments = transcribe(decoders=2)
+    release.join()
+    assert len(started[1].results) == utterances - 1 and len(started[0].results) <= 1
+    assert segments == transcribe(decoders=1)
 
-        def stop(self) -> None: ...
 
-    made: list[Recording] = []
+def held_back(
+    utterances: Callable[[Iterable[bytes]], Iterator[tuple[float, bytes]]], until: threading.Event
+) -> Callable[[Iterable[bytes]], Iterator[tuple[float, bytes]]]:
+    """The utterances, the first one only once ``until`` is set."""
 
-    def start() -> Recording:
-        made.append(Recording())
-        return made[-1]
+    def wait_then(pcm: Iterable[bytes]) -> Iterator[tuple[float, bytes]]:
+        until.wait(timeout=30)
+        yield from utterances(pcm)
 
-    lengths = [10, 1, 1, 1, 5, 3, 2]
-
-    def utterances(pcm: object) -> Iterator[tuple[float, bytes]]:
-        return ((float(n), b"x" * size) for n, size in enumerate(lengths))
-
-    monkeypatch.setattr(engine, "_DecoderProcess", start)
-    monkeypatch.setattr(engine, "_utterances", utterances)
-    engine.PocketSphinxEngine(decoders=2).transcribe([])
-    assert [decoder.lengths for decoder in made] == [[10, 2], [1, 1, 1, 5, 3]]
+    return wait_then
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")

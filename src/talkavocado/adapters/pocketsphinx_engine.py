@@ -1,8 +1,8 @@
 """Offline English transcription with PocketSphinx (its wheel ships the
 en-US model). Its endpointer finds the utterances (silence is never decoded)
-and every core decodes them: one decoder process per core, fed as each
-utterance ends, the words merged in time order. Memory stays bounded: a
-decoder's backlog holds at most BACKLOG utterances.
+and every core decodes them: one decoder process per core, each taking the
+next utterance as soon as it has answered the last, the words merged in time
+order. Memory stays bounded: at most BACKLOG utterances a decoder wait.
 
 The words never depend on how many cores share the work: every utterance is
 decoded by a decoder that has decoded nothing before (a fork of one that has
@@ -41,7 +41,7 @@ _ALTERNATE = re.compile(r"\(\d+\)$")
 FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate
 SAMPLE_RATE = 16000
 _HEADER = struct.Struct("<dI")  # an utterance's offset (s) and its byte count
-BACKLOG = 8  # utterances waiting for each decoder (bounds the memory they hold)
+BACKLOG = 8  # utterances waiting, for each decoder (bounds the memory they hold)
 
 
 def _frames(pcm: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
@@ -130,57 +130,47 @@ def _decode_fresh(decoder: Any, offset: float, speech: bytes) -> str:
 
 
 class _DecoderProcess:
-    """One decoder in a child process: utterances in on stdin, words out on
-    stdout. A writer thread feeds it from a short backlog, so handing it an
-    utterance never waits for the one it is decoding (while another idles)."""
+    """One decoder in a child process: an utterance in on stdin, its words out
+    on stdout. Its thread takes the next utterance from the queue that all
+    decoders share only once the decoder has answered the last one, so a
+    free decoder never waits while another works through a backlog."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: queue.Queue[tuple[float, bytes] | None]) -> None:
         self._process = subprocess.Popen(  # noqa: S603 - this module, by the same interpreter
             [sys.executable, "-m", __name__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
-        self.assigned = 0  # bytes of speech handed to it so far
+        self._work = work
         self.results: list[list[tuple[str, float, float]]] = []
-        self._backlog: queue.Queue[tuple[float, bytes] | None] = queue.Queue(BACKLOG)
-        self._threads = [
-            threading.Thread(target=self._write, daemon=True),
-            threading.Thread(target=self._read, daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
 
-    def _write(self) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None
+    def _serve(self) -> None:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
         broken = False
-        while (utterance := self._backlog.get()) is not None:
+        while (utterance := self._work.get()) is not None:
             if broken:
-                continue  # drained, so that send() never blocks on a dead decoder
+                continue  # drained, so that the feeder never waits on a dead decoder
             offset, speech = utterance
             try:
                 stdin.write(_HEADER.pack(offset, len(speech)) + speech)
                 stdin.flush()
+                answer = stdout.readline()
             except (BrokenPipeError, ValueError):
+                answer = b""
+            if answer:
+                self.results.append([tuple(word) for word in json.loads(answer)])
+            else:
                 broken = True
         with contextlib.suppress(BrokenPipeError):
             stdin.close()
 
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            self.results.append([tuple(word) for word in json.loads(line)])
-
-    def send(self, offset: float, speech: bytes) -> None:
-        self.assigned += len(speech)
-        self._backlog.put((offset, speech))
-
     def finish(self) -> None:
-        self._backlog.put(None)
-        for thread in self._threads:
-            thread.join()
+        """Once the end of the work is queued: the decoder's exit checked."""
+        self._thread.join()
         if self._process.wait() != 0:
-            self.stop()
             # Killed (a signal, a timeout, memory): not the recording's fault.
             raise StepFailed(
                 ErrorType.TRANSIENT_DEPENDENCY,
@@ -191,7 +181,6 @@ class _DecoderProcess:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._backlog.put(None)  # ends the writer, if it still runs
 
 
 class PocketSphinxEngine:
@@ -208,12 +197,19 @@ class PocketSphinxEngine:
         return sorted((s for s in found if s is not None), key=lambda s: s.start)
 
     def _decode_in_parallel(self, pcm: Iterable[bytes]) -> list[list[tuple[str, float, float]]]:
-        processes = [_DecoderProcess() for _ in range(self._decoders)]
+        work: queue.Queue[tuple[float, bytes] | None] = queue.Queue(BACKLOG * self._decoders)
+        processes = [_DecoderProcess(work) for _ in range(self._decoders)]
         try:
-            # To the decoder with the least speech so far: on equal cores,
-            # the one that will be free soonest.
-            for utterance in _utterances(pcm):
-                min(processes, key=lambda process: process.assigned).send(*utterance)
+            try:
+                for utterance in _utterances(pcm):
+                    work.put(utterance)
+            except BaseException:
+                for process in processes:
+                    process.stop()  # its thread then drains what is queued
+                raise
+            finally:
+                for _ in processes:
+                    work.put(None)  # one end for each decoder's thread
             for process in processes:
                 process.finish()
         finally:
