@@ -150,7 +150,7 @@ def test_a_free_decoder_takes_the_next_utterance_while_another_is_held_up(
     release.start()
     segments = transcribe(decoders=2)
     release.join()
-    assert len(started[1].results) == utterances - 1 and len(started[0].results) <= 1
+    assert len(started[1].results) >= utterances - 1 and len(started[0].results) <= 1
     assert segments == transcribe(decoders=1)
 
 
