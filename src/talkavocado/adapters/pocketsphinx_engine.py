@@ -2,7 +2,7 @@
 en-US model). Its endpointer finds the utterances (silence is never decoded)
 and every core decodes them: one decoder process per core, each taking the
 next utterance as soon as it has answered the last, the words merged in time
-order. Memory stays bounded: at most BACKLOG utterances a decoder wait.
+order. Memory stays bounded: at most BACKLOG utterances per decoder wait.
 
 The words never depend on how many cores share the work: every utterance is
 decoded by a decoder that has decoded nothing before (a fork of one that has
@@ -41,7 +41,7 @@ _ALTERNATE = re.compile(r"\(\d+\)$")
 FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate
 SAMPLE_RATE = 16000
 _HEADER = struct.Struct("<dI")  # an utterance's offset (s) and its byte count
-BACKLOG = 8  # utterances waiting, for each decoder (bounds the memory they hold)
+BACKLOG = 8  # utterances queued per decoder (bounds the memory they hold)
 
 
 def _frames(pcm: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
@@ -157,13 +157,10 @@ class _DecoderProcess:
             try:
                 stdin.write(_HEADER.pack(offset, len(speech)) + speech)
                 stdin.flush()
-                answer = stdout.readline()
-            except (BrokenPipeError, ValueError):
-                answer = b""
-            if answer:
-                self.results.append([tuple(word) for word in json.loads(answer)])
-            else:
+                self.results.append([tuple(word) for word in json.loads(stdout.readline())])
+            except (BrokenPipeError, ValueError):  # no answer, or half of one
                 broken = True
+                self.stop()  # its exit status fails the step
         with contextlib.suppress(BrokenPipeError):
             stdin.close()
 
@@ -224,8 +221,14 @@ class PocketSphinxEngine:
 # 80 for fillers without the floor and 2 with it. The floor is the same
 # every time, so the same clip is always heard the same way.
 FLOOR_DB = -30.0
-_NOISE = random.Random(0)
-_FLOOR = array("f", (_NOISE.gauss(0.0, 1.0) for _ in range(SAMPLE_RATE)))
+
+
+def _noise(samples: int) -> array[float]:
+    generator = random.Random(0)
+    return array("f", (generator.gauss(0.0, 1.0) for _ in range(samples)))
+
+
+_FLOOR = _noise(SAMPLE_RATE)
 
 
 def _over_floor(pcm: bytes) -> bytes:
