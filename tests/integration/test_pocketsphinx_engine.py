@@ -12,6 +12,7 @@ import math
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from array import array
@@ -104,6 +105,26 @@ def test_a_decoder_killed_mid_work_is_a_retryable_failure(
         transcribe(decoders=2)
     assert failed.value.type == ErrorType.TRANSIENT_DEPENDENCY
     assert all(process._process.poll() is not None for process in started)  # none left
+
+
+def test_a_decoder_interrupted_mid_utterance_exits_quietly_with_a_failure() -> None:
+    speech = b"".join(pcm_chunks(SAMPLE))  # the whole sample as one long utterance
+    decoder = subprocess.Popen(
+        [sys.executable, "-m", engine.__name__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert decoder.stdin is not None and decoder.stdout is not None
+    for utterance in (speech[:3200], speech):  # the first answered: the model is loaded
+        decoder.stdin.write(engine._HEADER.pack(0.0, len(utterance)) + utterance)
+        decoder.stdin.flush()
+    decoder.stdout.readline()
+    time.sleep(0.3)  # into the long one
+    decoder.send_signal(signal.SIGINT)  # as Ctrl-C of the local runtime does
+    _, stderr = decoder.communicate(timeout=60)
+    assert decoder.returncode != 0  # the engine fails the step as retryable
+    assert b"Traceback" not in stderr
 
 
 def test_a_failing_audio_stream_leaves_no_decoder_or_feeding_thread_behind(

@@ -317,4 +317,7 @@ def _serve(source: IO[bytes], sink: IO[str]) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout)
+    try:
+        _serve(sys.stdin.buffer, sys.stdout)
+    except KeyboardInterrupt:  # Ctrl-C of the local runtime: the step is retried
+        sys.exit(130)
