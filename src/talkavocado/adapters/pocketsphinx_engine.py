@@ -15,6 +15,7 @@ shared memory for multiprocessing's queues)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -197,16 +198,16 @@ class PocketSphinxEngine:
         work: queue.Queue[tuple[float, bytes] | None] = queue.Queue(BACKLOG * self._decoders)
         processes = [_DecoderProcess(work) for _ in range(self._decoders)]
         try:
-            try:
-                for utterance in _utterances(pcm):
-                    work.put(utterance)
-            except BaseException:
-                for process in processes:
-                    process.stop()  # its thread then drains what is queued
-                raise
-            finally:
-                for _ in processes:
-                    work.put(None)  # one end for each decoder's thread
+            for utterance in _utterances(pcm):
+                work.put(utterance)
+        except BaseException:
+            for process in processes:
+                process.stop()  # its thread then drains what is queued
+            raise
+        finally:
+            for _ in processes:
+                work.put(None)  # one end for each decoder's thread
+        try:
             for process in processes:
                 process.finish()
         finally:
@@ -223,12 +224,12 @@ class PocketSphinxEngine:
 FLOOR_DB = -30.0
 
 
-def _noise(samples: int) -> array[float]:
+@functools.cache
+def _unit_noise() -> array[float]:
+    """A second of Gaussian noise of unit spread, made on first use (not at
+    import: the decoder processes and cold starts never need it)."""
     generator = random.Random(0)
-    return array("f", (generator.gauss(0.0, 1.0) for _ in range(samples)))
-
-
-_FLOOR = _noise(SAMPLE_RATE)
+    return array("f", (generator.gauss(0.0, 1.0) for _ in range(SAMPLE_RATE)))
 
 
 def _over_floor(pcm: bytes) -> bytes:
@@ -236,10 +237,11 @@ def _over_floor(pcm: bytes) -> bytes:
     if not samples:
         return pcm
     level = math.sqrt(sum(s * s for s in samples) / len(samples)) * 10 ** (FLOOR_DB / 20)
+    noise = _unit_noise()
     return array(
         "h",
         (
-            max(-32768, min(32767, round(s + level * _FLOOR[i % len(_FLOOR)])))
+            max(-32768, min(32767, round(s + level * noise[i % len(noise)])))
             for i, s in enumerate(samples)
         ),
     ).tobytes()
