@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado.adapters import ffmpeg
-from talkavocado.config import Settings
+from talkavocado.config import DEFAULT_MAX_INPUT_MINUTES, Settings
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import InputSection, Manifest
@@ -33,6 +33,7 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
+from talkavocado.media.limits import decode_cap_seconds
 from talkavocado.media.planner import CutPlan
 from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
@@ -116,7 +117,8 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
     """The bare ffmpeg work of a step (none for transcription)."""
     audio = root / KEYS.audio
     if step == "audio-extraction":
-        return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3")])
+        cap = decode_cap_seconds(DEFAULT_MAX_INPUT_MINUTES)
+        return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3", cap)])
     if step == "smart-cut-planner":
         # Its two reads of the audio: the quiet stretches, and the PCM of the second look.
         return _timed(

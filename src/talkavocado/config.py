@@ -8,6 +8,7 @@ from pathlib import Path
 
 from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.keys import Env, parse_env
+from talkavocado.media.limits import PictureLimits
 from talkavocado.media.planner import PlannerParameters
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -44,6 +45,13 @@ DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3  # one S3 PUT or POST
 # vCPU) per input minute, from make bench, within 900 s timeouts: about 170
 # minutes; a third of it is kept, as margin for denser media and cold starts.
 DEFAULT_MAX_INPUT_MINUTES = 60
+# The largest picture the render takes (README, "Picture limits", from
+# python -m bench.pictures): 8K UHD, whose render peaks at 5.7 GB with the
+# threads of the function's 6 vCPU (of its 10 GB); and 8K at 30 fps, the
+# most pixels a second measured to cost the render no more per pixel than
+# 1080p at 30 fps does (what the length limit's shrinking assumes).
+DEFAULT_MAX_FRAME_PIXELS = 7680 * 4320
+DEFAULT_MAX_PIXEL_RATE = 7680 * 4320 * 30
 TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
@@ -100,6 +108,8 @@ class Settings:
     max_upload_bytes: int
     # The longest input the media steps can process within their timeouts.
     max_input_minutes: int
+    # The largest picture the render can take within its memory and timeout.
+    pictures: PictureLimits
     # A job's upload target is valid this long; a job still waiting for its
     # input the grace period after it expires (UPLOAD_EXPIRED).
     upload_window_seconds: int
@@ -148,6 +158,10 @@ class Settings:
             allow_unauthenticated=_flag("ALLOW_UNAUTHENTICATED", False),
             max_upload_bytes=int(_number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             max_input_minutes=int(_number("MAX_INPUT_MINUTES", DEFAULT_MAX_INPUT_MINUTES)),
+            pictures=PictureLimits(
+                max_frame_pixels=int(_number("MAX_FRAME_PIXELS", DEFAULT_MAX_FRAME_PIXELS)),
+                max_pixel_rate=int(_number("MAX_PIXEL_RATE", DEFAULT_MAX_PIXEL_RATE)),
+            ),
             upload_window_seconds=int(_number("UPLOAD_WINDOW_SECONDS", 3600)),
             upload_grace_seconds=int(_number("UPLOAD_GRACE_SECONDS", 900)),
             watchdog_margin_seconds=int(_number("WATCHDOG_MARGIN_SECONDS", 300)),
