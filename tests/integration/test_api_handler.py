@@ -370,3 +370,38 @@ def test_a_misconfigured_deployment_answers_500_and_logs_why(
         record.levelname == "ERROR" and "floppy" in str(getattr(record, "reason", ""))
         for record in caplog.records
     )
+
+
+def route_event(method: str, path: str, query: dict[str, str], body: Any = None) -> dict[str, Any]:
+    event = copy.deepcopy(sample_event("api_get_job.json"))
+    event.update(
+        httpMethod=method,
+        path=path,
+        resource=path,
+        pathParameters=None,
+        queryStringParameters=query,
+        multiValueQueryStringParameters={k: [v] for k, v in query.items()},
+        body=None if body is None else json.dumps(body),
+    )
+    if body is not None:
+        event["headers"] = {**(event.get("headers") or {}), "Content-Type": "application/json"}
+        event["multiValueHeaders"] = {
+            **(event.get("multiValueHeaders") or {}),
+            "Content-Type": ["application/json"],
+        }
+    return event
+
+
+def test_the_webhook_routes_register_list_and_remove_a_tenants_webhooks(aws: Template) -> None:
+    hook = {"tenantId": "demo-tenant", "url": "https://93.184.216.34/hooks"}
+    status, registered, _ = invoke(route_event("POST", "/webhooks", {}, hook))
+    assert status == 201, registered
+    tenant = {"tenantId": "demo-tenant"}
+    status, listed, _ = invoke(route_event("GET", "/webhooks", tenant))
+    assert status == 200
+    assert [w["webhookId"] for w in listed["webhooks"]] == [registered["webhookId"]]
+    status, other, _ = invoke(route_event("GET", "/webhooks", {"tenantId": "other-tenant"}))
+    assert (status, other["webhooks"]) == (200, [])
+    path = f"/webhooks/{registered['webhookId']}"
+    assert invoke(route_event("DELETE", path, tenant))[0] == 204
+    assert invoke(route_event("GET", "/webhooks", tenant))[1]["webhooks"] == []

@@ -30,21 +30,22 @@ def test_every_committed_contract_is_what_the_code_generates() -> None:
     assert sample_events.drifted(TEMPLATE.parent / "events") == []
 
 
-def _shape(path: str) -> str:
-    """``/jobs/{jobId}`` and ``/jobs/<job_id>`` alike: ``/jobs/{}``."""
-    return re.sub(r"\{[^}]+\}|<[^>]+>", "{}", path)
+def _openapi_form(path: str) -> str:
+    """The resolver's ``/jobs/<jobId>`` as the template writes it: ``/jobs/{jobId}``."""
+    return re.sub(r"<([^>]+)>", r"{\1}", path)
 
 
 def test_the_api_serves_exactly_the_routes_the_template_declares() -> None:
     template = Template.load(TEMPLATE, {"Env": "dev"}, "us-east-1")
-    declared = {(route.method, _shape(route.path)) for route in template.routes()}
+    declared = {(route.method, route.path) for route in template.routes()}
     served = {
-        (route.method, _shape(route.path)) for route in [*app._static_routes, *app._dynamic_routes]
+        (route.method, _openapi_form(route.path))
+        for route in [*app._static_routes, *app._dynamic_routes]
     }
     assert served == declared
     documented = json.loads((SCHEMAS / "openapi.json").read_text())["paths"]
     assert {
-        (method.upper(), _shape(path)) for path, ops in documented.items() for method in ops
+        (method.upper(), path) for path, ops in documented.items() for method in ops
     } == declared
 
 
