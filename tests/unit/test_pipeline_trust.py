@@ -13,14 +13,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
-from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
@@ -28,7 +25,7 @@ from talkavocado.workers.dead_letter import MAX_ATTEMPTS, DeadLetterHandler
 from talkavocado.workers.failure import JobFailer
 from talkavocado.workers.runner import StepRunner
 from talkavocado.workers.worker import StepWorker
-from tests.fakes import InMemoryJobRepository, RecordingPublisher
+from tests import fakes
 
 KEYS = JobKeys("test", "acme", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
 NOW = "2026-01-01T00:00:00.000Z"
@@ -39,20 +36,13 @@ class NoVisibility:
         """Retries are not exercised here."""
 
 
-class World:
-    def __init__(self, root: Path, **record: Any) -> None:
-        self.jobs = InMemoryJobRepository()
-        self.manifests = ManifestStore(LocalStorage(root))
-        self.storage = LocalStorage(root)
-        self.publisher = RecordingPublisher()
-        self.ran: list[str] = []
-        self.jobs.create(JobRecord.for_job(KEYS, correlation_id="c", **record))
-        self.manifests.create(KEYS, Manifest.for_job(KEYS, status=record.get("status", "pending")))
+class World(fakes.World):
+    """One job, and the steps that record what ran."""
 
-    def record(self) -> JobRecord:
-        found = self.jobs.get(KEYS.tenant_id, KEYS.job_id)
-        assert found is not None
-        return found
+    def __init__(self, root: Path, **record: Any) -> None:
+        super().__init__(root)
+        self.ran: list[str] = []
+        self.add(KEYS, **record)
 
     def body(self, context: StepContext) -> StepOutcome:
         self.ran.append(context.step.name)
@@ -270,7 +260,9 @@ def retry_meanwhile(world: World) -> None:
     mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.retry())
 
 
-def test_a_failure_of_an_earlier_run_does_not_fail_the_retried_run(transcribing: World) -> None:
+def test_a_failure_of_an_earlier_run_does_not_fail_the_retried_run(
+    transcribing: World,
+) -> None:
     stale = transcribing.record()
     retry_meanwhile(transcribing)
     failer = JobFailer(transcribing.jobs, transcribing.manifests, transcribing.publisher)
@@ -350,7 +342,9 @@ def test_a_step_start_of_an_earlier_run_changes_nothing(transcribing: World) -> 
 # --- a job whose manifest went missing ends, and its dead letters are bounded -
 
 
-def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(transcribing: World) -> None:
+def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(
+    transcribing: World,
+) -> None:
     transcribing.storage.path_of(KEYS, KEYS.manifest).unlink()
     transcribing.deliver(step_named("transcription"))
     record = transcribing.record()
@@ -360,7 +354,9 @@ def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(transcribing
     assert [e.detail_type for e in transcribing.publisher.events] == ["JobFailed"]
 
 
-def test_a_dead_letter_of_a_job_without_manifest_still_fails_it(transcribing: World) -> None:
+def test_a_dead_letter_of_a_job_without_manifest_still_fails_it(
+    transcribing: World,
+) -> None:
     transcribing.storage.path_of(KEYS, KEYS.manifest).unlink()
     dead_letter(transcribing, "AudioExtracted", "transcription")
     assert transcribing.record().status == "failed"
