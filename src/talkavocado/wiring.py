@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from talkavocado.adapters.webhook_http import HttpWebhookSender
     from talkavocado.ports import FillerSpotter, Storage, TokenVerifier, TranscriptionEngine
     from talkavocado.services.job_queries import JobQueries
-    from talkavocado.services.job_service import JobService
+    from talkavocado.services.job_service import JobService, JobSettings
     from talkavocado.services.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
@@ -147,7 +147,15 @@ def job_queries() -> JobQueries:
 def job_service() -> JobService:
     from talkavocado.services.job_service import JobService
 
-    return JobService(settings(), jobs(), storage(), publisher())
+    return JobService(job_settings(settings()), jobs(), storage(), publisher())
+
+
+def job_settings(config: Settings) -> JobSettings:
+    from talkavocado.services.job_service import JobSettings
+
+    return JobSettings(
+        config.env, config.start_on_create, config.max_upload_bytes, config.upload_window_seconds
+    )
 
 
 @_once

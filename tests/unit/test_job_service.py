@@ -23,6 +23,7 @@ from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.services.job_queries import JobQueries, Listing
 from talkavocado.services.job_service import CreateJob, InputSpec, JobService
 from talkavocado.services.transitions import mutate_job
+from talkavocado.wiring import job_settings
 from tests import fakes
 from tests.fakes import run_every_step
 
@@ -32,9 +33,7 @@ JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 class World(fakes.World):
     def __init__(self, root: Path, start_on_create: bool = True) -> None:
         super().__init__(root)
-        self.settings = replace(
-            Settings.from_env(), storage_path=root, start_on_create=start_on_create
-        )
+        self.settings = replace(job_settings(Settings.from_env()), start_on_create=start_on_create)
         self.service = JobService(self.settings, self.jobs, self.storage, self.publisher)
         self.queries = JobQueries(self.jobs, self.storage)
 

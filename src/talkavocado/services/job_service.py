@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from talkavocado.config import Settings
 from talkavocado.domain.errors import (
     ConcurrentUpdate,
     InputNotUploaded,
@@ -34,7 +33,7 @@ from talkavocado.domain.errors import (
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.domain.events import JobCreated, JobOutcome
+from talkavocado.domain.events import JobCreated, JobOutcome, event_for
 from talkavocado.domain.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
@@ -42,6 +41,7 @@ from talkavocado.domain.jobs import (
     StartedBy,
 )
 from talkavocado.domain.keys import (
+    Env,
     JobKeys,
     new_job_id,
     parse_job_id,
@@ -51,13 +51,12 @@ from talkavocado.domain.keys import (
 from talkavocado.domain.manifest import InputSection, Manifest
 from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
+from talkavocado.services.announce import Announcer
 from talkavocado.services.job_queries import existing
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import JobMovedOn, change_status, mutate_job
 from talkavocado.support.clock import now_iso, parse_time
 from talkavocado.support.observability import bind_job, logger
-from talkavocado.workers.announce import Announcer
-from talkavocado.workers.context import event_for
 
 # A job still pending this long after its start was accepted (no step has
 # started) is taken to have lost its JobCreated.
@@ -85,10 +84,20 @@ class CreatedJob:
     upload: UploadTarget | None  # where to PUT the input, when it is not stored yet
 
 
+@dataclass(frozen=True)
+class JobSettings:
+    """What the job use cases are configured by (the composition root reads them)."""
+
+    env: Env
+    start_on_create: bool
+    max_upload_bytes: int
+    upload_window_seconds: int
+
+
 class JobService:
     def __init__(
         self,
-        settings: Settings,
+        settings: JobSettings,
         jobs: JobRepository,
         storage: Storage,
         publisher: EventPublisher,

@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado.domain.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
-from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
+from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent, event_for
 from talkavocado.domain.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
 from talkavocado.domain.pipeline import FINALIZER, Step, next_step
 from talkavocado.ports import EventPublisher, JobRepository, Storage
+from talkavocado.services.announce import Announcer
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import StaleRun, mutate_job
 from talkavocado.support.clock import now_iso
 from talkavocado.support.observability import logger, record_step_metrics
-from talkavocado.workers.announce import Announcer
-from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify, event_for
+from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify
 from talkavocado.workers.failure import JobFailer
 
 Work = dict[str, Any]
