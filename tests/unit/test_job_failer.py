@@ -51,3 +51,17 @@ def test_a_job_that_completed_meanwhile_stays_completed(world: World) -> None:
     assert world.record().status == "completed"
     assert world.manifest().status == "completed"  # the manifest follows the record
     assert world.publisher.events == []
+
+
+def test_a_failure_whose_manifest_write_was_lost_is_projected_when_seen_again(
+    world: World,
+) -> None:
+    failing = world.record()
+    mutate_job(
+        world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.fail(ERROR, "2026-01-01T00:00:00.000Z")
+    )
+    assert world.manifest().status == "processing"  # a crash right after the record's write
+    world.failer.fail(failing, ERROR)  # the redelivery
+    assert (world.record().status, world.manifest().status) == ("failed", "failed")
+    [event] = world.publisher.events
+    assert event.detail_type == "JobFailed"

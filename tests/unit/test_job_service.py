@@ -13,6 +13,7 @@ from talkavocado.domain.errors import (
     InputNotUploaded,
     InvalidTransition,
     JobAlreadyExists,
+    JobDataMissing,
     JobNotFound,
     ValidationFailed,
 )
@@ -496,3 +497,19 @@ def test_a_resumed_retry_interrupted_before_its_event_publishes_it_again(
     assert record.run == 2
     resumed = (step_named("video-render").consumes, 2)
     assert [(e.detail_type, e.run) for e in world.publisher.events] == [resumed]
+
+
+@pytest.mark.parametrize("change", ["cancel", "retry"])
+def test_a_change_to_a_job_whose_manifest_is_gone_is_refused_unmade(
+    world: World, change: str
+) -> None:
+    keys = (
+        failed_job(world)
+        if change == "retry"
+        else JobKeys("test", "demo-tenant", create(world, job_id=JOB).job_id or JOB)
+    )
+    world.storage.path_of(keys, keys.manifest).unlink()
+    before = world.jobs.get("demo-tenant", JOB)
+    with pytest.raises(JobDataMissing):
+        getattr(world.service, f"{change}_job")("demo-tenant", JOB)
+    assert world.jobs.get("demo-tenant", JOB) == before

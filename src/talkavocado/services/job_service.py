@@ -29,6 +29,7 @@ from talkavocado.domain.errors import (
     InvalidKey,
     InvalidTransition,
     JobAlreadyExists,
+    JobDataMissing,
     JobNotFound,
     StorageObjectMissing,
     ValidationFailed,
@@ -213,8 +214,8 @@ class JobService:
 
     def cancel_job(self, tenant_id: str, job_id: str) -> JobRecord:
         """Stop a pending or processing job (POST /jobs/{jobId}/cancel); asking
-        again is harmless. The manifest first, then the record; if the job
-        finished meanwhile, the record decides and the manifest follows it."""
+        again is harmless. The record decides, the manifest follows it (also
+        when the job finished meanwhile)."""
         record = existing(self._jobs, tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
         if record.status == "cancelled":  # asked again: announce it if a crash did not
@@ -222,9 +223,10 @@ class JobService:
             return record
         if record.status not in ("pending", "processing"):
             raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
+        self._require_manifest(keys)
         try:
             record, manifest = change_status(
-                self._jobs, self._manifests, keys, "cancelled", lambda job: job.cancel()
+                self._jobs, self._manifests, keys, lambda job: job.cancel()
             )
         except JobMovedOn as moved:
             if moved.record.status != "cancelled":
@@ -243,8 +245,8 @@ class JobService:
         """Run a failed job again as run + 1 (POST /jobs/{jobId}/retry): from
         the step that failed, reusing the earlier steps' artifacts while they
         are all stored (else from the first step whose artifacts are gone), or
-        from its first step when asked. The manifest first, then the record,
-        then the event of the step it resumes at; asked again after a crash
+        from its first step when asked. The record, then the manifest, then the
+        event of the step it resumes at; asked again after a crash
         before the event, it publishes the event."""
         record = existing(self._jobs, tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
@@ -258,9 +260,10 @@ class JobService:
             )
         if not self._input_ready(record):
             raise InputNotUploaded("the input file is no longer stored", key=record.source_key)
+        self._require_manifest(keys)
         resume_at = STEP_NAMES[0] if from_start else self._resume_point(record, keys)
         record, manifest = change_status(
-            self._jobs, self._manifests, keys, "processing", lambda job: job.retry(resume_at)
+            self._jobs, self._manifests, keys, lambda job: job.retry(resume_at)
         )
         self._publisher.publish(event_for(step_named(resume_at).consumes, record, manifest))
         logger.info("job retried", extra={"run": record.run, "resumeAt": resume_at})
@@ -282,6 +285,16 @@ class JobService:
         self._publisher.publish(
             event_for(step_named(record.resume_step).consumes, record, manifest)
         )
+
+    def _require_manifest(self, keys: JobKeys) -> None:
+        """A change is projected onto the manifest: refuse it, unmade, when
+        the manifest is gone (the job can no longer be read either)."""
+        if not self._storage.exists(keys, keys.manifest):
+            logger.error("the job's manifest is missing", extra={"key": keys.manifest})
+            raise JobDataMissing(
+                "the job's stored documents are missing; it can no longer be changed",
+                jobId=keys.job_id,
+            )
 
     def _stored_version(self, keys: JobKeys, key: str) -> str | None:
         """The input's version now stored, or None while it is not uploaded."""

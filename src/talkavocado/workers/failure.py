@@ -43,7 +43,6 @@ class JobFailer:
                 self._jobs,
                 self._manifests,
                 keys,
-                "failed",
                 lambda j: _fail(j, error, now, job.version if only_as_read else None),
                 note=lambda m: _note_error(m, error, now),
                 run=job.run,
