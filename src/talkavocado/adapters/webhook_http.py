@@ -22,6 +22,63 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# IPv6 forms that carry an IPv4 address and reach it: NAT64 (RFC 6052's
+# well-known prefix, and its local-use /48), SIIT's IPv4-translated form, and
+# the deprecated IPv4-compatible one. 6to4, Teredo and IPv4-mapped addresses
+# have properties of their own.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _low32(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+
+
+def _local_nat64(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address RFC 6052 can place after a prefix of 48 to 96 bits
+    inside 64:ff9b:1::/48 (the operator picks the length, so all are judged)."""
+    bits = int(address)
+
+    def field(start: int, width: int) -> int:  # ``width`` bits from bit ``start`` (0: the top)
+        return (bits >> (128 - start - width)) & ((1 << width) - 1)
+
+    # Bits 64-71 (the "u" octet) never carry any of the address.
+    spans = {
+        48: [(48, 16), (72, 16)],
+        56: [(56, 8), (72, 24)],
+        64: [(72, 32)],
+        96: [(96, 32)],
+    }
+    found = []
+    for parts in spans.values():
+        value = 0
+        for start, width in parts:
+            value = (value << width) | field(start, width)
+        found.append(ipaddress.IPv4Address(value))
+    return found
+
+
+def carried(address: Address) -> list[Address]:
+    """The addresses a connection to ``address`` really reaches: the IPv4
+    address an IPv6 form carries (one or, for Teredo, two), else itself."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return [address]
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)  # the relay's and the client's
+    if address in _NAT64 or address in _TRANSLATED:
+        return [_low32(address)]
+    if address in _NAT64_LOCAL:
+        return list(_local_nat64(address))
+    if address in _COMPATIBLE and int(address) > 1:  # not :: nor ::1
+        return [_low32(address)]
+    return [address]
+
 
 class _PinnedHttps(http.client.HTTPSConnection):
     """HTTPS to ``host`` (its certificate and SNI) at an address already checked."""
@@ -40,6 +97,11 @@ class HttpWebhookSender:
         self._allow_loopback = allow_loopback
 
     def _allowed(self, address: Address) -> bool:
+        """Judged by what it reaches: an IPv6 form carrying an IPv4 address
+        (``[::169.254.169.254]``, ``[64:ff9b::7f00:1]``, ...) by that address."""
+        return all(self._allowed_one(reached) for reached in carried(address))
+
+    def _allowed_one(self, address: Address) -> bool:
         if self._allow_loopback and address.is_loopback:
             return True
         # is_global excludes private, loopback, link-local (the metadata
@@ -72,7 +134,9 @@ class HttpWebhookSender:
                 "(not private, loopback, link-local or metadata)",
                 field="url",
             )
-        if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
+        if parts.scheme == "http" and not all(
+            reached.is_loopback for a in addresses for reached in carried(a)
+        ):
             raise UnsafeWebhookUrl("the webhook URL must use https", field="url")
         path = parts.path or "/"
         if parts.query:
