@@ -39,6 +39,22 @@ def _number(name: str, default: float) -> float:
     return value
 
 
+# The notifier's function has 60 s (template.yaml) for a batch, whose POSTs
+# run together: one deadline, and the reads and writes around them.
+MAX_WEBHOOK_DEADLINE_SECONDS = 30.0
+
+
+def _webhook_deadline() -> float:
+    value = _number("WEBHOOK_DEADLINE_SECONDS", 5)
+    if not 0 < value <= MAX_WEBHOOK_DEADLINE_SECONDS:
+        raise ConfigurationError(
+            f"WEBHOOK_DEADLINE_SECONDS must be over 0 and at most "
+            f"{MAX_WEBHOOK_DEADLINE_SECONDS:g}; got {value:g}",
+            field="WEBHOOK_DEADLINE_SECONDS",
+        )
+    return value
+
+
 DEFAULT_TENANT_CLAIM = "custom:tenant_id"
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3  # one S3 PUT or POST
 # Transcription (about 5 s) and render (about 5.2 s on a 3 GB function's 1.7
@@ -120,8 +136,8 @@ class Settings:
     step_queue_prefix: str
     # Webhooks: their table, the notifier's queue and its dead-letter queue,
     # how long a delivery is retried (from its first attempt) and how soon,
-    # how many a tenant may register, and whether loopback http receivers
-    # are allowed (the local runtime only).
+    # how many a tenant may register, whether loopback http receivers are
+    # allowed (the local runtime only), and the deadline of one delivery.
     webhooks_table: str
     notifications_queue_url: str | None
     notifications_dead_letter_url: str | None
@@ -129,6 +145,7 @@ class Settings:
     webhook_retry_base_seconds: float
     max_webhooks_per_tenant: int
     webhook_allow_loopback: bool
+    webhook_deadline_seconds: float
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -173,4 +190,5 @@ class Settings:
             webhook_retry_base_seconds=_number("WEBHOOK_RETRY_BASE_SECONDS", 30),
             max_webhooks_per_tenant=int(_number("MAX_WEBHOOKS_PER_TENANT", 5)),
             webhook_allow_loopback=_flag("WEBHOOK_ALLOW_LOOPBACK", False),
+            webhook_deadline_seconds=_webhook_deadline(),
         )

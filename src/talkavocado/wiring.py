@@ -286,7 +286,8 @@ def webhooks() -> DynamoWebhookRepository:
 def webhook_sender() -> HttpWebhookSender:
     from talkavocado.adapters.webhook_http import HttpWebhookSender
 
-    return HttpWebhookSender(allow_loopback=settings().webhook_allow_loopback)
+    config = settings()
+    return HttpWebhookSender(config.webhook_allow_loopback, config.webhook_deadline_seconds)
 
 
 @_once
@@ -301,6 +302,7 @@ def notifier() -> Notifier:
     from datetime import timedelta
 
     from talkavocado.adapters.sqs import SqsMessageQueue
+    from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.batch import RetryPolicy, SqsBatch
     from talkavocado.workers.notifier import Notifier
 
@@ -318,6 +320,7 @@ def notifier() -> Notifier:
     retry = RetryPolicy(base_seconds=config.webhook_retry_base_seconds, max_seconds=3600)
     return Notifier(
         jobs(),
+        ManifestStore(storage()),
         webhooks(),
         webhook_sender(),
         queue,

@@ -86,8 +86,10 @@ NEEDED: dict[str, dict[str, Any]] = {
             "dynamodb:UpdateItem",
             "sqs:SendMessage",
             *RETRY_DELAY,
+            *MISSING_IS_404,
         },
-        "objects": {},
+        # What a notice signs is built from the job's record and manifest.
+        "objects": {"s3:GetObject": [MANIFEST]},
     },
     "DeadlineSweepFunction": {
         # Query on the byOpen index only; the step queues' settings are its budgets.

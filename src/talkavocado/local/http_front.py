@@ -5,7 +5,6 @@ handler, as API Gateway does on AWS."""
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 import uuid
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from talkavocado.api import errors
 from talkavocado.local import gateway_auth
 from talkavocado.local.invoke import LocalContext
 from talkavocado.local.template import GatewayResponse, Route
@@ -212,9 +212,7 @@ def _json_result(status: int, body: str) -> dict[str, Any]:
 def _reply_error(request: BaseHTTPRequestHandler, status: HTTPStatus, message: str) -> None:
     """The front's own refusals, in the API's error shape and with a correlation id."""
     correlation_id = correlation_id_from(request.headers.get(CORRELATION_HEADER), None)
-    error = {"code": status.name, "message": message, "details": {}}
-    result = _json_result(
-        int(status), json.dumps({"error": error, "correlationId": correlation_id})
-    )
+    body = errors.error_body(errors.code_of(status), message, correlation_id=correlation_id)
+    result = _json_result(int(status), body)
     result["headers"][CORRELATION_HEADER] = correlation_id
     _reply(request, result)
