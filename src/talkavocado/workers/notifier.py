@@ -35,7 +35,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, ValidationError
 
 from talkavocado.domain.errors import StorageObjectMissing, TalkAvocadoError
-from talkavocado.domain.events import EVENT_TYPES, JobOutcome
+from talkavocado.domain.events import EVENT_TYPES, JobOutcome, event_for
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, JobKeys
 from talkavocado.domain.webhooks import (
     EVENT_ID_HEADER,
@@ -59,7 +59,6 @@ from talkavocado.support.camel import CamelModel
 from talkavocado.support.clock import now_iso, parse_time
 from talkavocado.support.observability import bind_job, bind_work, logger
 from talkavocado.workers.batch import SqsBatch, parse_event
-from talkavocado.workers.context import event_for
 
 STEP = "notifier"
 # Notices of one batch sent at once (the event source's batch size is 5).
