@@ -82,6 +82,16 @@ class Storage(Protocol):
         no such route."""
         ...
 
+    def download_url(self, job: JobKeys, key: str, expires_in: int) -> str | None:
+        """A URL that reads ``key`` (and ranges of it: a player seeks) for
+        ``expires_in`` seconds, with no other credential; None where there
+        is no such route."""
+        ...
+
+    def download_origin(self) -> str | None:
+        """The origin (scheme, host, port) that download URLs point to."""
+        ...
+
 
 @dataclass(frozen=True)
 class JobQuery:

@@ -57,8 +57,14 @@ def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -
 
 
 def test_every_api_route_is_declared_behind_the_token_authorizer(template: Template) -> None:
+    """All but the review page and its scripts, which hold no data."""
     authorizer = "AuthorizerFunction"
     assert set(template.routes()) == {
+        Route("GET", "/review/{jobId}", "ApiFunction", None),
+        Route("GET", "/review/assets/{name}", "ApiFunction", None),
+        Route("GET", "/jobs/{jobId}/peaks", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/transcript", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/media/{artifact}", "ApiFunction", authorizer),
         Route("POST", "/jobs", "ApiFunction", authorizer),
         Route("GET", "/jobs", "ApiFunction", authorizer),
         Route("GET", "/jobs/{jobId}", "ApiFunction", authorizer),

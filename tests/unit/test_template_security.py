@@ -40,8 +40,18 @@ NEEDED: dict[str, dict[str, Any]] = {
             *PUBLISH,
             *MISSING_IS_404,
         },
-        # The input's key: checked on start, and signed into its upload policy.
-        "objects": reads_writes([MANIFEST, "input/source"], [MANIFEST, "input/source"]),
+        # The input's key: checked on start, and signed into its upload policy;
+        # the documents a review page reads and the media its links play.
+        "objects": reads_writes(
+            [
+                MANIFEST,
+                "input/source",
+                "audio/peaks.json",
+                "transcripts/transcript.json",
+                "renders/*",
+            ],
+            [MANIFEST, "input/source"],
+        ),
     },
     "AuthorizerFunction": {"actions": set(), "objects": {}},
     "AudioExtractionFunction": {

@@ -115,6 +115,14 @@ class LocalStorage:
             return None
         return self._uploads.target(job.check(key), content_type, max_bytes, expires_in)
 
+    def download_url(self, job: JobKeys, key: str, expires_in: int) -> str | None:
+        if self._uploads is None:
+            return None
+        return self._uploads.download_url(job.check(key), expires_in)
+
+    def download_origin(self) -> str | None:
+        return self._uploads.origin if self._uploads is not None else None
+
     @staticmethod
     def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.api import errors, jobs, webhooks
+from talkavocado.api import errors, jobs, media, review, webhooks
 from talkavocado.api.body import check_body
 from talkavocado.api.routing import ApiServices, provide
 from talkavocado.domain.errors import TalkAvocadoError
@@ -33,6 +33,8 @@ app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
 app.include_router(jobs.router)
 app.include_router(webhooks.router)
+app.include_router(media.router)
+app.include_router(review.router)
 
 
 def handle(

@@ -13,6 +13,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from talkavocado.api.models import ErrorDetail, ErrorResponse
 from talkavocado.domain.errors import (
+    ArtifactNotFound,
+    AssetNotFound,
     ConcurrentUpdate,
     ConfigurationError,
     DependencyUnavailable,
@@ -34,6 +36,8 @@ from talkavocado.support.observability import current_correlation_id, logger
 STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     ValidationFailed: HTTPStatus.BAD_REQUEST,
     JobNotFound: HTTPStatus.NOT_FOUND,
+    ArtifactNotFound: HTTPStatus.NOT_FOUND,
+    AssetNotFound: HTTPStatus.NOT_FOUND,
     WebhookNotFound: HTTPStatus.NOT_FOUND,
     WebhookLimitReached: HTTPStatus.CONFLICT,
     TenantMismatch: HTTPStatus.FORBIDDEN,

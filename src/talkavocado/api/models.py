@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from talkavocado.domain.jobs import HistoryEntry, JobRecord
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env
 from talkavocado.domain.manifest import MIME_PATTERN, JobStatus
 from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.domain.webhooks import OUTCOME_TYPES, Delivery, OutcomeType, WebhookState
+from talkavocado.media.transcript import Transcript
 from talkavocado.ports import UploadTarget
 from talkavocado.services.job_queries import JobView
 from talkavocado.support.camel import CamelModel
@@ -89,6 +90,8 @@ class ArtifactPointers(_Wire):
     transcript: str | None = None
     plan: str | None = None
     renders: list[str] = Field(default_factory=list)
+    # The waveform's peaks (BBC audiowaveform's JSON): GET /jobs/{jobId}/peaks.
+    peaks: str | None = None
 
 
 class StepError(_Wire):
@@ -218,6 +221,32 @@ class DeliveryListResponse(_Wire):
     webhook_id: str
     deliveries: list[Delivery]
     next_token: str | None = None
+
+
+class Peaks(BaseModel):
+    """BBC audiowaveform's JSON (version 2, one channel, 8 bits): ``data``
+    holds each pixel's lowest and highest sample, ``samples_per_pixel``
+    samples at ``sample_rate`` a pixel. Its own names, not camelCase."""
+
+    version: Literal[2]
+    channels: Literal[1]
+    sample_rate: int
+    samples_per_pixel: int
+    bits: Literal[8]
+    length: int
+    data: list[Annotated[int, Field(ge=-128, le=127)]]
+
+
+# The transcript's document, as the transcription step stores it.
+TranscriptDocument = Transcript
+
+
+class MediaLinkResponse(_Wire):
+    """A link that reads the media (and ranges of it) with no other
+    credential, for ``expiresIn`` seconds: for a player's ``src``."""
+
+    url: str
+    expires_in: int
 
 
 class ErrorDetail(_Wire):

@@ -31,6 +31,8 @@ class ApiServices:
     queries: JobQueries
     webhooks: WebhookService
     tenant_claim: str
+    # Where the storage's media links point (the review page's policy allows it).
+    media_origin: Callable[[], str | None] = lambda: None
 
 
 _SERVICES = "services"

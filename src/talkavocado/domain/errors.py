@@ -76,6 +76,19 @@ class JobNotFound(TalkAvocadoError):
     code = "NOT_FOUND"
 
 
+class ArtifactNotFound(TalkAvocadoError):
+    """The tenant's job exists but has not made (or no longer has) the
+    artifact asked for."""
+
+    code = "ARTIFACT_NOT_FOUND"
+
+
+class AssetNotFound(TalkAvocadoError):
+    """A file of the review page that is not one of those it serves."""
+
+    code = "NOT_FOUND"
+
+
 class JobAlreadyExists(TalkAvocadoError):
     code = "CONFLICT"
 

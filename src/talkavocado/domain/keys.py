@@ -120,6 +120,11 @@ class JobKeys:
         return self.prefix + f"audio/{self.job_id}.mp3"
 
     @property
+    def peaks(self) -> str:
+        """The waveform of the extracted audio (media/peaks.py)."""
+        return self.prefix + "audio/peaks.json"
+
+    @property
     def transcript_json(self) -> str:
         return self.prefix + "transcripts/transcript.json"
 
@@ -142,7 +147,7 @@ class JobKeys:
     def outputs_of(self, step: str) -> list[str]:
         """What a pipeline step writes, which a later run may reuse."""
         return {
-            "audio-extraction": [self.audio],
+            "audio-extraction": [self.audio, self.peaks],
             "transcription": [self.transcript_json, self.captions_srt],
             "smart-cut-planner": [self.cut_plan],
             "video-render": [self.base_cuts_render],

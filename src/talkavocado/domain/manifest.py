@@ -22,8 +22,9 @@ from talkavocado.support.clock import TIMESTAMP_PATTERN, now_iso
 # 1.1.0 (additive; every 1.0.0 document is valid): renders[].codec may be
 # "aac" (the audio-only render of an audio-only input); transcript.confidence
 # is optional (absent when the engine reports no confidence).
-SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
-SchemaVersion = Literal["1.0.0", "1.1.0"]
+# 1.2.0 (additive): audio.peaksKey, the waveform's peaks (audiowaveform's JSON).
+SCHEMA_VERSION: Literal["1.2.0"] = "1.2.0"
+SchemaVersion = Literal["1.0.0", "1.1.0", "1.2.0"]
 SCHEMA_FILE = "manifest.schema.json"
 MIME_PATTERN = r"^(video|audio)/[a-z0-9][a-z0-9.+-]*$"
 
@@ -48,6 +49,8 @@ class AudioSection(CamelModel):
     bitrate_kbps: Annotated[float, Field(ge=0)]
     sample_rate: Literal[16000, 22050, 44100, 48000]
     extracted_at: Timestamp
+    # Absent for audio extracted before peaks were (schema 1.1.0).
+    peaks_key: Key | None = None
 
 
 class TranscriptSection(CamelModel):

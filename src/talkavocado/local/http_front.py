@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from talkavocado.adapters.upload_policy import DOWNLOAD_PATH
 from talkavocado.api import errors
 from talkavocado.local import gateway_auth
 from talkavocado.local.invoke import LocalContext
@@ -102,6 +103,7 @@ class ApiServer:
         port: int,
         uploads: Callable[[BaseHTTPRequestHandler], tuple[HTTPStatus, str]] | None = None,
         gateway_responses: dict[str, GatewayResponse] | None = None,
+        downloads: Callable[[BaseHTTPRequestHandler], tuple[HTTPStatus, str] | None] | None = None,
     ) -> None:
         server = self
 
@@ -118,6 +120,7 @@ class ApiServer:
 
         self._host = host
         self._uploads = uploads
+        self._downloads = downloads
         self._routes = routes
         self._handlers = handlers
         self._gateway_responses = {**gateway_auth.DEFAULT_RESPONSES, **(gateway_responses or {})}
@@ -148,6 +151,11 @@ class ApiServer:
                 _reply_error(request, status, message)
             else:
                 _reply(request, {"statusCode": int(status), "body": ""})
+            return
+        if self._downloads is not None and method == "GET" and path == DOWNLOAD_PATH:
+            refused = self._downloads(request)
+            if refused is not None:
+                _reply_error(request, *refused)
             return
         route, parameters, path_exists = _match(self._routes, method, path)
         length_header = (request.headers.get("Content-Length") or "0").strip()

@@ -16,6 +16,7 @@ from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
 from talkavocado.domain.keys import parse_env
+from talkavocado.local import downloads
 from talkavocado.local.background import Background
 from talkavocado.local.emulator import Emulator, provision
 from talkavocado.local.http_front import ApiServer
@@ -59,6 +60,13 @@ def _receive_upload(request: BaseHTTPRequestHandler) -> tuple[HTTPStatus, str]:
     if signer is None:
         return HTTPStatus.NOT_FOUND, "uploads are not served here"
     return receive(request, signer)
+
+
+def _send_download(request: BaseHTTPRequestHandler) -> tuple[HTTPStatus, str] | None:
+    signer = wiring.upload_signer()
+    if signer is None:
+        return HTTPStatus.NOT_FOUND, "downloads are not served here"
+    return downloads.serve(request, signer, wiring.settings().storage_path)
 
 
 def default_template_path() -> Path:
@@ -154,6 +162,7 @@ class LocalRuntime:
             self._api_port,
             _receive_upload,
             self.template.gateway_responses(),
+            _send_download,
         )
         self._set_env(
             {

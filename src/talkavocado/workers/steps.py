@@ -35,6 +35,8 @@ from talkavocado.media.commands import (
     preview_args,
 )
 from talkavocado.media.limits import decode_cap_seconds, decoded_past_limit, input_limit_minutes
+from talkavocado.media.peaks import PEAKS_SAMPLE_RATE, PeaksBuilder, samples_per_pixel
+from talkavocado.media.peaks import to_json as peaks_json
 from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
@@ -174,6 +176,7 @@ class MediaSteps:
                 f"{info.duration:.1f} s could be read",
             )
         context.storage.upload(context.keys, context.keys.audio, audio)
+        context.storage.put(context.keys, context.keys.peaks, _peaks(audio, extracted))
         section = AudioSection(
             key=context.keys.audio,
             codec="mp3",
@@ -181,6 +184,7 @@ class MediaSteps:
             bitrate_kbps=AUDIO_BITRATE_KBPS,
             sample_rate=AUDIO_SAMPLE_RATE,
             extracted_at=now_iso(),
+            peaks_key=context.keys.peaks,
         )
 
         def record(manifest: Manifest) -> None:
@@ -373,6 +377,16 @@ class MediaSteps:
 
         summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
         return StepOutcome("completed", summary, record)
+
+
+def _peaks(audio: Path, duration: float) -> bytes:
+    """The waveform of the extracted audio, decoded again at PEAKS_SAMPLE_RATE
+    (an hour's MP3 in a few seconds), so that the review page never decodes it."""
+    builder = PeaksBuilder(samples_per_pixel(duration))
+    with ffmpeg.pcm_stream(audio, PEAKS_SAMPLE_RATE) as pcm:
+        for chunk in iter(lambda: pcm.read(PCM_CHUNK), b""):
+            builder.feed(chunk)
+    return peaks_json(builder.document())
 
 
 def _too_long(what: str, limit: float, info: ffmpeg.MediaInfo) -> StepFailed:
