@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -60,7 +61,7 @@ def was_run(stack: Stack, job_id: str) -> bool:
 
 CREATE = json.dumps({"tenantId": "tenant-honest"}).encode()
 # Each: the request (given the smuggled one) and the answer the front gives.
-ATTACKS = {
+ATTACKS: dict[str, tuple[Callable[[bytes], bytes], int]] = {
     # CL.TE: a front reading Content-Length runs what follows "0" as a request.
     "Content-Length and chunked": (
         lambda hidden: (
