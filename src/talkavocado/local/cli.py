@@ -167,6 +167,16 @@ def _contracts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="talkavocado", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -209,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="tenant id (default demo-tenant; with --token, the token's tenant)",
     )
     run.add_argument(
-        "--timeout", type=float, default=900, help="seconds to wait for the job (default 900)"
+        "--timeout",
+        type=_positive_seconds,
+        default=900,
+        help="seconds to wait for the job (default 900)",
     )
     run.add_argument(
         "--token",
