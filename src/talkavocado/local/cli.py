@@ -50,7 +50,8 @@ def _up(args: argparse.Namespace) -> int:
         os.environ.get("TALKAVOCADO_ENV") or "dev",
         os.environ.get("LOCAL_UPLOAD_URL"),
         os.environ.get("LOCAL_UPLOAD_SECRET"),
-    ).save(state_folder())
+    )
+    address.save(state_folder())
     emulator = "embedded emulator" if runtime.emulator else "external endpoint"
     print(f"TalkAvocado API on {runtime.api.url}", file=sys.stderr)
     print(f"AWS endpoint ({emulator}): {runtime.endpoint}", file=sys.stderr)
@@ -67,7 +68,7 @@ def _up(args: argparse.Namespace) -> int:
         pass
     finally:
         print("stopping...", file=sys.stderr)
-        address.unlink(missing_ok=True)
+        address.release(state_folder())
         runtime.stop()
         print("stopped", file=sys.stderr)
     return 0
@@ -108,7 +109,8 @@ def _invoke(args: argparse.Namespace) -> int:
     logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
     previous = logs.setStream(sys.stderr)
     try:
-        response = invoke(args.template or default_template_path(), args.function, event)
+        template = args.template or default_template_path()
+        response = invoke(template, args.function, event, args.input)
     finally:
         logs.setStream(previous)
     print(json.dumps(response, indent=2, default=str))
@@ -244,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("function", help="its logical id in template.yaml, e.g. ApiFunction")
     invoke.add_argument(
         "--event", type=Path, required=True, help="the event, a JSON file (- for stdin)"
+    )
+    invoke.add_argument(
+        "--input",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the video a queue sample's job is made from where it does not exist yet "
+        "(default: tests/fixtures/sample_talk.mp4)",
     )
     invoke.add_argument("--template", type=Path, default=None, help="SAM template (template.yaml)")
     invoke.set_defaults(run=_invoke)

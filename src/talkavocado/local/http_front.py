@@ -28,7 +28,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from talkavocado.local import gateway_auth
 from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import GatewayResponse, Route
+from talkavocado.local.template import FunctionSpec, GatewayResponse, Route
 from talkavocado.local.uploads import UPLOAD_PATH
 from talkavocado.support.observability import CORRELATION_HEADER, correlation_id_from, logger
 
@@ -191,8 +191,10 @@ class ApiServer:
         port: int,
         uploads: Callable[[BaseHTTPRequestHandler], tuple[HTTPStatus, str]] | None = None,
         gateway_responses: dict[str, GatewayResponse] | None = None,
+        functions: dict[str, FunctionSpec] | None = None,
     ) -> None:
         self._host = host
+        self._functions = functions or {}
         self._uploads = uploads
         self._routes = routes
         self._handlers = handlers
@@ -255,7 +257,10 @@ class ApiServer:
         )
         if route.authorizer is not None:
             decision = gateway_auth.authorize(
-                self._handlers[route.authorizer], route.authorizer, event
+                self._handlers[route.authorizer],
+                route.authorizer,
+                event,
+                self._context(route.authorizer),
             )
             if decision.refusal is not None:
                 refusal = self._gateway_responses[decision.refusal]
@@ -263,7 +268,11 @@ class ApiServer:
                 result["headers"][CORRELATION_HEADER] = event["requestContext"]["requestId"]
                 return result
             event["requestContext"]["authorizer"] = decision.context
-        return self._handlers[route.function](event, LocalContext.for_function(route.function))
+        return self._handlers[route.function](event, self._context(route.function))
+
+    def _context(self, function: str) -> LocalContext:
+        spec = self._functions.get(function)
+        return LocalContext.of(spec) if spec else LocalContext.for_function(function)
 
 
 def _phrase(status: int) -> str:
