@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import threading
+from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,6 +31,12 @@ def _up(args: argparse.Namespace) -> int:
     from talkavocado.local.functions import StackAddress, state_folder
     from talkavocado.local.runtime import LocalRuntime
 
+    log_format = args.log_format or ("human" if sys.stdout.isatty() else "json")
+    if log_format == "human":
+        from talkavocado.local.human_logs import HumanFormatter
+        from talkavocado.support.observability import logger
+
+        logger.registered_handler.setFormatter(HumanFormatter(logger.registered_formatter))
     if args.fresh:
         config = Settings.from_env()
         _forget(config.storage_path, config.env)
@@ -179,9 +186,26 @@ def _positive_seconds(text: str) -> float:
     return seconds
 
 
+class _Commands:
+    """Subcommands whose ``--help`` starts with what they do (their help line)."""
+
+    def __init__(self, commands: Any) -> None:
+        self._commands = commands
+
+    def add_parser(self, name: str, help: str) -> argparse.ArgumentParser:
+        description = help[0].upper() + help[1:] + "."
+        parser: argparse.ArgumentParser = self._commands.add_parser(
+            name, help=help, description=description
+        )
+        return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="talkavocado", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('talkavocado')}"
+    )
+    commands = _Commands(parser.add_subparsers(dest="command", required=True))
 
     up = commands.add_parser("up", help="run the API and the pipeline locally, no Docker, no AWS")
     up.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
@@ -193,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh",
         action="store_true",
         help="start empty: forget the saved jobs and queues, and remove this env's media",
+    )
+    up.add_argument(
+        "--log-format",
+        choices=("human", "json"),
+        default=None,
+        help="the functions' log lines: human (time, level, step, tenant/job, message) or "
+        "JSON, one object a line (default: human on a terminal, else json)",
     )
     up.add_argument(
         "--sweep-every",
