@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import logging
 import re
 import subprocess
 from importlib import metadata
+from typing import cast
 
 import pytest
 
 from talkavocado.local.cli import build_parser, main
-from talkavocado.local.human_logs import HumanFormatter, human_line
+from talkavocado.local.human_logs import HumanStream, human_line
 from talkavocado.support.observability import bind_job, bind_work, logger
 from tests.conftest import REPO_ROOT
 
@@ -63,17 +64,24 @@ def test_every_subcommand_says_what_it_does_in_its_help(
 def test_human_log_lines_carry_time_level_step_job_and_message() -> None:
     bind_work(correlation_id="c-1", step="transcription")
     bind_job(tenant_id="demo-tenant", job_id="5c33b614-0e80-4922-90af-b65e29412c16")
-    record = logger._logger.makeRecord(
-        logger._logger.name, logging.INFO, __file__, 1, "step finished", (), None
-    )
-    structured = json.loads(logger.registered_formatter.format(record))
-    line = HumanFormatter(logger.registered_formatter).format(record)
+    sink = io.StringIO()
+    handler = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
+    previous = handler.setStream(HumanStream(sink))
+    try:
+        logger.info("step finished", extra={"outcome": "completed"})
+        logger.info("request handled")
+    finally:
+        handler.setStream(previous)
+    first, second = sink.getvalue().splitlines()
     assert re.fullmatch(
-        r"\d\d:\d\d:\d\d INFO +transcription +demo-tenant/5c33b614 +step finished", line
-    ), line
-    assert len(line) < len(json.dumps(structured)) / 2
-    extra = human_line({**structured, "outcome": "completed", "durationMs": 12.5})
-    assert extra.endswith("step finished  outcome=completed durationMs=12.5")
+        r"\d\d:\d\d:\d\d INFO +transcription +demo-tenant/5c33b614 +step finished"
+        r"  outcome=completed",
+        first,
+    ), first
+    assert second.endswith("request handled")
+    assert len(first) < 120
+    assert human_line({"level": "INFO", "message": "up"}).split() == ["INFO", "-", "-", "up"]
+    assert HumanStream(sink).write("not json\n") == 9 and sink.getvalue().endswith("not json\n")
 
 
 def test_up_logs_json_unless_asked_or_on_a_terminal() -> None:

@@ -33,10 +33,11 @@ def _up(args: argparse.Namespace) -> int:
 
     log_format = args.log_format or ("human" if sys.stdout.isatty() else "json")
     if log_format == "human":
-        from talkavocado.local.human_logs import HumanFormatter
+        from talkavocado.local.human_logs import HumanStream
         from talkavocado.support.observability import logger
 
-        logger.registered_handler.setFormatter(HumanFormatter(logger.registered_formatter))
+        logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
+        logs.setStream(HumanStream(logs.stream))
     if args.fresh:
         config = Settings.from_env()
         _forget(config.storage_path, config.env)

@@ -9,8 +9,7 @@ a pipe, a log collector)."""
 from __future__ import annotations
 
 import json
-import logging
-from typing import Any
+from typing import Any, TextIO
 
 # Keys every line carries, shown in the line's own columns or not at all.
 _SHOWN = {"level", "timestamp", "step", "tenantId", "jobId", "message"}
@@ -28,19 +27,33 @@ _LEFT_OUT = {
 }
 
 
-class HumanFormatter(logging.Formatter):
-    """Formats with the structured formatter, then lays its fields out."""
+class HumanStream:
+    """A text stream that writes each JSON log line it is given as a human
+    line (anything else as it is) to ``sink``. It goes where the logger's
+    handler writes, so the structured formatter, which the local runtime
+    keeps per invocation (local/isolation.py), stays as it is."""
 
-    def __init__(self, structured: logging.Formatter) -> None:
-        super().__init__()
-        self._structured = structured
+    def __init__(self, sink: TextIO) -> None:
+        self._sink = sink
+        self._pending = ""
 
-    def format(self, record: logging.LogRecord) -> str:
-        try:
-            fields: dict[str, Any] = json.loads(self._structured.format(record))
-        except ValueError:
-            return self._structured.format(record)
-        return human_line(fields)
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._sink.write(_human(line) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+
+def _human(line: str) -> str:
+    try:
+        fields = json.loads(line)
+    except ValueError:
+        return line
+    return human_line(fields) if isinstance(fields, dict) else line
 
 
 def human_line(fields: dict[str, Any]) -> str:
