@@ -7,9 +7,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help soak lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench contracts openapi clean
 
-## help: this list
+## help: this list of targets
 help:
-	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed 's/^## /  make /'
+	@awk '/^## [a-z0-9-]+:/ { if (doc) print doc; doc = substr($$0, 4); next } \
+	     /^## / && doc { doc = doc " " substr($$0, 4); next } \
+	     { if (doc) print doc; doc = "" } \
+	     END { if (doc) print doc }' $(MAKEFILE_LIST) \
+	| awk '{ name = $$1; sub(/:$$/, "", name); sub(/^[^:]*: /, ""); printf "  make %-16s %s\n", name, $$0 }'
 
 
 $(STAMP): pyproject.toml
@@ -33,12 +37,15 @@ up: $(STAMP)
 test: lint typecheck cfn-lint template-checks sam-build
 	$(BIN)/pytest -q
 
+## unit: the unit tests (no emulator, no media)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
+## integration: the handlers and adapters against the embedded emulator and real media tools
 integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
+## e2e: the local stack in-process, driven over HTTP as a client drives it
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
@@ -46,13 +53,16 @@ e2e: $(STAMP)
 security: $(STAMP)
 	$(BIN)/pytest -q tests/security
 
+## lint: ruff check and ruff format --check
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+## typecheck: mypy, strict
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## cfn-lint: cfn-lint of template.yaml
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
@@ -92,6 +102,7 @@ soak: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/talkavocado contracts
 
+## openapi: print the API's OpenAPI document
 openapi: $(STAMP)
 	@$(BIN)/talkavocado openapi
 
@@ -121,5 +132,6 @@ lambda-package:
 	rm -rf "$(ARTIFACTS_DIR)/.wheel" "$(ARTIFACTS_DIR)"/bin "$(ARTIFACTS_DIR)"/boto3* \
 		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer*
 
+## clean: remove the virtualenvs, the SAM build and the tools' caches
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

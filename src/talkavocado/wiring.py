@@ -165,6 +165,11 @@ def _bodies() -> dict[str, StepBody]:
     return steps.media_steps(settings(), transcription_engine, filler_spotter)
 
 
+def step_body(name: str) -> StepBody:
+    """The body of the pipeline step ``name``, as its worker runs it."""
+    return _bodies()[name]
+
+
 @_once
 def transcription_engine() -> TranscriptionEngine:
     """The recogniser TRANSCRIPTION_ENGINE names, loaded once per process."""

@@ -37,7 +37,12 @@ class Decision:
     refusal: str | None = None
 
 
-def authorize(handler: Handler, function: str, proxy_event: dict[str, Any]) -> Decision:
+def authorize(
+    handler: Handler,
+    function: str,
+    proxy_event: dict[str, Any],
+    context: LocalContext | None = None,
+) -> Decision:
     request = proxy_event["requestContext"]
     method_arn = (
         f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{request['apiId']}/{request['stage']}"
@@ -56,7 +61,7 @@ def authorize(handler: Handler, function: str, proxy_event: dict[str, Any]) -> D
         },
     }
     try:
-        result = handler(event, LocalContext.for_function(function))
+        result = handler(event, context or LocalContext.for_function(function))
     except Exception as error:
         if str(error) == "Unauthorized":
             return Decision({}, "UNAUTHORIZED")

@@ -100,9 +100,7 @@ class QueuePoller(Background):
         event = {"Records": [sqs_record(m, self.source.queue_arn, self._region) for m in messages]}
         function = self.source.function
         try:
-            response = self._handler(
-                event, LocalContext.for_function(function.logical_id, function.timeout)
-            )
+            response = self._handler(event, LocalContext.of(function))
             failed = (
                 {
                     failure["itemIdentifier"]

@@ -72,7 +72,7 @@ class ScheduleTimer(Background):
             try:
                 self._handler(
                     scheduled_event(function),
-                    LocalContext.for_function(function.logical_id, function.timeout),
+                    LocalContext.of(function),
                 )
             except Exception:
                 logger.exception(
