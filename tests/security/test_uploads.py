@@ -131,11 +131,11 @@ def post_form(url: str, fields: dict[str, str], content: bytes) -> tuple[int, st
 
 
 def api_style(raw: str) -> dict[str, Any]:
-    """The API's error document, written as the API writes it (compact JSON)."""
+    """The API's error document, written as the API writes it (compact JSON, a newline)."""
     body: dict[str, Any] = json.loads(raw)
     assert set(body) == {"error", "correlationId"}
     assert set(body["error"]) == {"code", "message", "details"}
-    assert raw == json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    assert raw == json.dumps(body, separators=(",", ":"), ensure_ascii=False) + "\n"
     return body
 
 
