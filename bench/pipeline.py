@@ -33,7 +33,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import boto3
 
@@ -44,7 +44,6 @@ from talkavocado.config import Settings
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
 from talkavocado.local.run import upload_file
 from talkavocado.local.runtime import LocalRuntime
-from talkavocado.local.template import Template
 from talkavocado.support.observability import logger
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
@@ -154,7 +153,7 @@ class RequestCounter:
         context: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
-        _, service, operation = event_name.split(".", 2)
+        service, operation = event_name.split(".", 2)[1:]
         if self._services is not None and service not in self._services:
             return
         if "bench-finished" in str(params.get("QueueUrl", "")):
@@ -162,8 +161,9 @@ class RequestCounter:
         call = (service, operation, _table(params))
         units = 0
         if operation in ("PutItem", "DeleteItem", "UpdateItem"):
+            written: dict[str, Any] = params.get("Item") or params["Key"]
             units = write_units(
-                params.get("Item") or params["Key"],
+                written,
                 call[2],
                 transactional=False,
                 replaces="version" in str(params.get("ConditionExpression")),
@@ -212,7 +212,7 @@ class RequestCounter:
 class StorageCounter:
     """The storage port's requests (local files here, S3 requests on AWS)."""
 
-    AS_S3 = {
+    AS_S3: ClassVar[dict[str, str]] = {
         "get": "GetObject",
         "fetch": "GetObject",
         "put": "PutObject",
@@ -401,7 +401,9 @@ def bare_get_ms(client: Any, samples: int) -> float:
     return statistics.median(durations)
 
 
-def floor_ms(per_job: dict[Call, float], durations: dict[Call, list[float]], get_ms: float) -> float:
+def floor_ms(
+    per_job: dict[Call, float], durations: dict[Call, list[float]], get_ms: float
+) -> float:
     """The job's own AWS requests, each at its operation's median duration."""
     total = 0.0
     for call, count in per_job.items():
@@ -424,12 +426,15 @@ def costs_per_million(
     jobs: int,
 ) -> dict[str, float]:
     """USD per million jobs, by service, from the per-job counts."""
-    lambda_usd = sum(
-        PRICE["lambda_request"]
-        + math.ceil(ms) / 1000 * memory[function] / 1024 * PRICE["lambda_gb_second_arm"]
-        for function, samples in invocations.items()
-        for ms in samples
-    ) / jobs
+    lambda_usd = (
+        sum(
+            PRICE["lambda_request"]
+            + math.ceil(ms) / 1000 * memory[function] / 1024 * PRICE["lambda_gb_second_arm"]
+            for function, samples in invocations.items()
+            for ms in samples
+        )
+        / jobs
+    )
 
     def dynamodb(reads: bool) -> float:
         return sum(
@@ -439,9 +444,7 @@ def costs_per_million(
         )
 
     def count(service: str, operation: str | None = None) -> float:
-        return sum(
-            n for (s, o, _), n in per_job.items() if s == service and operation in (None, o)
-        )
+        return sum(n for (s, o, _), n in per_job.items() if s == service and operation in (None, o))
 
     return {
         "API Gateway": api_requests * PRICE["api_gateway_rest_request"] * 1e6,
@@ -451,7 +454,9 @@ def costs_per_million(
             + dynamodb(reads=False) * PRICE["dynamodb_write_unit"]
         )
         * 1e6,
-        "EventBridge": units.get(("eventbridge", "PutEvents", ""), 0) * PRICE["eventbridge_event"] * 1e6,
+        "EventBridge": units.get(("eventbridge", "PutEvents", ""), 0)
+        * PRICE["eventbridge_event"]
+        * 1e6,
         # The rules' deliveries (one SendMessage per message) and the pollers' requests.
         "SQS": (messages + count("sqs")) * PRICE["sqs_request"] * 1e6,
         "S3": (
@@ -536,9 +541,7 @@ def main() -> int:
         durations = {**pollers.durations, **counter.durations}
         by_function = {k: list(v) for k, v in invocations.by_function.items()}
         get_ms = bare_get_ms(table, 20 if QUICK else 200)
-        rounds = [
-            concurrent_round(api, finishes, source, CONCURRENT_JOBS) for _ in range(ROUNDS)
-        ]
+        rounds = [concurrent_round(api, finishes, source, CONCURRENT_JOBS) for _ in range(ROUNDS)]
     finally:
         finishes.stop()
         runtime.stop()
@@ -604,7 +607,8 @@ def report(
         for (s, o, _), n in per_job.items()
         if s == "dynamodb"
     )
-    print(f"  {'DynamoDB at one unit a request (earlier model)':<48}{dynamodb_requests * 1e6:>10.2f}")
+    earlier = "DynamoDB at one unit a request (earlier model)"
+    print(f"  {earlier:<48}{dynamodb_requests * 1e6:>10.2f}")
     orchestration = costs["EventBridge"] + costs["SQS"] + costs["DynamoDB"]
     all_in = orchestration + costs["API Gateway"] + costs["Lambda"]
     print(f"  {'orchestration (EventBridge + SQS + DynamoDB)':<48}{orchestration:>10.2f}")
