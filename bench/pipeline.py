@@ -538,7 +538,8 @@ def main() -> int:
         per_job = {k: n / SEQUENTIAL_JOBS for k, n in calls.items()}
         units = {k: n / SEQUENTIAL_JOBS for k, n in (counter.units + pollers.units).items()}
         messages = pollers.messages / SEQUENTIAL_JOBS
-        durations = {**pollers.durations, **counter.durations}
+        # Copies: the concurrent rounds below add to the counters' own lists.
+        durations = {k: list(v) for k, v in {**pollers.durations, **counter.durations}.items()}
         by_function = {k: list(v) for k, v in invocations.by_function.items()}
         get_ms = bare_get_ms(table, 20 if QUICK else 200)
         rounds = [concurrent_round(api, finishes, source, CONCURRENT_JOBS) for _ in range(ROUNDS)]
