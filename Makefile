@@ -88,11 +88,13 @@ sam-build: $(TOOLS_STAMP)
 
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
 ## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor)
+## (each runs to the end; a missed target fails the target once all have run)
 bench: $(STAMP)
-	$(BIN)/python -m bench.api_latency
-	$(BIN)/python -m bench.pipeline
-	$(BIN)/python -m bench.media
-	$(BIN)/python -m bench.truth
+	@status=0; \
+	for module in api_latency pipeline media truth; do \
+		$(BIN)/python -m bench.$$module || status=1; \
+	done; \
+	exit $$status
 
 ## soak: SOAK_JOBS (200) real jobs with forged and duplicated events and a restart mid-work
 soak: $(STAMP)

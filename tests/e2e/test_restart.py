@@ -1,6 +1,6 @@
-"""A local stack you can stop and start again: jobs, queued work and
-idempotency records survive, a stop in the middle of a render fails nothing,
-and every interrupted job completes after the restart."""
+"""A local stack you can stop and start again: jobs and queued work
+survive (the claims of running steps do not), a stop in the middle of a
+render fails nothing, and every interrupted job completes after the restart."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def test_make_help_lists_every_target_with_its_whole_description() -> None:
     for name in ("unit", "integration", "e2e", "lint", "typecheck", "openapi", "clean"):
         assert described[name]
     # A description that runs over several "## " lines is shown whole.
-    assert described["bench"].endswith("exactness on generated talks (beside auto-editor)")
+    assert described["bench"].endswith("a missed target fails the target once all have run)")
     assert described["sam-build"].endswith("(samconfig.toml: build in source)")
 
 

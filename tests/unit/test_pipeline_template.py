@@ -117,12 +117,6 @@ def test_no_queue_rule_or_worker_exists_outside_the_pipeline_and_its_lifecycle(
     assert functions == {f"{p}Function" for p in declared} | others
 
 
-def test_the_idempotency_table_is_declared_with_a_ttl(template: Template) -> None:
-    table = resource(template, "IdempotencyTable", "AWS::DynamoDB::Table")
-    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-
-
 @pytest.mark.parametrize("step", PIPELINE, ids=lambda s: s.name)
 def test_each_step_has_a_sample_sqs_event_of_what_it_consumes(step: Step) -> None:
     event = json.loads((EVENTS_DIR / f"sqs_{step.name.replace('-', '_')}.json").read_text())
