@@ -131,8 +131,10 @@ lambda-package:
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
 		"$$(ls "$(ARTIFACTS_DIR)"/.wheel/*.whl)$(EXTRAS)"
 	@# The Lambda runtime provides boto3; shipping it again costs 35 MB per function.
+	@# The local runtime (talkavocado_local) shares the distribution, never a Lambda.
 	rm -rf "$(ARTIFACTS_DIR)/.wheel" "$(ARTIFACTS_DIR)"/bin "$(ARTIFACTS_DIR)"/boto3* \
-		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer*
+		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer* \
+		"$(ARTIFACTS_DIR)"/talkavocado_local "$(ARTIFACTS_DIR)"/talkavocado/codegen
 
 ## clean: remove the virtualenvs, the SAM build and the tools' caches
 clean:

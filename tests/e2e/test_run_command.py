@@ -11,9 +11,9 @@ import pytest
 
 from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.pipeline import PIPELINE
-from talkavocado.local.cli import main
-from talkavocado.local.notify import LoopbackReceiver, verify
-from talkavocado.local.run import run_video
+from talkavocado_local.cli import main
+from talkavocado_local.notify import LoopbackReceiver, verify
+from talkavocado_local.run import run_video
 from tests.conftest import REPO_ROOT, ffmpeg
 from tests.issuer import AUDIENCE, Issuer, issuer
 

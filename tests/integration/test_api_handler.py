@@ -17,8 +17,8 @@ from talkavocado import wiring
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import validate_document
 from talkavocado.handlers.api import lambda_handler
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import Template
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import Template
 from tests.conftest import sample_event
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"

@@ -11,8 +11,8 @@ import pytest
 from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_OPEN_INDEX, BY_STATUS_INDEX
 from talkavocado.config import Settings
 from talkavocado.domain.keys import ENVS
-from talkavocado.local.invoke import load_handler
-from talkavocado.local.template import Route, Template
+from talkavocado_local.invoke import load_handler
+from talkavocado_local.template import Route, Template
 from tests.conftest import TEMPLATE
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from talkavocado.codegen import step_resources
 from talkavocado.domain.pipeline import PIPELINE, Step
-from talkavocado.local.template import Template
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 JOBS = ["dynamodb:GetItem", "dynamodb:PutItem"]  # read, then compare-and-swap put

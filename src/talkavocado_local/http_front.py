@@ -26,11 +26,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from talkavocado.api import errors
-from talkavocado.local import gateway_auth
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import FunctionSpec, GatewayResponse, Route
-from talkavocado.local.uploads import UPLOAD_PATH
 from talkavocado.support.observability import CORRELATION_HEADER, correlation_id_from, logger
+from talkavocado_local import gateway_auth
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import FunctionSpec, GatewayResponse, Route
+from talkavocado_local.uploads import UPLOAD_PATH
 
 # API Gateway refuses bodies over 10 MB before any function sees them.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024

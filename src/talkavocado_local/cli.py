@@ -19,7 +19,7 @@ from talkavocado.domain.errors import TalkAvocadoError
 
 def _forget(storage_root: Path, env: str) -> None:
     """``--fresh``: the saved state of this env, and its media, go."""
-    from talkavocado.local.state import StateFile
+    from talkavocado_local.state import StateFile
 
     StateFile(storage_root, env).forget()
     shutil.rmtree(storage_root / env, ignore_errors=True)
@@ -28,13 +28,13 @@ def _forget(storage_root: Path, env: str) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from talkavocado.config import Settings
-    from talkavocado.local.functions import StackAddress, state_folder
-    from talkavocado.local.runtime import LocalRuntime
+    from talkavocado_local.functions import StackAddress, state_folder
+    from talkavocado_local.runtime import LocalRuntime
 
     log_format = args.log_format or ("human" if sys.stdout.isatty() else "json")
     if log_format == "human":
-        from talkavocado.local.human_logs import HumanStream
         from talkavocado.support.observability import logger
+        from talkavocado_local.human_logs import HumanStream
 
         logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
         logs.setStream(HumanStream(logs.stream))
@@ -103,9 +103,9 @@ def _print_state(runtime: Any) -> None:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from talkavocado.local.functions import invoke
-    from talkavocado.local.runtime import default_template_path
     from talkavocado.support.observability import logger
+    from talkavocado_local.functions import invoke
+    from talkavocado_local.runtime import default_template_path
 
     text = sys.stdin.read() if str(args.event) == "-" else args.event.read_text()
     try:
@@ -126,8 +126,8 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _env_vars(args: argparse.Namespace) -> int:
-    from talkavocado.local.functions import env_vars
-    from talkavocado.local.runtime import default_template_path
+    from talkavocado_local.functions import env_vars
+    from talkavocado_local.runtime import default_template_path
 
     document = env_vars(args.template or default_template_path(), args.endpoint)
     text = json.dumps(document, indent=2)
@@ -140,7 +140,7 @@ def _env_vars(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from talkavocado.local.run import run_video
+    from talkavocado_local.run import run_video
 
     return run_video(
         args.video, args.tenant, args.timeout, args.log_file, token=args.token, notify=args.notify
@@ -156,7 +156,7 @@ def _openapi(_: argparse.Namespace) -> int:
 
 def _contracts(args: argparse.Namespace) -> int:
     from talkavocado.codegen import contracts, sample_events, step_resources
-    from talkavocado.local.runtime import default_template_path
+    from talkavocado_local.runtime import default_template_path
 
     template = args.template or default_template_path()
     events = Path(template).parent / "events"

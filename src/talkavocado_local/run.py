@@ -22,10 +22,10 @@ from typing import Any, TextIO, cast
 from talkavocado import wiring
 from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.keys import JobKeys, parse_tenant_id, safe_filename
-from talkavocado.local.notify import notifications
-from talkavocado.local.runtime import LocalRuntime
 from talkavocado.media.planner import CutPlan
 from talkavocado.support.observability import logger
+from talkavocado_local.notify import notifications
+from talkavocado_local.runtime import LocalRuntime
 
 POLL_SECONDS = 0.2
 TERMINAL = ("completed", "failed", "cancelled")
