@@ -53,10 +53,11 @@ e2e: $(STAMP)
 security: $(STAMP)
 	$(BIN)/pytest -q tests/security
 
-## lint: ruff check and ruff format --check
+## lint: ruff check, ruff format --check, and the import contracts (lint-imports)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 ## typecheck: mypy, strict
 typecheck: $(STAMP)

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.keys import Env, parse_env
+from talkavocado.errors import ConfigurationError
 from talkavocado.media.limits import PictureLimits
 from talkavocado.media.planner import PlannerParameters
 

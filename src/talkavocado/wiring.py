@@ -14,7 +14,7 @@ from functools import cache, wraps
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ConfigurationError
+from talkavocado.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import boto3

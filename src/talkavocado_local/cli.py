@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
-from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.errors import TalkAvocadoError
 
 
 def _forget(storage_root: Path, env: str) -> None:

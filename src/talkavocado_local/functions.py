@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from talkavocado import wiring
-from talkavocado.domain.errors import ValidationFailed
+from talkavocado.errors import ValidationFailed
 from talkavocado_local.invoke import REGION, LocalContext, load_handler
 from talkavocado_local.isolation import in_own_context
 from talkavocado_local.seed import seed

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from talkavocado import wiring
-from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.keys import JobKeys, parse_tenant_id, safe_filename
+from talkavocado.errors import ValidationFailed
 from talkavocado.media.planner import CutPlan
 from talkavocado.support.observability import logger
 from talkavocado_local.notify import notifications

@@ -17,10 +17,10 @@ import pytest
 from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.eventbridge import EventBridgePublisher
-from talkavocado.domain.errors import ErrorType, StepFailed
 from talkavocado.domain.events import PipelineEvent
 from talkavocado.domain.manifest import validate_document
 from talkavocado.domain.pipeline import PIPELINE, STEP_NAMES
+from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript

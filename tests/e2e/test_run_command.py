@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.pipeline import PIPELINE
+from talkavocado.errors import ValidationFailed
 from talkavocado_local.cli import main
 from talkavocado_local.notify import LoopbackReceiver, verify
 from talkavocado_local.run import run_video

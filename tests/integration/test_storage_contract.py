@@ -12,9 +12,9 @@ import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.adapters.s3_storage import S3Storage
-from talkavocado.domain.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
+from talkavocado.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.ports import Storage
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.clock import now_iso

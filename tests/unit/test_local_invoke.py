@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from talkavocado.domain.errors import ValidationFailed
+from talkavocado.errors import ValidationFailed
 from talkavocado_local.functions import StackAddress
 from talkavocado_local.invoke import LocalContext, one_at_a_time
 from talkavocado_local.runtime import _endpoint_defaults

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from talkavocado.domain.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome

@@ -5,17 +5,17 @@ from typing import Any
 
 import pytest
 
-from talkavocado.domain.errors import (
+from talkavocado.domain.events import AudioExtracted, JobFailed, event_for
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import AudioSection, Manifest
+from talkavocado.errors import (
     DependencyUnavailable,
     ErrorType,
     StepFailed,
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.domain.events import AudioExtracted, JobFailed, event_for
-from talkavocado.domain.jobs import JobError, JobRecord
-from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import AudioSection, Manifest
 from talkavocado.support.retry import backoff_seconds
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.context import classify

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from talkavocado.api import errors, jobs, webhooks
 from talkavocado.api.body import check_body
 from talkavocado.api.routing import ApiServices, provide
-from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.errors import TalkAvocadoError
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
     bind_work,

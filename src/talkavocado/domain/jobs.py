@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from talkavocado.domain.errors import (
-    ErrorType,
-    InvalidTransition,
-)
 from talkavocado.domain.keys import Env, JobKeys
 from talkavocado.domain.manifest import JobStatus
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.errors import (
+    ErrorType,
+    InvalidTransition,
+)
 from talkavocado.support.camel import CamelModel
 from talkavocado.support.clock import now_iso
 

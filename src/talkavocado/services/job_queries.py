@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from talkavocado.domain.errors import JobDataMissing, JobNotFound, StorageObjectMissing
 from talkavocado.domain.jobs import HistoryEntry, JobRecord
 from talkavocado.domain.keys import JobKeys, parse_job_id, parse_tenant_id
 from talkavocado.domain.manifest import Manifest
+from talkavocado.errors import JobDataMissing, JobNotFound, StorageObjectMissing
 from talkavocado.ports import JobQuery, JobRepository, Storage
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.observability import bind_job, logger

@@ -29,12 +29,12 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from talkavocado.domain.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
 from talkavocado.domain.events import JobOutcome, PipelineEvent, event_for
 from talkavocado.domain.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
 from talkavocado.domain.pipeline import FINALIZER, Step, next_step
+from talkavocado.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
 from talkavocado.ports import EventPublisher, JobRepository, Storage
 from talkavocado.services.announce import Announcer
 from talkavocado.services.manifest_store import ManifestStore
