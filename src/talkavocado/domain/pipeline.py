@@ -12,6 +12,7 @@ class Step:
     name: str
     consumes: str
     emits: str
+    completes_job: bool = False  # MarkCompleted: recording the step completes the job
 
     @property
     def resource_prefix(self) -> str:
@@ -28,8 +29,8 @@ PIPELINE: tuple[Step, ...] = (
     Step("transcription", consumes="AudioExtracted", emits="TranscriptReady"),
     Step("smart-cut-planner", consumes="TranscriptReady", emits="CutPlanReady"),
     Step("video-render", consumes="CutPlanReady", emits="RenderCompleted"),
-    # MarkCompleted: the finalizer completes the job and announces it.
-    Step("job-finalizer", consumes="RenderCompleted", emits="JobCompleted"),
+    # The finalizer completes the job and announces it.
+    Step("job-finalizer", consumes="RenderCompleted", emits="JobCompleted", completes_job=True),
 )
 FINALIZER = PIPELINE[-1]
 STEP_NAMES: tuple[str, ...] = tuple(step.name for step in PIPELINE)
