@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from talkavocado.domain.keys import ENVS
+
 
 @dataclass(frozen=True)
 class Step:
@@ -44,11 +46,19 @@ def step_named(name: str) -> Step:
     raise KeyError(name)
 
 
+def queue_name(env: str, step: Step, suffix: str = "") -> str:
+    """``talkavocado-{env}-{step}``, plus ``suffix`` for its dead-letter queue."""
+    return f"talkavocado-{env}-{step.name}{suffix}"
+
+
 def step_of_queue(queue_arn: str, suffix: str = "") -> Step | None:
-    """The step whose queue (``talkavocado-{env}-{step}``, plus ``suffix`` for
-    its dead-letter queue) the ARN names: which step a delivered batch is for."""
+    """The step whose queue (or, with ``suffix``, dead-letter queue) the ARN
+    names exactly: which step a delivered batch is for."""
     name = queue_arn.rsplit(":", 1)[-1]
-    return next((step for step in PIPELINE if name.endswith(f"-{step.name}{suffix}")), None)
+    return next(
+        (step for step in PIPELINE for env in ENVS if name == queue_name(env, step, suffix)),
+        None,
+    )
 
 
 def consumer_of(detail_type: str) -> Step | None:
