@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.keys import Env, parse_env
+from talkavocado.errors import ConfigurationError
 from talkavocado.media.limits import PictureLimits
 from talkavocado.media.planner import PlannerParameters
 
@@ -109,7 +109,6 @@ class Settings:
     jobs_table: str
     event_bus: str
     start_on_create: bool
-    idempotency_table: str
     retry_base_seconds: float
     retry_max_seconds: float
     transcription_engine: str
@@ -160,8 +159,6 @@ class Settings:
             jobs_table=os.environ.get("JOBS_TABLE") or f"talkavocado-{env}-jobs",
             event_bus=os.environ.get("EVENT_BUS_NAME") or f"talkavocado-{env}",
             start_on_create=_flag("START_ON_CREATE", True),
-            idempotency_table=os.environ.get("IDEMPOTENCY_TABLE")
-            or f"talkavocado-{env}-idempotency",
             retry_base_seconds=_number("RETRY_BASE_SECONDS", 2),
             retry_max_seconds=_number("RETRY_MAX_SECONDS", 300),
             transcription_engine=_choice("TRANSCRIPTION_ENGINE", TRANSCRIPTION_ENGINES),

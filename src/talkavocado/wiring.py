@@ -3,7 +3,7 @@ module that chooses adapters.
 
 Adapters and services are imported by the builders that need them, so a
 function's cold start pays only for its own: the API does not load the
-workers (Powertools idempotency and batch, the media steps), and the token
+workers (Powertools batch, the media steps), and the token
 authorizer loads neither boto3 nor the job services."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cache, wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ConfigurationError
+from talkavocado.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import boto3
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from talkavocado.workers.input_stored import InputStoredWorker
     from talkavocado.workers.notifier import Notifier
     from talkavocado.workers.worker import StepWorker
-
-IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -165,6 +163,11 @@ def _bodies() -> dict[str, StepBody]:
     return steps.media_steps(settings(), transcription_engine, filler_spotter)
 
 
+def step_body(name: str) -> StepBody:
+    """The body of the pipeline step ``name``, as its worker runs it."""
+    return _bodies()[name]
+
+
 @_once
 def transcription_engine() -> TranscriptionEngine:
     """The recogniser TRANSCRIPTION_ENGINE names, loaded once per process."""
@@ -187,43 +190,16 @@ def filler_spotter() -> FillerSpotter:
 
 @_once
 def step_worker(name: str) -> StepWorker:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
     from talkavocado.domain.pipeline import step_named
     from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.batch import SqsBatch
     from talkavocado.workers.runner import StepRunner
     from talkavocado.workers.worker import StepWorker
 
-    step = step_named(name)
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-    )
-    # One persistence layer per step: Powertools configures it per function.
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings().idempotency_table, boto3_session=session()
-    )
-
-    def idempotency(function: Callable[..., Any]) -> Callable[..., Any]:
-        wrapped: Callable[..., Any] = idempotent_function(
-            function,
-            data_keyword_argument="work",
-            persistence_store=persistence,
-            config=config,
-            key_prefix=name,
-        )
-        return wrapped
-
     runner = StepRunner(
-        step, _bodies()[name], jobs(), ManifestStore(storage()), storage(), publisher(), idempotency
+        step_named(name), _bodies()[name], jobs(), ManifestStore(storage()), storage(), publisher()
     )
-    return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()), config)
+    return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()))
 
 
 @_once

@@ -15,11 +15,11 @@ from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ErrorType, StepFailed
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import InputSection, Manifest, validate_document
 from talkavocado.domain.pipeline import step_named
+from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan, PlannerParameters, PlanSegment
 from talkavocado.media.transcript import Transcript

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.domain.errors import ConcurrentUpdate, SchemaViolation
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import (
     AudioSection,
@@ -17,6 +16,7 @@ from talkavocado.domain.manifest import (
     encode,
     validate_document,
 )
+from talkavocado.errors import ConcurrentUpdate, SchemaViolation
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.clock import now_iso
 

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from talkavocado.domain.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
@@ -217,7 +218,6 @@ def test_an_invalid_event_is_dropped_without_a_retry(transcribing: World) -> Non
     worker = StepWorker(
         transcribing.runner(step_named("transcription")),
         SqsBatch("transcription", NoVisibility(), RetryPolicy()),
-        None,
     )
     body = json.loads(envelope(event_of("AudioExtracted")))
     body["detail"]["run"] = "not a run"
@@ -240,7 +240,7 @@ def test_a_retryable_failure_is_reported_for_its_record_alone(transcribing: Worl
         transcribing.storage,
         transcribing.publisher,
     )
-    worker = StepWorker(runner, SqsBatch("transcription", NoVisibility(), RetryPolicy()), None)
+    worker = StepWorker(runner, SqsBatch("transcription", NoVisibility(), RetryPolicy()))
     failing = sqs_record(envelope(event_of("AudioExtracted")), "transcription").raw_event
     stale = {**failing, "messageId": "m-2", "body": envelope(event_of("AudioExtracted", run=7))}
     answer = worker.handle({"Records": [failing, stale]}, None)
@@ -418,3 +418,90 @@ def test_each_run_has_its_own_outcome_event_id(pending: World) -> None:
     failer.fail(pending.record(), error)
     first, second = [e for e in pending.publisher.events if isinstance(e, JobOutcome)]
     assert (first.run, second.run) == (1, 2) and first.event_id != second.event_id
+
+
+def runner_with(world: World, body: Any) -> StepRunner:
+    return StepRunner(
+        step_named("transcription"),
+        body,
+        world.jobs,
+        world.manifests,
+        world.storage,
+        world.publisher,
+    )
+
+
+def test_a_second_delivery_while_the_step_runs_does_not_run_it_too(transcribing: World) -> None:
+    """SQS delivers at least once: a duplicate that arrives while the step runs
+    under another delivery finds it claimed and changes nothing."""
+    ran: list[str] = []
+
+    def body(context: StepContext) -> StepOutcome:
+        ran.append("body")
+        if len(ran) == 1:  # the duplicate arrives mid-step
+            runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
+        return StepOutcome("completed", "done")
+
+    before = transcribing.record().steps["transcription"].attempts
+    runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
+    state = transcribing.record().steps["transcription"]
+    assert ran == ["body"]
+    assert (state.status, state.attempts, state.claimed_until) == ("completed", before + 1, None)
+    assert [e.detail_type for e in transcribing.publisher.events] == ["TranscriptReady"]
+
+
+def test_a_claim_left_by_an_invocation_that_died_ends_with_its_time(transcribing: World) -> None:
+    def died(job: JobRecord) -> None:
+        job.start_step("transcription", NOW, claim_until="2026-01-01T00:15:00.000Z")
+
+    mutate_job(transcribing.jobs, KEYS.tenant_id, KEYS.job_id, died)
+    before = transcribing.record().steps["transcription"].attempts
+    transcribing.deliver(step_named("transcription"))  # redelivered long after
+    state = transcribing.record().steps["transcription"]
+    assert transcribing.ran == ["transcription"]
+    assert (state.status, state.attempts) == ("completed", before + 1)
+
+
+@pytest.mark.parametrize("raised", [DependencyUnavailable("throttled"), OSError("disk full")])
+def test_a_delivery_that_stops_short_of_recording_leaves_the_step_unclaimed(
+    transcribing: World, raised: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retryable error, or a failure after the body (here: the manifest
+    write), leaves the step for the next delivery to run at once."""
+    if isinstance(raised, DependencyUnavailable):
+
+        def body(context: StepContext) -> StepOutcome:
+            raise raised
+
+    else:
+        body = transcribing.body
+
+        def broken_update(*args: Any) -> Manifest:
+            raise raised
+
+        monkeypatch.setattr(transcribing.manifests, "update", broken_update)
+    with pytest.raises(type(raised)):
+        runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
+    state = transcribing.record().steps["transcription"]
+    assert (state.status, state.claimed_until) == ("running", None)
+
+
+def test_the_manifest_follows_the_record_when_the_finalizer_completes_the_job(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, status="processing")
+    world.complete_steps(len(STEP_NAMES) - 1)
+    world.deliver(FINALIZER)
+    assert (world.record().status, world.manifest().status) == ("completed", "completed")
+
+
+def test_a_manifest_left_behind_by_a_crash_is_brought_in_line_by_the_redelivery(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, status="processing")
+    world.complete_steps(len(STEP_NAMES))
+    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.complete())
+    assert world.manifest().status == "processing"  # crashed before the manifest's copy
+    world.deliver(FINALIZER)
+    assert (world.record().status, world.manifest().status) == ("completed", "completed")
+    assert [e.detail_type for e in world.publisher.events] == ["JobCompleted"]

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from talkavocado.adapters.upload_policy import UploadSigner
-from talkavocado.domain.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.ports import StoredObject, UploadTarget
 
 _COPY_CHUNK = 1024 * 1024

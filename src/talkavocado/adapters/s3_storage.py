@@ -15,8 +15,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from talkavocado.adapters.upload_policy import content_type_condition
-from talkavocado.domain.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
 from talkavocado.ports import StoredObject, UploadTarget
 
 _CHUNK = 1024 * 1024

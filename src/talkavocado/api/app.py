@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from talkavocado.api import errors, jobs, media, review, webhooks
 from talkavocado.api.body import check_body
 from talkavocado.api.routing import ApiServices, provide
-from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.errors import TalkAvocadoError
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
     bind_work,
@@ -57,6 +57,7 @@ def handle(
         provide(app, services)
         response = app.resolve(event, context)
     response.setdefault("multiValueHeaders", {})[CORRELATION_HEADER] = [correlation_id]
+    _end_with_newline(response)
     status = int(response.get("statusCode") or 500)
     metrics.add_dimension(name="statusClass", value=f"{status // 100}xx")
     metrics.add_metric(name="ApiResponses", unit=MetricUnit.Count, value=1)
@@ -70,6 +71,15 @@ def handle(
         },
     )
     return response
+
+
+def _end_with_newline(response: dict[str, Any]) -> None:
+    """A JSON answer ends its line, as a terminal (curl) shows best; API
+    Gateway passes the body through as it is."""
+    body = response.get("body")
+    text = isinstance(body, str) and not response.get("isBase64Encoded")
+    if text and body and not body.endswith("\n"):
+        response["body"] = body + "\n"
 
 
 def _refused(error: TalkAvocadoError) -> dict[str, Any]:

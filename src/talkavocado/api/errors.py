@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from talkavocado.api.models import ErrorDetail, ErrorResponse
-from talkavocado.domain.errors import (
+from talkavocado.errors import (
     ArtifactNotFound,
     AssetNotFound,
     ConcurrentUpdate,

@@ -18,8 +18,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from talkavocado.api.routing import ERRORS, services_of
-from talkavocado.domain.errors import AssetNotFound
 from talkavocado.domain.keys import parse_job_id
+from talkavocado.errors import AssetNotFound
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
 

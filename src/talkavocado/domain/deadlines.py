@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.errors import ErrorType
 from talkavocado.support.clock import parse_time
 
 UPLOAD_STEP = "upload"  # the error's step of a job whose input never came

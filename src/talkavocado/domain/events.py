@@ -14,10 +14,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 from talkavocado.domain.manifest import Manifest
+from talkavocado.errors import ErrorType
 from talkavocado.support.camel import CamelModel
 
 EVENT_SOURCE = "talkavocado.pipeline"

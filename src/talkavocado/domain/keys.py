@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from talkavocado.domain.errors import InvalidKey, ValidationFailed
+from talkavocado.errors import InvalidKey, ValidationFailed
 
 Env = Literal["dev", "stage", "prod", "test"]
 ENVS: tuple[str, ...] = get_args(Env)

@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from talkavocado.domain.errors import (
+from talkavocado.domain.jobs import HistoryEntry, JobRecord
+from talkavocado.domain.keys import JobKeys, parse_job_id, parse_tenant_id
+from talkavocado.domain.manifest import Manifest
+from talkavocado.errors import (
     ArtifactNotFound,
     JobDataMissing,
     JobNotFound,
     StorageObjectMissing,
 )
-from talkavocado.domain.jobs import HistoryEntry, JobRecord
-from talkavocado.domain.keys import JobKeys, parse_job_id, parse_tenant_id
-from talkavocado.domain.manifest import Manifest
 from talkavocado.ports import JobQuery, JobRepository, Storage
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.observability import bind_job, logger

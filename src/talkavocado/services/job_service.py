@@ -23,17 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from talkavocado.domain.errors import (
-    ConcurrentUpdate,
-    InputNotUploaded,
-    InvalidKey,
-    InvalidTransition,
-    JobAlreadyExists,
-    JobDataMissing,
-    JobNotFound,
-    StorageObjectMissing,
-    ValidationFailed,
-)
 from talkavocado.domain.events import JobCreated, JobOutcome, event_for
 from talkavocado.domain.jobs import (
     DONE_STEP_STATUSES,
@@ -51,6 +40,17 @@ from talkavocado.domain.keys import (
 )
 from talkavocado.domain.manifest import InputSection, Manifest
 from talkavocado.domain.pipeline import STEP_NAMES, step_named
+from talkavocado.errors import (
+    ConcurrentUpdate,
+    InputNotUploaded,
+    InvalidKey,
+    InvalidTransition,
+    JobAlreadyExists,
+    JobDataMissing,
+    JobNotFound,
+    StorageObjectMissing,
+    ValidationFailed,
+)
 from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
 from talkavocado.services.announce import Announcer
 from talkavocado.services.job_queries import existing

@@ -15,7 +15,6 @@ from typing import IO
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ErrorType, StepFailed, StorageObjectMissing
 from talkavocado.domain.manifest import (
     AudioSection,
     Manifest,
@@ -25,6 +24,7 @@ from talkavocado.domain.manifest import (
     TranscriptSection,
 )
 from talkavocado.domain.pipeline import FINALIZER
+from talkavocado.errors import ErrorType, StepFailed, StorageObjectMissing
 from talkavocado.media.commands import (
     AUDIO_BITRATE_KBPS,
     AUDIO_SAMPLE_RATE,

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.adapters.upload_policy import PolicyRefused, UploadSigner
-from talkavocado.domain.errors import InvalidKey
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import InvalidKey
 
 CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -24,9 +27,18 @@ _TYPES = {".mp4": "video/mp4", ".mp3": "audio/mpeg", ".json": "application/json"
 Answer = tuple[HTTPStatus, str]
 
 
-def serve(request: BaseHTTPRequestHandler, signer: UploadSigner, root: Path) -> Answer | None:
-    """Send the signed key's bytes (or the range asked for) and return None;
-    or the refusal, for the front to answer in the API's error shape."""
+@dataclass(frozen=True)
+class Download:
+    """What is sent: its status, headers and the bytes, read as they go."""
+
+    status: HTTPStatus
+    headers: list[tuple[str, str]]
+    body: Iterator[bytes]
+
+
+def serve(request: BaseHTTPRequestHandler, signer: UploadSigner, root: Path) -> Download | Answer:
+    """The signed key's bytes (or the range asked for); or the refusal, for
+    the front to answer in the API's error shape."""
     query = parse_qs(urlsplit(request.path).query)
     key, expires, signature = (
         query.get(name, [""])[-1] for name in ("key", "expires", "signature")
@@ -43,38 +55,39 @@ def serve(request: BaseHTTPRequestHandler, signer: UploadSigner, root: Path) -> 
         handle = path.open("rb")
     except (FileNotFoundError, IsADirectoryError):
         return HTTPStatus.NOT_FOUND, "no such object"
+    size = path.stat().st_size
+    asked = request.headers.get("Range")
+    span = _span(asked, size)
+    if span is None:
+        handle.close()
+        headers = [("Content-Range", f"bytes */{size}"), ("Content-Length", "0")]
+        return Download(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, headers, iter(()))
+    first, last = span
+    length = last - first + 1 if size else 0
+    headers = [
+        ("Content-Type", _TYPES.get(path.suffix, "application/octet-stream")),
+        ("Accept-Ranges", "bytes"),
+        ("Cache-Control", "private, max-age=300"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Content-Length", str(length)),
+    ]
+    if asked is not None:
+        headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
+    status = HTTPStatus.PARTIAL_CONTENT if asked is not None else HTTPStatus.OK
+    return Download(status, headers, _read(handle, first, length))
+
+
+def _read(handle: BinaryIO, first: int, length: int) -> Iterator[bytes]:
+    """The bytes, a chunk at a time; the file is closed when the answer is
+    sent or dropped (a player that seeks drops the rest)."""
     with handle:
-        size = path.stat().st_size
-        span = _span(request.headers.get("Range"), size)
-        if span is None:
-            request.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-            request.send_header("Content-Range", f"bytes */{size}")
-            request.send_header("Content-Length", "0")
-            request.end_headers()
-            return None
-        first, last = span
-        partial = request.headers.get("Range") is not None
-        request.send_response(HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK)
-        request.send_header("Content-Type", _TYPES.get(path.suffix, "application/octet-stream"))
-        request.send_header("Accept-Ranges", "bytes")
-        request.send_header("Cache-Control", "private, max-age=300")
-        request.send_header("X-Content-Type-Options", "nosniff")
-        if partial:
-            request.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-        request.send_header("Content-Length", str(last - first + 1 if size else 0))
-        request.end_headers()
         handle.seek(first)
-        remaining = last - first + 1 if size else 0
-        try:
-            while remaining > 0:
-                chunk = handle.read(min(CHUNK, remaining))
-                if not chunk:
-                    break
-                request.wfile.write(chunk)
-                remaining -= len(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            request.close_connection = True  # a player that seeks drops the rest
-    return None
+        while length > 0:
+            chunk = handle.read(min(CHUNK, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
 
 
 def _span(header: str | None, size: int) -> tuple[int, int] | None:
