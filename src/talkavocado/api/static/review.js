@@ -16,7 +16,8 @@ const EXPORTS = ["fcpxml", "xml", "edl", "otio", "srt", "vtt"];
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 const FOLLOW_MS = 1000;
 const TOKEN_KEY = "talkavocado.token";
-const FALLBACK_FPS = 30;
+// Without a picture the plan has no frames: its times are to the millisecond.
+const NO_FRAMES = 1000;
 
 const page = document.getElementById("review");
 const $ = (id) => document.getElementById(id);
@@ -29,7 +30,7 @@ const state = {
   job: null,
   plan: null, // {version, segments: [{start, end, action, reason}]}
   segments: [],
-  fps: FALLBACK_FPS,
+  fps: NO_FRAMES,
   duration: 0,
   words: [], // [{start, end, element}]
   regions: [],
@@ -414,7 +415,7 @@ async function loadPlan() {
     action: s.action,
     reason: s.reason || "",
   }));
-  state.fps = plan.frameRate || plan.fps || FALLBACK_FPS;
+  state.fps = plan.frameRate || NO_FRAMES;
   state.edited = false;
 }
 
