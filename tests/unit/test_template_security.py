@@ -40,8 +40,12 @@ NEEDED: dict[str, dict[str, Any]] = {
             *PUBLISH,
             *MISSING_IS_404,
         },
-        # The input's key: checked on start, and signed into its upload policy.
-        "objects": reads_writes([MANIFEST, "input/source"], [MANIFEST, "input/source"]),
+        # The input's key: checked on start, and signed into its upload policy;
+        # plans read and their edits written; the render's captions exported.
+        "objects": reads_writes(
+            [MANIFEST, "input/source", "plan/*", "renders/*"],
+            [MANIFEST, "input/source", "plan/*"],
+        ),
     },
     "AuthorizerFunction": {"actions": set(), "objects": {}},
     "AudioExtractionFunction": {

@@ -22,6 +22,7 @@ from talkavocado.domain.errors import (
     JobDataMissing,
     JobNotFound,
     PayloadTooLarge,
+    PlanNotFound,
     TalkAvocadoError,
     TenantMismatch,
     UnsupportedMediaType,
@@ -34,6 +35,7 @@ from talkavocado.support.observability import current_correlation_id, logger
 STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     ValidationFailed: HTTPStatus.BAD_REQUEST,
     JobNotFound: HTTPStatus.NOT_FOUND,
+    PlanNotFound: HTTPStatus.NOT_FOUND,
     WebhookNotFound: HTTPStatus.NOT_FOUND,
     WebhookLimitReached: HTTPStatus.CONFLICT,
     TenantMismatch: HTTPStatus.FORBIDDEN,

@@ -76,6 +76,12 @@ class JobNotFound(TalkAvocadoError):
     code = "NOT_FOUND"
 
 
+class PlanNotFound(TalkAvocadoError):
+    """The job has no plan yet (or no such export of it)."""
+
+    code = "NOT_FOUND"
+
+
 class JobAlreadyExists(TalkAvocadoError):
     code = "CONFLICT"
 
@@ -128,6 +134,9 @@ class ErrorType(StrEnum):
     PICTURE_TOO_LARGE = "PICTURE_TOO_LARGE"
     # No input was stored within the upload window (and its grace period).
     UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
+    # A plan awaiting review was neither approved nor edited within the
+    # review window.
+    REVIEW_EXPIRED = "REVIEW_EXPIRED"
     UNKNOWN = "UNKNOWN"
 
     @property

@@ -195,6 +195,11 @@ class StepRunner:
             "step finished",
             extra={"outcome": outcome.status, "summary": outcome.summary, "durationMs": duration},
         )
+        if job.awaits_review:
+            # Its plan waits for a person: approving or editing it goes on.
+            self._manifests.project(keys, job)
+            logger.info("plan awaits its review")
+            return None
         following = event_for(self.step.emits, job, manifest)
         return {"detailType": following.detail_type, "detail": following.model_dump(mode="json")}
 
@@ -215,6 +220,9 @@ class StepRunner:
         """The step is already recorded: publish its event again, unless the
         next step shows it has received it."""
         after = next_step(self.step)
+        if job.awaits_review:
+            logger.info("duplicate delivery; the plan awaits its review")
+            return
         if after is not None and job.steps[after.name].status != "pending":
             logger.info("duplicate delivery; already done and passed on")
             return
