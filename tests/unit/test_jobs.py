@@ -10,7 +10,7 @@ def test_terminal_statuses_allow_no_transition_except_a_new_run() -> None:
     assert ALLOWED_TRANSITIONS["cancelled"] == frozenset()
     assert ALLOWED_TRANSITIONS["failed"] == frozenset({"processing"})
     assert ALLOWED_TRANSITIONS["completed"] == frozenset({"processing"})
-    assert TERMINAL_STATUSES == {"completed", "failed", "cancelled"}
+    assert {"completed", "failed", "cancelled"} == TERMINAL_STATUSES
 
 
 def test_status_never_moves_back_to_pending() -> None:

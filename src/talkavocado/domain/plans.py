@@ -147,6 +147,7 @@ def edited_plan(segments: Sequence[Segment], planner: CutPlan, fps: float | None
         raise ValidationFailed(f"a plan has at most {MAX_SEGMENTS} segments", field="segments")
     # The last boundary may be the end snapped to the frame grid.
     end_limit = max(duration, snap_time(duration, fps))
+    end_floor = min(duration, snap_time(duration, fps))
     cursor = 0.0
     normalised: list[PlanSegment] = []
     for index, segment in enumerate(segments):
@@ -175,7 +176,7 @@ def edited_plan(segments: Sequence[Segment], planner: CutPlan, fps: float | None
                 PlanSegment(start=cursor, end=round(end, 6), action=segment.action, reason=reason)
             )
         cursor = round(end, 6)
-    if cursor < duration - TOLERANCE:
+    if cursor < end_floor - TOLERANCE:
         raise ValidationFailed(
             f"the segments end at {cursor:.3f} s, before the input's end ({duration:.3f} s): "
             "they must cover the whole input",
