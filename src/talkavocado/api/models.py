@@ -211,6 +211,10 @@ class SegmentBody(_Wire):
     end: Annotated[float, Field(gt=0, examples=[2.76])]
     action: Literal["keep", "cut"]
     reason: Annotated[str, Field(max_length=MAX_REASON_LENGTH)] = "edited"
+    # As GET answers them, so that a plan read can be sent back as it is;
+    # the times decide.
+    start_frame: Annotated[int, Field(ge=0)] | None = None
+    end_frame: Annotated[int, Field(ge=0)] | None = None
 
 
 class EditPlanRequest(_Wire):
