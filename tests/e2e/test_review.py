@@ -16,7 +16,7 @@ from tests.e2e.test_pipeline import new_tenant
 
 
 def kept(plan: dict[str, Any]) -> float:
-    return sum(s["end"] - s["start"] for s in plan["segments"] if s["action"] == "keep")
+    return float(sum(s["end"] - s["start"] for s in plan["segments"] if s["action"] == "keep"))
 
 
 def rendered_duration(stack: Stack, job: dict[str, Any], fps: float) -> float:
