@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, get_args
 
-from talkavocado.media.commands import frame_span, rate
-
 TimelineFormat = Literal["fcpxml", "xml", "edl", "otio"]
 TIMELINE_FORMATS: tuple[str, ...] = get_args(TimelineFormat)
 # A source without a picture has no frame grid; editors still count in
@@ -50,6 +48,10 @@ def timeline_of(
     """The kept segments (frame-snapped, as the render cuts them) as frames
     of the source's rate: with a picture, the render's own frame numbers
     (``frame_span``); without, times counted at AUDIO_ONLY_RATE."""
+    # Imported here: the API, which exports, does not load the render's
+    # module for anything else (its cold start).
+    from talkavocado.media.commands import frame_span, rate
+
     exact = Fraction(rate(fps)) if fps else Fraction(AUDIO_ONLY_RATE)
     clips = []
     for start, end in keeps:
