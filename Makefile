@@ -113,11 +113,15 @@ openapi: $(STAMP)
 ## python3.13 on arm64, whatever Python builds them; media tools only where used.
 LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
 	--implementation cp --python-version 3.13 --only-binary=:all:
-CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction InputStoredFunction \
+CORE_FUNCTIONS  := JobFinalizerFunction DeadLetterFunction InputStoredFunction \
                    DeadlineSweepFunction NotificationsFunction
 
 $(addprefix build-,$(CORE_FUNCTIONS)):
 	$(MAKE) lambda-package EXTRAS=
+
+# The API with the plan exports' OpenTimelineIO (no other function needs it).
+build-ApiFunction:
+	$(MAKE) lambda-package EXTRAS=[export]
 
 build-AuthorizerFunction:
 	$(MAKE) lambda-package EXTRAS=[auth]

@@ -89,6 +89,12 @@ class AssetNotFound(TalkAvocadoError):
     code = "NOT_FOUND"
 
 
+class PlanNotFound(TalkAvocadoError):
+    """The job has no plan yet (or no such export of it)."""
+
+    code = "NOT_FOUND"
+
+
 class JobAlreadyExists(TalkAvocadoError):
     code = "CONFLICT"
 
@@ -141,6 +147,9 @@ class ErrorType(StrEnum):
     PICTURE_TOO_LARGE = "PICTURE_TOO_LARGE"
     # No input was stored within the upload window (and its grace period).
     UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
+    # A plan awaiting review was neither approved nor edited within the
+    # review window.
+    REVIEW_EXPIRED = "REVIEW_EXPIRED"
     UNKNOWN = "UNKNOWN"
 
     @property

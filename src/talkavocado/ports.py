@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from talkavocado.domain.jobs import HistoryEntry, JobRecord
     from talkavocado.domain.keys import JobKeys
     from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
+    from talkavocado.media.timeline import Timeline, TimelineFormat
     from talkavocado.media.transcript import Segment
 
 
@@ -238,6 +239,12 @@ class FillerSpotter(Protocol):
     sample_rate: int
 
     def spot(self, pcm: bytes) -> str | None: ...
+
+
+class TimelineWriter(Protocol):
+    """An editor's timeline file of a plan's kept segments."""
+
+    def write(self, timeline: Timeline, fmt: TimelineFormat) -> bytes: ...
 
 
 class Visibility(Protocol):

@@ -140,10 +140,28 @@ def _env_vars(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from talkavocado_local.run import run_video
+    from talkavocado_local.run import RunOptions, default_output, run_video
 
+    fillers = None
+    if args.fillers is not None:
+        fillers = [filler.strip() for filler in args.fillers.split(",") if filler.strip()]
+    options = RunOptions(
+        output=None if args.dry_run else (args.output or default_output(args.video)),
+        margin=args.margin,
+        min_pause=args.min_pause,
+        fillers=fillers,
+        export=args.export,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
     return run_video(
-        args.video, args.tenant, args.timeout, args.log_file, token=args.token, notify=args.notify
+        args.video,
+        args.tenant,
+        args.timeout,
+        args.log_file,
+        token=args.token,
+        notify=args.notify,
+        options=options,
     )
 
 
@@ -240,6 +258,50 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="take one video through the whole pipeline locally and print the job"
     )
     run.add_argument("video", type=Path, help="the video (or audio) file to process")
+    run.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="where the render goes (default: NAME_cut.EXT beside the input, its captions "
+        "beside it)",
+    )
+    run.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="sound kept around speech on each side of a cut (the job's marginSeconds)",
+    )
+    run.add_argument(
+        "--min-pause",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the shortest pause that is cut (the job's minPauseSeconds)",
+    )
+    run.add_argument(
+        "--fillers",
+        default=None,
+        metavar="WORDS",
+        help='the filler words and phrases to cut, comma-separated ("" cuts none)',
+    )
+    run.add_argument(
+        "--export",
+        choices=["fcpxml", "xml", "edl", "otio"],
+        default=None,
+        help="also write the cut as an editor's timeline beside the input (NAME_cut.FORMAT): "
+        "fcpxml (Final Cut Pro X, DaVinci Resolve), xml (Premiere Pro, FCP 7), "
+        "edl (CMX 3600), otio",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan and print the cuts, without rendering",
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the job document instead of the summary"
+    )
     run.add_argument(
         "--notify",
         default=None,

@@ -40,16 +40,18 @@ NEEDED: dict[str, dict[str, Any]] = {
             *MISSING_IS_404,
         },
         # The input's key: checked on start, and signed into its upload policy;
-        # the documents a review page reads and the media its links play.
+        # the documents a review page reads and the media its links play; plans
+        # read and their edits written; the render's captions exported.
         "objects": reads_writes(
             [
                 MANIFEST,
                 "input/source",
                 "audio/peaks.json",
                 "transcripts/transcript.json",
+                "plan/*",
                 "renders/*",
             ],
-            [MANIFEST, "input/source"],
+            [MANIFEST, "input/source", "plan/*"],
         ),
     },
     "AuthorizerFunction": {"actions": set(), "objects": {}},

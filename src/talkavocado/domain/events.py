@@ -166,7 +166,8 @@ def event_for(
         "audio_key": manifest.audio.key if manifest.audio else None,
         "transcript_key": manifest.transcript.json_key if manifest.transcript else None,
         "captions_key": manifest.transcript.srt_key if manifest.transcript else None,
-        "plan_key": manifest.plan.key if manifest.plan else None,
+        # The plan the render reads: an edit of the planner's, or its own.
+        "plan_key": (manifest.plan.edited_key or manifest.plan.key) if manifest.plan else None,
         "render_keys": [render.key for render in manifest.renders],
     }
     if error is not None:

@@ -136,6 +136,14 @@ class JobKeys:
     def cut_plan(self) -> str:
         return self.prefix + "plan/cut_plan.json"
 
+    def edited_plan(self, version: int, edit_id: str) -> str:
+        """An edit of the plan (version 2 and on), kept beside the planner's
+        own; ``edit_id`` makes each edit's key its own, so that an edit a
+        crash left unrecorded is never taken for a later one."""
+        if version < 2 or not re.fullmatch(r"[0-9a-f]{1,32}", edit_id):
+            raise ValidationFailed("an edited plan has version 2 or more and a hex id")
+        return self.prefix + f"plan/cut_plan.v{version}-{edit_id}.json"
+
     @property
     def base_cuts_render(self) -> str:
         return self.prefix + "renders/base_cuts.mp4"

@@ -227,6 +227,9 @@ class StepRunner:
             "step finished",
             extra={"outcome": outcome.status, "summary": outcome.summary, "durationMs": duration},
         )
+        if job.awaits_review:  # its plan waits for a person: approving or editing it goes on
+            logger.info("plan awaits its review")
+            return None
         return event_for(self.step.emits, job, manifest)
 
     def _record(self, manifest: Manifest, outcome: StepOutcome) -> None:
@@ -244,6 +247,9 @@ class StepRunner:
         """The step is already recorded: publish its event again, unless the
         next step shows it has received it."""
         after = next_step(self.step)
+        if job.awaits_review:
+            logger.info("duplicate delivery; the plan awaits its review")
+            return
         if after is not None and job.steps[after.name].status != "pending":
             logger.info("duplicate delivery; already done and passed on")
             return

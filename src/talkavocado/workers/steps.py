@@ -22,6 +22,7 @@ from talkavocado.domain.manifest import (
     RenderEntry,
     SubtitleEntry,
     TranscriptSection,
+    VideoSection,
 )
 from talkavocado.domain.pipeline import FINALIZER
 from talkavocado.errors import ErrorType, StepFailed, StorageObjectMissing
@@ -187,8 +188,16 @@ class MediaSteps:
             peaks_key=context.keys.peaks,
         )
 
+        # The frame grid the render cuts on: plans and exports are shown on it.
+        video = (
+            VideoSection(frame_rate=info.fps, width=info.width, height=info.height)
+            if info.has_video and info.fps
+            else None
+        )
+
         def record(manifest: Manifest) -> None:
             manifest.audio = section
+            manifest.video = video
 
         summary = f"{section.duration_sec:.1f} s of {info.audio_codec} audio"
         return StepOutcome("completed", summary, record)
@@ -233,7 +242,11 @@ class MediaSteps:
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
         transcript = Transcript.model_validate_json(document)
-        parameters = self._settings.planner
+        # The deployment's defaults, with what the job asked for instead.
+        settings = context.job.settings
+        parameters = (
+            settings.parameters(self._settings.planner) if settings else self._settings.planner
+        )
         if context.manifest.audio is None:
             raise StepFailed(ErrorType.INPUT_MISSING, "the extracted audio is not recorded")
         duration = context.manifest.audio.duration_sec
@@ -245,9 +258,16 @@ class MediaSteps:
             _time_left(context),
         )
         words = list(transcript.words())
-        sounds = short_sounds(duration, quiet)
-        looked = self._second_look(audio, sounds, context.remaining_seconds)
-        spotted = [*misheard_fillers(sounds, words), *looked]
+        spotted: list[tuple[float, float, str]] = []
+        if parameters.fillers:  # none asked for: no filler is cut, spotted or heard
+            sounds = short_sounds(duration, quiet)
+            wanted = {filler.lower() for filler in parameters.fillers}
+            looked = [
+                found
+                for found in self._second_look(audio, sounds, context.remaining_seconds)
+                if found[2] in wanted
+            ]
+            spotted = [*misheard_fillers(sounds, words), *looked]
         plan = plan_cuts(duration, quiet, words, parameters, spotted)
         if plan.kept_duration <= 0:
             raise StepFailed(
@@ -260,10 +280,11 @@ class MediaSteps:
             algorithm=plan.algorithm,
             total_cuts=plan.total_cuts,
             planned_at=now_iso(),
+            version=1,
         )
 
         def record(manifest: Manifest) -> None:
-            manifest.plan = section
+            manifest.plan = section  # a new plan: an earlier edit no longer applies
 
         summary = f"{plan.total_cuts} cuts removing {plan.cut_duration:.1f} s of {duration:.1f} s"
         return StepOutcome("completed", summary, record)
@@ -304,8 +325,11 @@ class MediaSteps:
 
     def render(self, context: StepContext) -> StepOutcome:
         source = _source(context)
+        # The plan as approved or edited: the planner's own, or an edit of it.
+        version = context.job.plan_version
+        plan_key = context.job.plan_key or context.keys.cut_plan
         try:
-            document = context.storage.get(context.keys, context.keys.cut_plan).data
+            document = context.storage.get(context.keys, plan_key).data
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the cut plan is missing") from None
         plan = CutPlan.model_validate_json(document)
@@ -348,7 +372,8 @@ class MediaSteps:
                 codec="h264" if info.has_video else "aac",
                 duration_sec=round(rendered, 3),
                 resolution=_resolution(size),
-                notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
+                notes=f"plan version {version or 1}: {plan.total_cuts} cuts, "
+                f"{plan.cut_duration:.1f} s removed",
                 rendered_at=now_iso(),
             )
         ]
