@@ -105,6 +105,7 @@ def test_the_sample_reaches_completed_with_every_step_and_artifact(stack: Stack)
         "transcript": f"{prefix}transcripts/transcript.json",
         "plan": f"{prefix}plan/cut_plan.json",
         "renders": [f"{prefix}renders/base_cuts.mp4", f"{prefix}renders/preview.mp4"],
+        "peaks": f"{prefix}audio/peaks.json",
     }
     manifest = manifest_of(stack, tenant, job_id, "completed")
     assert manifest["status"] == "completed"
@@ -139,7 +140,13 @@ def test_a_broken_file_fails_its_job_with_a_clear_error_and_nothing_half_written
     assert job["error"]["step"] == "audio-extraction"
     assert message in job["error"]["message"]
     assert job["steps"]["audio-extraction"]["attempts"] == 1
-    assert job["artifacts"] == {"audio": None, "transcript": None, "plan": None, "renders": []}
+    assert job["artifacts"] == {
+        "audio": None,
+        "transcript": None,
+        "plan": None,
+        "renders": [],
+        "peaks": None,
+    }
     job_dir = stack.storage / "test" / tenant / job_id
     assert sorted(p.name for p in job_dir.iterdir()) == ["input", "manifest.json"]
 
