@@ -129,10 +129,11 @@ class JobRepository(Protocol):
         """The job's transitions, oldest first, a page of ``limit`` after ``cursor``."""
         ...
 
-    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
+    def open_jobs(self, created_before: str) -> Iterator[tuple[str, str]]:
         """(tenant, job id) of every pending or processing job, of every
-        tenant, whose record last changed before ``updated_before``: for the
-        deadline sweep only."""
+        tenant, created before ``created_before``: for the deadline sweep
+        only, which judges each from its record (a job created before a time
+        may have changed since; none changed before it was created)."""
         ...
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:

@@ -7,6 +7,7 @@ Index names must match template.yaml (a test checks)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ from talkavocado.support.clock import now_iso
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
 BY_OPEN_INDEX = "byOpen"
+_BATCH_GET = 100  # keys in one BatchGetItem
+_BATCH_ATTEMPTS = 8
 # The attributes of a page's start key: the table's keys, and an index's sort key.
 _TABLE_KEYS = frozenset({"tenantId", "jobSort"})
 _START_KEYS = {
@@ -103,17 +106,17 @@ class DynamoJobRepository:
             raise
         return saved.without_journal()
 
-    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
-        """(tenant, job) of every open job last changed before the time, from
-        the sparse ``byOpen`` index (keys only), shard by shard, page by page."""
+    def open_jobs(self, created_before: str) -> Iterator[tuple[str, str]]:
+        """(tenant, job) of every open job created before the time, from the
+        sparse ``byOpen`` index (keys only), shard by shard, page by page."""
         paginator = self._client.get_paginator("query")
         for shard in range(OPEN_SHARDS):
             pages = paginator.paginate(
                 TableName=self._table,
                 IndexName=BY_OPEN_INDEX,
-                KeyConditionExpression="openShard = :shard AND updatedAt < :before",
+                KeyConditionExpression="openShard = :shard AND createdAt < :before",
                 ExpressionAttributeValues=attributes(
-                    {":shard": f"open#{shard}", ":before": updated_before}
+                    {":shard": f"open#{shard}", ":before": created_before}
                 ),
             )
             for page in pages:
@@ -139,9 +142,11 @@ class DynamoJobRepository:
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
         """One Query on an index of the tenant's partition: ``byCreatedAt``, or
-        ``byStatus`` (``status#createdAt#jobId``) for one status. Creation time
-        bounds go into the key condition; a filter drops the items exactly on
-        a bound (DynamoDB's BETWEEN includes them), so a page may come short."""
+        ``byStatus`` (``status#createdAt#jobId``) for one status; the indexes
+        hold keys only, so the page's records are then read by key
+        (BatchGetItem). Creation time bounds go into the key condition; a
+        filter drops the items exactly on a bound (DynamoDB's BETWEEN includes
+        them), so a page may come short."""
         values: dict[str, Any] = {":tenant": tenant_id}
         filters = []
         if query.created_after is not None:
@@ -168,7 +173,32 @@ class DynamoJobRepository:
         }
         if filters:
             arguments["FilterExpression"] = " AND ".join(filters)
-        items, cursor = query_page(
+        keys, cursor = query_page(
             self._client, arguments, tenant_id, query.cursor, _START_KEYS[index]
         )
-        return JobPage([_record(item) for item in items], cursor)
+        return JobPage(self._records(tenant_id, keys), cursor)
+
+    def _records(self, tenant_id: str, keys: list[dict[str, Any]]) -> list[JobRecord]:
+        """The records of ``keys`` (of the tenant's partition), in their order."""
+        wanted = [
+            {"tenantId": {"S": tenant_id}, "jobSort": key["jobSort"]}
+            for key in keys
+            if key["tenantId"] == {"S": tenant_id}
+        ]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), _BATCH_GET):
+            pending: dict[str, Any] = {self._table: {"Keys": wanted[start : start + _BATCH_GET]}}
+            for attempt in range(_BATCH_ATTEMPTS):
+                answer = self._client.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    found[item["jobSort"]["S"]] = item
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("the jobs table left a listing's records unread")
+        # A job's record leaves no index while it exists; a missing one is skipped.
+        return [
+            _record(found[key["jobSort"]["S"]]) for key in wanted if key["jobSort"]["S"] in found
+        ]
