@@ -182,6 +182,7 @@ def _table(params: dict[str, Any]) -> str:
     return str(params.get("TableName", "")).removeprefix("talkavocado-test-")
 
 
+_UPDATED = "(updated)"  # marks an UpdateItem's key: the item's other attributes unknown
 Write = tuple[
     str, Item, Item | None, bool
 ]  # table, key, the item written (None: deleted), in a transaction
@@ -233,7 +234,7 @@ class RequestCounter:
         if operation == "DeleteItem":
             return [(table, params["Key"], None, False)]
         if operation == "UpdateItem":  # not made on the jobs table; counted as the key alone
-            return [(table, params["Key"], params["Key"], False)]
+            return [(table, params["Key"], {**params["Key"], _UPDATED: {"NULL": True}}, False)]
         writes: list[Write] = []
         if operation == "TransactWriteItems":
             for entry in params.get("TransactItems", []):
@@ -270,7 +271,7 @@ class RequestCounter:
                 units += sum(index_units(i, before, item, shape.keys) for i in shape.indexes)
             if item is None:
                 self._items.pop(stored_key, None)
-            elif len(item) > len(key) or before is None:
+            elif _UPDATED not in item or before is None:
                 self._items[stored_key] = item
         return units
 

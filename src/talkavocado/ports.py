@@ -117,10 +117,10 @@ class JobRepository(Protocol):
 
     def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
         """Replace the record if its stored ``version`` is still
-        ``expected_version``; bump ``version`` and ``updatedAt``; add its
-        journal to the job's history in the same atomic write, and answer
-        the record without it. Raise ``ConcurrentUpdate`` if another writer
-        got there first (and then write nothing)."""
+        ``expected_version``; bump ``version`` and ``updatedAt``; its journal
+        joins the job's history if and only if the record is written, and
+        the record is answered without it. Raise ``ConcurrentUpdate`` if
+        another writer got there first (and then add no history)."""
         ...
 
     def history(
