@@ -53,10 +53,11 @@ e2e: $(STAMP)
 security: $(STAMP)
 	$(BIN)/pytest -q tests/security
 
-## lint: ruff check and ruff format --check
+## lint: ruff check, ruff format --check, and the import contracts (lint-imports)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 ## typecheck: mypy, strict
 typecheck: $(STAMP)
@@ -112,11 +113,15 @@ openapi: $(STAMP)
 ## python3.13 on arm64, whatever Python builds them; media tools only where used.
 LAMBDA_PLATFORM := --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
 	--implementation cp --python-version 3.13 --only-binary=:all:
-CORE_FUNCTIONS  := ApiFunction JobFinalizerFunction DeadLetterFunction InputStoredFunction \
+CORE_FUNCTIONS  := JobFinalizerFunction DeadLetterFunction InputStoredFunction \
                    DeadlineSweepFunction NotificationsFunction
 
 $(addprefix build-,$(CORE_FUNCTIONS)):
 	$(MAKE) lambda-package EXTRAS=
+
+# The API with the plan exports' OpenTimelineIO (no other function needs it).
+build-ApiFunction:
+	$(MAKE) lambda-package EXTRAS=[export]
 
 build-AuthorizerFunction:
 	$(MAKE) lambda-package EXTRAS=[auth]
@@ -131,8 +136,10 @@ lambda-package:
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
 		"$$(ls "$(ARTIFACTS_DIR)"/.wheel/*.whl)$(EXTRAS)"
 	@# The Lambda runtime provides boto3; shipping it again costs 35 MB per function.
+	@# The local runtime (talkavocado_local) shares the distribution, never a Lambda.
 	rm -rf "$(ARTIFACTS_DIR)/.wheel" "$(ARTIFACTS_DIR)"/bin "$(ARTIFACTS_DIR)"/boto3* \
-		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer*
+		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer* \
+		"$(ARTIFACTS_DIR)"/talkavocado_local "$(ARTIFACTS_DIR)"/talkavocado/codegen
 
 ## clean: remove the virtualenvs, the SAM build and the tools' caches
 clean:

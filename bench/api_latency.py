@@ -31,8 +31,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bench.quick import quick
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.runtime import LocalRuntime
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.runtime import LocalRuntime
 
 QUICK = quick()
 ITERATIONS = 10 if QUICK else int(os.environ.get("BENCH_ITERATIONS", "300"))

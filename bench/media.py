@@ -180,7 +180,7 @@ def bench_input(label: str, source: Path) -> None:
 
 
 def end_to_end(source: Path) -> float:
-    from talkavocado.local.run import run_video
+    from talkavocado_local.run import run_video
 
     with tempfile.TemporaryDirectory() as storage:
         os.environ["MEDIA_STORAGE_PATH"] = storage

@@ -43,12 +43,12 @@ from talkavocado import wiring
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.config import Settings
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
-from talkavocado.local.run import upload_file
-from talkavocado.local.runtime import LocalRuntime
-from talkavocado.local.template import Template
 from talkavocado.support.observability import logger
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
+from talkavocado_local.run import upload_file
+from talkavocado_local.runtime import LocalRuntime
+from talkavocado_local.template import Template
 
 REPO = Path(__file__).resolve().parents[1]
 real_media_steps = steps.media_steps

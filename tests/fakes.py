@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.domain.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.domain.events import PipelineEvent
 from talkavocado.domain.jobs import HistoryEntry, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.clock import now_iso

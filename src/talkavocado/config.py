@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.keys import Env, parse_env
+from talkavocado.errors import ConfigurationError
 from talkavocado.media.limits import PictureLimits
 from talkavocado.media.planner import PlannerParameters
 
@@ -133,6 +133,8 @@ class Settings:
     # it is failed (TIMEOUT); the step queues are named prefix + step name.
     watchdog_margin_seconds: int
     step_queue_prefix: str
+    # A plan awaiting its review this long fails the job (REVIEW_EXPIRED).
+    review_window_seconds: int
     # Webhooks: their table, the notifier's queue and its dead-letter queue,
     # how long a delivery is retried (from its first attempt) and how soon,
     # how many a tenant may register, whether loopback http receivers are
@@ -180,6 +182,7 @@ class Settings:
             upload_grace_seconds=int(_number("UPLOAD_GRACE_SECONDS", 900)),
             watchdog_margin_seconds=int(_number("WATCHDOG_MARGIN_SECONDS", 300)),
             step_queue_prefix=os.environ.get("STEP_QUEUE_PREFIX") or f"talkavocado-{env}-",
+            review_window_seconds=int(_number("REVIEW_WINDOW_SECONDS", 86400)),
             webhooks_table=os.environ.get("WEBHOOKS_TABLE") or f"talkavocado-{env}-webhooks",
             notifications_queue_url=os.environ.get("NOTIFICATIONS_QUEUE_URL") or None,
             notifications_dead_letter_url=os.environ.get("NOTIFICATIONS_DEAD_LETTER_URL") or None,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from talkavocado.domain.jobs import HistoryEntry, JobRecord
     from talkavocado.domain.keys import JobKeys
     from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
+    from talkavocado.media.timeline import Timeline, TimelineFormat
     from talkavocado.media.transcript import Segment
 
 
@@ -80,6 +81,16 @@ class Storage(Protocol):
         """Where a client may upload ``key``: that key only, of that content
         type (any, when None), 1 to ``max_bytes`` bytes; None where there is
         no such route."""
+        ...
+
+    def download_url(self, job: JobKeys, key: str, expires_in: int) -> str | None:
+        """A URL that reads ``key`` (and ranges of it: a player seeks) for
+        ``expires_in`` seconds, with no other credential; None where there
+        is no such route."""
+        ...
+
+    def download_origin(self) -> str | None:
+        """The origin (scheme, host, port) that download URLs point to."""
         ...
 
 
@@ -229,6 +240,12 @@ class FillerSpotter(Protocol):
     sample_rate: int
 
     def spot(self, pcm: bytes) -> str | None: ...
+
+
+class TimelineWriter(Protocol):
+    """An editor's timeline file of a plan's kept segments."""
+
+    def write(self, timeline: Timeline, fmt: TimelineFormat) -> bytes: ...
 
 
 class Visibility(Protocol):

@@ -14,7 +14,7 @@ from functools import cache, wraps
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ConfigurationError
+from talkavocado.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import boto3
@@ -25,9 +25,16 @@ if TYPE_CHECKING:
     from talkavocado.adapters.sqs import SqsVisibility
     from talkavocado.adapters.upload_policy import UploadSigner
     from talkavocado.adapters.webhook_http import HttpWebhookSender
-    from talkavocado.ports import FillerSpotter, Storage, TokenVerifier, TranscriptionEngine
+    from talkavocado.ports import (
+        FillerSpotter,
+        Storage,
+        TimelineWriter,
+        TokenVerifier,
+        TranscriptionEngine,
+    )
     from talkavocado.services.job_queries import JobQueries
     from talkavocado.services.job_service import JobService, JobSettings
+    from talkavocado.services.plan_service import PlanService
     from talkavocado.services.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
@@ -148,6 +155,21 @@ def job_service() -> JobService:
     return JobService(job_settings(settings()), jobs(), storage(), publisher())
 
 
+@_once
+def plan_service() -> PlanService:
+    from talkavocado.services.plan_service import PlanService
+
+    return PlanService(jobs(), storage(), publisher(), timeline_writer)
+
+
+@_once
+def timeline_writer() -> TimelineWriter:
+    """Editor timelines (OpenTimelineIO): loaded by the first export only."""
+    from talkavocado.adapters.otio_timeline import OtioTimelineWriter
+
+    return OtioTimelineWriter()
+
+
 def job_settings(config: Settings) -> JobSettings:
     from talkavocado.services.job_service import JobSettings
 
@@ -245,6 +267,7 @@ def deadline_sweep() -> DeadlineSweep:
                 step: limits.longest_delivery(config.step_queue_prefix + step) + margin
                 for step in STEP_NAMES
             },
+            review_window=timedelta(seconds=config.review_window_seconds),
         )
 
     failer = JobFailer(jobs(), ManifestStore(storage()), publisher())

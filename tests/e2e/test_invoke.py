@@ -14,8 +14,8 @@ import pytest
 from talkavocado.codegen.sample_events import file_name
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import PIPELINE
-from talkavocado.local.cli import main
-from talkavocado.local.template import Template
+from talkavocado_local.cli import main
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 from tests.e2e.conftest import Stack, running_stack
 

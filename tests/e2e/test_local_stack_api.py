@@ -14,7 +14,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 
 from talkavocado.domain.manifest import validate_document
-from talkavocado.local.run import upload_file
+from talkavocado_local.run import upload_file
 from tests.e2e.conftest import HttpResponse, Stack
 
 SAMPLE_INPUT = {"originalFilename": "sample.mp4", "bytes": 123456, "mimeType": "video/mp4"}

@@ -17,11 +17,10 @@ import pytest
 from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.eventbridge import EventBridgePublisher
-from talkavocado.domain.errors import ErrorType, StepFailed
 from talkavocado.domain.events import PipelineEvent
 from talkavocado.domain.manifest import validate_document
 from talkavocado.domain.pipeline import PIPELINE, STEP_NAMES
-from talkavocado.local.run import upload_file
+from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript
@@ -29,6 +28,7 @@ from talkavocado.support import schema_files
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner
+from talkavocado_local.run import upload_file
 from tests.conftest import BROKEN_INPUTS, SAMPLE
 from tests.e2e.conftest import Stack, put_event
 
@@ -45,9 +45,18 @@ def create_job(stack: Stack, tenant: str) -> str:
     return job_id
 
 
-def manifest_of(stack: Stack, tenant: str, job_id: str) -> dict[str, Any]:
+def manifest_of(
+    stack: Stack, tenant: str, job_id: str, status: str | None = None
+) -> dict[str, Any]:
+    """The job's manifest; with ``status``, once its copy of the record's
+    status says so (the record changes first, its copy right after)."""
     path = stack.storage / "test" / tenant / job_id / "manifest.json"
-    document: dict[str, Any] = json.loads(path.read_text())
+    deadline = time.monotonic() + 10
+    while True:
+        document: dict[str, Any] = json.loads(path.read_text())
+        if status is None or document["status"] == status or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     validate_document(document)
     return document
 
@@ -97,7 +106,7 @@ def test_the_sample_reaches_completed_with_every_step_and_artifact(stack: Stack)
         "plan": f"{prefix}plan/cut_plan.json",
         "renders": [f"{prefix}renders/base_cuts.mp4", f"{prefix}renders/preview.mp4"],
     }
-    manifest = manifest_of(stack, tenant, job_id)
+    manifest = manifest_of(stack, tenant, job_id, "completed")
     assert manifest["status"] == "completed"
     assert [entry["step"] for entry in manifest["logs"]] == list(STEP_NAMES)
 
@@ -229,7 +238,7 @@ def test_a_crash_while_failing_a_job_still_records_and_announces_the_failure(
     job = stack.wait_until_finished(tenant, job_id)
     assert (job["status"], job["error"]["type"]) == ("failed", "CODEC_UNSUPPORTED")
     # The failure was recorded before the crash: the manifest says so already.
-    assert manifest_of(stack, tenant, job_id)["status"] == "failed"
+    assert manifest_of(stack, tenant, job_id, "failed")["status"] == "failed"
     deadline = time.monotonic() + 30
     while not announced and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -266,7 +275,7 @@ def test_a_permanent_error_fails_the_job_at_once_with_its_type(
     planner = job["steps"]["smart-cut-planner"]
     assert (planner["status"], planner["attempts"]) == ("failed", 1)
     assert job["steps"]["video-render"]["status"] == "pending"
-    manifest = manifest_of(stack, tenant, job_id)
+    manifest = manifest_of(stack, tenant, job_id, "failed")
     assert manifest["status"] == "failed"
     [error_entry] = [entry for entry in manifest["logs"] if entry["type"] == "error"]
     assert error_entry["step"] == "smart-cut-planner"
@@ -301,7 +310,7 @@ def test_a_failed_job_retried_resumes_at_its_failed_step_as_a_new_run_and_comple
     runs = {name: step["run"] for name, step in job["steps"].items()}
     render = STEP_NAMES.index("video-render")  # the steps before it are reused:
     assert runs == {name: 1 if n < render else 2 for n, name in enumerate(STEP_NAMES)}
-    assert manifest_of(stack, tenant, job_id)["status"] == "completed"
+    assert manifest_of(stack, tenant, job_id, "completed")["status"] == "completed"
     again = stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}")
     assert (again.status, again.body["error"]["code"]) == (409, "INVALID_TRANSITION")
 
@@ -370,7 +379,7 @@ def test_a_job_cancelled_mid_step_goes_no_further(
     assert job["status"] == "cancelled"
     assert job["steps"]["video-render"]["status"] == "pending"
     assert job["artifacts"]["renders"] == []
-    assert manifest_of(stack, tenant, job_id)["status"] == "cancelled"
+    assert manifest_of(stack, tenant, job_id, "cancelled")["status"] == "cancelled"
     assert stack.request("POST", f"/jobs/{job_id}/retry?tenantId={tenant}").status == 409
 
 
@@ -390,7 +399,7 @@ def test_a_message_that_keeps_failing_goes_to_the_dlq_and_fails_its_job(
     assert job["error"]["step"] == "transcription"
     assert job["error"]["message"].startswith("gave up after 5 attempts")
     assert job["steps"]["transcription"]["attempts"] == 5
-    assert manifest_of(stack, tenant, job_id)["status"] == "failed"
+    assert manifest_of(stack, tenant, job_id, "failed")["status"] == "failed"
 
 
 def test_a_malformed_message_naming_a_job_is_dropped_and_changes_nothing(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.local.run import upload_file
+from talkavocado_local.run import upload_file
 from tests.conftest import SAMPLE
 from tests.e2e.conftest import Stack, running_stack
 

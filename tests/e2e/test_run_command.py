@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.domain.errors import ValidationFailed
+from talkavocado.adapters import ffmpeg as media
 from talkavocado.domain.pipeline import PIPELINE
-from talkavocado.local.cli import main
-from talkavocado.local.notify import LoopbackReceiver, verify
-from talkavocado.local.run import run_video
+from talkavocado.errors import ValidationFailed
+from talkavocado_local.cli import main
+from talkavocado_local.notify import LoopbackReceiver, verify
+from talkavocado_local.run import run_video
 from tests.conftest import REPO_ROOT, ffmpeg
 from tests.issuer import AUDIENCE, Issuer, issuer
 
@@ -167,3 +168,24 @@ def test_camcorder_transport_streams_are_taken_by_name(local_env: Path) -> None:
     out = io.StringIO()
     assert run_video(clip, "demo-tenant", 120, local_env / "run.log", out=out) == 0, out.getvalue()
     assert "job completed" in out.getvalue()
+
+
+def test_run_writes_the_render_beside_its_name_and_the_timeline_beside_the_input(
+    local_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    video = local_env / "talk.mp4"
+    video.write_bytes(SAMPLE.read_bytes())
+    out = local_env / "out" / "short.mp4"
+    out.parent.mkdir()
+    arguments = ["run", str(video), "-o", str(out), "--margin", "0.2", "--export", "fcpxml"]
+    assert main([*arguments, "--log-file", str(local_env / "run.log")]) == 0
+    printed = capfd.readouterr().out
+    assert re.search(r"transcription +completed  \d+\.\d s", printed)  # its time
+    assert f"written    {out}" in printed
+    timeline = (local_env / "talk_cut.fcpxml").read_text()
+    assert 'src="talk.mp4"' in timeline
+    source = media.probe(SAMPLE, 30)
+    assert source.fps is not None
+    rendered = media.stream_duration(out, "v", source.fps, 60)
+    kept = re.search(r"after ([\d.]+) s", printed)  # to 0.1 s, the render to a frame
+    assert kept is not None and abs(rendered - float(kept[1])) <= 0.05 + 1 / source.fps

@@ -17,8 +17,8 @@ from talkavocado import wiring
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import validate_document
 from talkavocado.handlers.api import lambda_handler
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import Template
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import Template
 from tests.conftest import sample_event
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
@@ -151,7 +151,13 @@ def test_get_returns_the_job_in_the_seed_shape(created: dict[str, Any]) -> None:
     assert status == 200
     assert {"jobId", "tenantId", "status", "artifacts", "manifestKey", "updatedAt"} <= set(body)
     assert body["status"] == "pending"
-    assert body["artifacts"] == {"audio": None, "transcript": None, "plan": None, "renders": []}
+    assert body["artifacts"] == {
+        "audio": None,
+        "transcript": None,
+        "plan": None,
+        "renders": [],
+        "peaks": None,
+    }
     assert body["manifestKey"] == created["manifestKey"]
     assert headers["X-Correlation-Id"] == ["sample-correlation-2"]
 

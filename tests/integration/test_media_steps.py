@@ -15,11 +15,11 @@ from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ErrorType, StepFailed
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import InputSection, Manifest, validate_document
 from talkavocado.domain.pipeline import step_named
+from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan, PlannerParameters, PlanSegment
 from talkavocado.media.transcript import Transcript
@@ -112,6 +112,26 @@ def test_audio_extraction_writes_an_mp3_and_records_it(sample_job: MediaJob) -> 
     assert audio.duration_sec == pytest.approx(26.4, abs=0.3)
     info = ffmpeg.probe(sample_job.file(audio.key), 30)
     assert info.audio_codec == "mp3" and not info.has_video
+
+
+def test_audio_extraction_writes_the_waveforms_peaks(sample_job: MediaJob) -> None:
+    audio = sample_job.manifest.audio
+    assert audio is not None and audio.peaks_key == sample_job.keys.peaks
+    peaks = json.loads(sample_job.file(sample_job.keys.peaks).read_bytes())
+    assert {k: peaks[k] for k in ("version", "channels", "bits", "sample_rate")} == {
+        "version": 2,
+        "channels": 1,
+        "bits": 8,
+        "sample_rate": 8000,
+    }
+    assert peaks["samples_per_pixel"] == 80  # 100 pixels a second
+    seconds = peaks["length"] * peaks["samples_per_pixel"] / peaks["sample_rate"]
+    assert seconds == pytest.approx(audio.duration_sec, abs=0.05)
+    assert len(peaks["data"]) == 2 * peaks["length"]
+    lows, highs = peaks["data"][0::2], peaks["data"][1::2]
+    assert all(-128 <= low <= high <= 127 for low, high in zip(lows, highs, strict=True))
+    # Speech and pauses: loud pixels and quiet ones.
+    assert max(highs) > 40 and min(high - low for low, high in zip(lows, highs, strict=True)) < 4
 
 
 def test_transcription_writes_timed_words_and_valid_captions(sample_job: MediaJob) -> None:

@@ -29,7 +29,7 @@ from talkavocado.adapters import ffmpeg
 from talkavocado.adapters import pocketsphinx_engine as engine
 from talkavocado.adapters.lone_words import LONE_WORDS
 from talkavocado.adapters.pocketsphinx_engine import PocketSphinxFillerSpotter
-from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.media.planner import DEFAULT_FILLERS
 from talkavocado.media.transcript import Segment
 from tests.conftest import REPO_ROOT

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from talkavocado.adapters.oidc import OidcTokenVerifier
-from talkavocado.domain.errors import DependencyUnavailable, Unauthenticated
+from talkavocado.errors import DependencyUnavailable, Unauthenticated
 from tests.issuer import AUDIENCE, TENANT_CLAIM, Issuer, SigningKey, issuer
 
 __all__ = ["issuer"]

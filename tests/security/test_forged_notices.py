@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from talkavocado.local.notify import LoopbackReceiver
+from talkavocado_local.notify import LoopbackReceiver
 from tests.e2e.conftest import Stack
 
 FORGED = "forged by someone else"

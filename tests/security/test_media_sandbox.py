@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from talkavocado.adapters import ffmpeg
-from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.errors import ErrorType, StepFailed
 from tests.e2e.conftest import Stack
 
 

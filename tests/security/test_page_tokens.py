@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from talkavocado import wiring
-from talkavocado.local.template import Template
+from talkavocado_local.template import Template
 from tests.e2e.conftest import Stack
 from tests.integration.test_api_handler import create_event, get_event, invoke
 

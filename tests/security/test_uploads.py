@@ -18,8 +18,8 @@ import pytest
 from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.adapters.upload_policy import PolicyRefused, SizeRefused, check, decode
 from talkavocado.domain.keys import JobKeys
-from talkavocado.local.run import upload_file
-from talkavocado.local.template import Template
+from talkavocado_local.run import upload_file
+from talkavocado_local.template import Template
 from tests.e2e.conftest import Stack
 
 KEYS = JobKeys("test", "tenant-a", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")

@@ -17,8 +17,8 @@ import pytest
 
 from talkavocado.adapters.webhook_http import HttpWebhookSender
 from talkavocado.config import MAX_WEBHOOK_DEADLINE_SECONDS
-from talkavocado.local.notify import LoopbackReceiver
-from talkavocado.local.template import Template
+from talkavocado_local.notify import LoopbackReceiver
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 from tests.e2e.conftest import Stack, running_stack
 

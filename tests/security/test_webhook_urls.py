@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from talkavocado.adapters.webhook_http import HttpWebhookSender
-from talkavocado.domain.errors import UnsafeWebhookUrl
-from talkavocado.local.template import Template
+from talkavocado.errors import UnsafeWebhookUrl
+from talkavocado_local.template import Template
 from tests.integration.test_api_handler import create_event, invoke
 
 DEPLOYED = HttpWebhookSender(allow_loopback=False)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from talkavocado.domain.errors import TenantMismatch, Unauthenticated
+from talkavocado.errors import TenantMismatch, Unauthenticated
 from talkavocado.services.auth import ANONYMOUS, Caller, authenticate
 
 CLAIM = "custom:tenant_id"

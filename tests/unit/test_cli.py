@@ -13,9 +13,9 @@ from typing import cast
 
 import pytest
 
-from talkavocado.local.cli import build_parser, main
-from talkavocado.local.human_logs import HumanStream, human_line
 from talkavocado.support.observability import bind_job, bind_work, logger
+from talkavocado_local.cli import build_parser, main
+from talkavocado_local.human_logs import HumanStream, human_line
 from tests.conftest import REPO_ROOT
 
 

@@ -13,12 +13,12 @@ import pytest
 from talkavocado.api.app import app
 from talkavocado.codegen import sample_events
 from talkavocado.codegen.contracts import SCHEMAS, drifted
-from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.events import EVENT_TYPES, event_for
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
-from talkavocado.local.template import Template
+from talkavocado.errors import ErrorType
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 KEYS = JobKeys("dev", "demo-tenant", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from talkavocado.domain.deadlines import UPLOAD_STEP, Deadlines
-from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.errors import ErrorType
 from talkavocado.services.transitions import mutate_job
 from talkavocado.support.clock import iso
 from talkavocado.workers.deadline_sweep import DeadlineSweep

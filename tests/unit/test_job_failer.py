@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobError
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import ErrorType
 from talkavocado.services.transitions import mutate_job
 from tests.fakes import World, run_every_step
 

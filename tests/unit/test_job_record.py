@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from talkavocado.domain.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.errors import ErrorType, InvalidTransition, JobNotFound
 from talkavocado.services.transitions import mutate_job
 from tests.fakes import InMemoryJobRepository, run_every_step
 

@@ -8,7 +8,11 @@ import pytest
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.adapters.upload_policy import PolicyRefused, SizeRefused, UploadSigner
 from talkavocado.config import Settings
-from talkavocado.domain.errors import (
+from talkavocado.domain.events import JobCreated
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.pipeline import STEP_NAMES, step_named
+from talkavocado.errors import (
     ErrorType,
     InputNotUploaded,
     InvalidTransition,
@@ -17,10 +21,6 @@ from talkavocado.domain.errors import (
     JobNotFound,
     ValidationFailed,
 )
-from talkavocado.domain.events import JobCreated
-from talkavocado.domain.jobs import JobError, JobRecord
-from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.services.job_queries import JobQueries, Listing
 from talkavocado.services.job_service import CreateJob, InputSpec, JobService
 from talkavocado.services.transitions import mutate_job

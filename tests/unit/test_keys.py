@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from talkavocado.domain.errors import InvalidKey, ValidationFailed
 from talkavocado.domain.keys import JobKeys, parse_env, parse_job_id, parse_tenant_id, safe_filename
+from talkavocado.errors import InvalidKey, ValidationFailed
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 OTHER_JOB = "0b6c0a57-0f4e-4a43-9a55-6d1f0f7b2c11"

@@ -14,11 +14,11 @@ from typing import Any
 import boto3
 import pytest
 
-from talkavocado.domain.errors import ValidationFailed
-from talkavocado.local.functions import StackAddress
-from talkavocado.local.invoke import LocalContext, one_at_a_time
-from talkavocado.local.runtime import _endpoint_defaults
-from talkavocado.local.template import Template
+from talkavocado.errors import ValidationFailed
+from talkavocado_local.functions import StackAddress
+from talkavocado_local.invoke import LocalContext, one_at_a_time
+from talkavocado_local.runtime import _endpoint_defaults
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 

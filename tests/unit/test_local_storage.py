@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.domain.errors import InvalidKey
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import InvalidKey
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 OTHER = "0b6c0a57-0f4e-4a43-9a55-6d1f0f7b2c11"

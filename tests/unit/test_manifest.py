@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.domain.errors import ConcurrentUpdate, SchemaViolation
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import (
     AudioSection,
@@ -17,6 +16,7 @@ from talkavocado.domain.manifest import (
     encode,
     validate_document,
 )
+from talkavocado.errors import ConcurrentUpdate, SchemaViolation
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.clock import now_iso
 
@@ -37,7 +37,7 @@ def document(**overrides: Any) -> dict[str, Any]:
 def test_a_new_manifest_validates_and_states_its_schema_version() -> None:
     doc = new_manifest().to_document()
     validate_document(doc)
-    assert doc["schemaVersion"] == "1.1.0"
+    assert doc["schemaVersion"] == "1.3.0"
 
 
 def test_a_version_1_0_0_document_is_still_valid() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from talkavocado import wiring
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
+from talkavocado.errors import ConfigurationError, ErrorType, StepFailed
 from talkavocado.media.planner import PlannerParameters
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from talkavocado.local.cli import main
+from talkavocado_local.cli import main
 
 
 def test_the_openapi_document_lists_the_routes_and_the_bearer_token(

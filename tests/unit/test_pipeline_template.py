@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from talkavocado.domain.pipeline import DEAD_LETTER_HANDLER, PIPELINE, Step
-from talkavocado.local.template import Template
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.dead_letter import step_of_dead_letter_queue
+from talkavocado_local.template import Template
 from tests.conftest import EVENTS_DIR, TEMPLATE
 
 MAX_RECEIVE_COUNT_BOUND = 10

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from talkavocado.domain.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
+from talkavocado.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
@@ -484,3 +484,24 @@ def test_a_delivery_that_stops_short_of_recording_leaves_the_step_unclaimed(
         runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
     state = transcribing.record().steps["transcription"]
     assert (state.status, state.claimed_until) == ("running", None)
+
+
+def test_the_manifest_follows_the_record_when_the_finalizer_completes_the_job(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, status="processing")
+    world.complete_steps(len(STEP_NAMES) - 1)
+    world.deliver(FINALIZER)
+    assert (world.record().status, world.manifest().status) == ("completed", "completed")
+
+
+def test_a_manifest_left_behind_by_a_crash_is_brought_in_line_by_the_redelivery(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, status="processing")
+    world.complete_steps(len(STEP_NAMES))
+    mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.complete())
+    assert world.manifest().status == "processing"  # crashed before the manifest's copy
+    world.deliver(FINALIZER)
+    assert (world.record().status, world.manifest().status) == ("completed", "completed")
+    assert [e.detail_type for e in world.publisher.events] == ["JobCompleted"]

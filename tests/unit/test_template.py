@@ -11,8 +11,8 @@ import pytest
 from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_OPEN_INDEX, BY_STATUS_INDEX
 from talkavocado.config import Settings
 from talkavocado.domain.keys import ENVS
-from talkavocado.local.invoke import load_handler
-from talkavocado.local.template import Route, Template
+from talkavocado_local.invoke import load_handler
+from talkavocado_local.template import Route, Template
 from tests.conftest import TEMPLATE
 
 
@@ -62,8 +62,14 @@ def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -
 
 
 def test_every_api_route_is_declared_behind_the_token_authorizer(template: Template) -> None:
+    """All but the review page and its scripts, which hold no data."""
     authorizer = "AuthorizerFunction"
     assert set(template.routes()) == {
+        Route("GET", "/review/{jobId}", "ApiFunction", None),
+        Route("GET", "/review/assets/{name}", "ApiFunction", None),
+        Route("GET", "/jobs/{jobId}/peaks", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/transcript", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/media/{artifact}", "ApiFunction", authorizer),
         Route("POST", "/jobs", "ApiFunction", authorizer),
         Route("GET", "/jobs", "ApiFunction", authorizer),
         Route("GET", "/jobs/{jobId}", "ApiFunction", authorizer),
@@ -71,6 +77,10 @@ def test_every_api_route_is_declared_behind_the_token_authorizer(template: Templ
         Route("POST", "/jobs/{jobId}/retry", "ApiFunction", authorizer),
         Route("POST", "/jobs/{jobId}/cancel", "ApiFunction", authorizer),
         Route("GET", "/jobs/{jobId}/history", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/plan", "ApiFunction", authorizer),
+        Route("PUT", "/jobs/{jobId}/plan", "ApiFunction", authorizer),
+        Route("POST", "/jobs/{jobId}/plan/approve", "ApiFunction", authorizer),
+        Route("GET", "/jobs/{jobId}/exports/{format}", "ApiFunction", authorizer),
         Route("POST", "/webhooks", "ApiFunction", authorizer),
         Route("GET", "/webhooks", "ApiFunction", authorizer),
         Route("DELETE", "/webhooks/{webhookId}", "ApiFunction", authorizer),

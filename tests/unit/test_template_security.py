@@ -10,7 +10,7 @@ import pytest
 
 from talkavocado.codegen import step_resources
 from talkavocado.domain.pipeline import PIPELINE, Step
-from talkavocado.local.template import Template
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 JOBS = ["dynamodb:GetItem", "dynamodb:PutItem"]  # read, then compare-and-swap put
@@ -40,8 +40,20 @@ NEEDED: dict[str, dict[str, Any]] = {
             *PUBLISH,
             *MISSING_IS_404,
         },
-        # The input's key: checked on start, and signed into its upload policy.
-        "objects": reads_writes([MANIFEST, "input/source"], [MANIFEST, "input/source"]),
+        # The input's key: checked on start, and signed into its upload policy;
+        # the documents a review page reads and the media its links play; plans
+        # read and their edits written; the render's captions exported.
+        "objects": reads_writes(
+            [
+                MANIFEST,
+                "input/source",
+                "audio/peaks.json",
+                "transcripts/transcript.json",
+                "plan/*",
+                "renders/*",
+            ],
+            [MANIFEST, "input/source", "plan/*"],
+        ),
     },
     "AuthorizerFunction": {"actions": set(), "objects": {}},
     "AudioExtractionFunction": {

@@ -5,17 +5,18 @@ from typing import Any
 
 import pytest
 
-from talkavocado.domain.errors import (
+from talkavocado.domain.events import AudioExtracted, JobFailed, event_for
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import AudioSection, Manifest
+from talkavocado.domain.pipeline import PIPELINE, Step, step_of_queue
+from talkavocado.errors import (
     DependencyUnavailable,
     ErrorType,
     StepFailed,
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.domain.events import AudioExtracted, JobFailed, event_for
-from talkavocado.domain.jobs import JobError, JobRecord
-from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import AudioSection, Manifest
 from talkavocado.support.retry import backoff_seconds
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.context import classify
@@ -151,3 +152,13 @@ def test_the_step_of_a_dead_letter_queue_is_known() -> None:
     arn = "arn:aws:sqs:us-east-1:123456789012:talkavocado-dev-smart-cut-planner-dlq"
     assert step_of_dead_letter_queue(arn) == "smart-cut-planner"
     assert step_of_dead_letter_queue("arn:aws:sqs:us-east-1:123456789012:other") is None
+
+
+@pytest.mark.parametrize("step", PIPELINE, ids=lambda s: s.name)
+def test_a_batch_is_for_the_step_whose_queue_it_names_exactly(step: Step) -> None:
+    arn = "arn:aws:sqs:us-east-1:123456789012:"
+    assert step_of_queue(arn + f"talkavocado-dev-{step.name}") is step
+    assert step_of_queue(arn + f"talkavocado-prod-{step.name}-dlq", "-dlq") is step
+    # A queue whose name only ends with a step's name is no step's.
+    assert step_of_queue(arn + f"talkavocado-dev-extra-{step.name}") is None
+    assert step_of_queue(arn + f"other-{step.name}") is None

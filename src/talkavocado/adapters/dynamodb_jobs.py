@@ -25,7 +25,6 @@ import boto3
 from botocore.exceptions import ClientError
 
 from talkavocado.adapters.dynamodb_support import attributes, condition_failed, plain, query_page
-from talkavocado.domain.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.domain.jobs import (
     OPEN_SHARDS,
     HistoryEntry,
@@ -34,6 +33,7 @@ from talkavocado.domain.jobs import (
     history_sort_key,
     job_sort_key,
 )
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
 from talkavocado.support.clock import now_iso
 

@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from talkavocado.domain.errors import ValidationFailed
+from talkavocado.errors import ValidationFailed
 
 Item = dict[str, Any]
 _SERIALIZER = TypeSerializer()

@@ -17,8 +17,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from talkavocado.adapters.dynamodb_support import attributes, condition_failed, plain, query_page
-from talkavocado.domain.errors import WebhookLimitReached
 from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
+from talkavocado.errors import WebhookLimitReached
 from talkavocado.ports import DeliveryPage
 
 RECORDS_KEPT_SECONDS = 30 * 24 * 3600

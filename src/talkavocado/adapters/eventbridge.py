@@ -6,8 +6,8 @@ from typing import Any
 
 import boto3
 
-from talkavocado.domain.errors import DependencyUnavailable
 from talkavocado.domain.events import EVENT_SOURCE, PipelineEvent
+from talkavocado.errors import DependencyUnavailable
 
 
 class EventBridgePublisher:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from talkavocado.adapters.upload_policy import UploadSigner
-from talkavocado.domain.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.ports import StoredObject, UploadTarget
 
 _COPY_CHUNK = 1024 * 1024
@@ -114,6 +114,14 @@ class LocalStorage:
         if self._uploads is None:
             return None
         return self._uploads.target(job.check(key), content_type, max_bytes, expires_in)
+
+    def download_url(self, job: JobKeys, key: str, expires_in: int) -> str | None:
+        if self._uploads is None:
+            return None
+        return self._uploads.download_url(job.check(key), expires_in)
+
+    def download_origin(self) -> str | None:
+        return self._uploads.origin if self._uploads is not None else None
 
     @staticmethod
     def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:

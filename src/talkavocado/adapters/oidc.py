@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from talkavocado.domain.errors import DependencyUnavailable, Unauthenticated
+from talkavocado.errors import DependencyUnavailable, Unauthenticated
 
 # Asymmetric algorithms only: "none" and the HMAC family (which would let a
 # published public key act as a shared secret) are never accepted.

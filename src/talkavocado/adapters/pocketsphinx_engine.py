@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from talkavocado.adapters.lone_words import LONE_WORDS
-from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
+from talkavocado.errors import ConfigurationError, ErrorType, StepFailed
 from talkavocado.media.transcript import Segment, Word
 
 _NOT_WORDS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "<unk>"}

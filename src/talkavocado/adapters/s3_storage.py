@@ -9,13 +9,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import ClientError
 
 from talkavocado.adapters.upload_policy import content_type_condition
-from talkavocado.domain.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import ConcurrentUpdate, DependencyUnavailable, StorageObjectMissing
 from talkavocado.ports import StoredObject, UploadTarget
 
 _CHUNK = 1024 * 1024
@@ -117,6 +118,23 @@ class S3Storage:
             ExpiresIn=expires_in,
         )
         return UploadTarget(post["url"], "POST", dict(post["fields"]), expires_in)
+
+    def download_url(self, job: JobKeys, key: str, expires_in: int) -> str:
+        url: str = self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": job.check(key)},
+            ExpiresIn=expires_in,
+        )
+        return url
+
+    def download_origin(self) -> str:
+        """Signed locally, as every presigned URL is: no request is made."""
+        split = urlsplit(
+            self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": "origin"}, ExpiresIn=1
+            )
+        )
+        return f"{split.scheme}://{split.netloc}"
 
     @staticmethod
     def _translate(error: ClientError, key: str) -> Exception:

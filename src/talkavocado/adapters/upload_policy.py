@@ -14,12 +14,15 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from talkavocado.ports import UploadTarget
 
 POLICY_FIELD = "policy"
 SIGNATURE_FIELD = "x-amz-signature"
 FILE_FIELD = "file"
+# Where the local runtime serves a signed download (its presigned GET).
+DOWNLOAD_PATH = "/_media"
 # Form fields that sign the policy rather than being bound by it (SigV4 and V2).
 _UNBOUND = frozenset({POLICY_FIELD, SIGNATURE_FIELD, FILE_FIELD, "signature", "awsaccesskeyid"})
 
@@ -143,3 +146,31 @@ class UploadSigner:
 
     def accept(self, fields: dict[str, str], size: int) -> None:
         check(self.signed_policy(fields), fields, size, time.time())
+
+    # Downloads: the local stand-in for S3's presigned GET URLs, on the same
+    # front, signed apart from upload policies (they can never stand for one).
+
+    @property
+    def origin(self) -> str:
+        split = urlsplit(self.url)
+        return f"{split.scheme}://{split.netloc}"
+
+    def _sign_download(self, key: str, expires: str) -> str:
+        message = f"GET\n{key}\n{expires}".encode(errors="replace")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def download_url(self, key: str, expires_in: int) -> str:
+        expires = str(int(time.time()) + expires_in)
+        query = urlencode(
+            {"key": key, "expires": expires, "signature": self._sign_download(key, expires)}
+        )
+        return f"{self.origin}{DOWNLOAD_PATH}?{query}"
+
+    def check_download(self, key: str, expires: str, signature: str, now: float) -> None:
+        """Raise PolicyRefused unless ``signature`` signs ``key`` until
+        ``expires``, and that is still to come."""
+        expected = self._sign_download(key, expires).encode()
+        if not hmac.compare_digest(expected, signature.encode(errors="replace")):
+            raise PolicyRefused("the download's signature is invalid")
+        if not expires.isdigit() or int(expires) < now:
+            raise PolicyRefused("the download link has expired")

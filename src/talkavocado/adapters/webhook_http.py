@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from urllib.parse import urlsplit
 
-from talkavocado.domain.errors import UnsafeWebhookUrl
+from talkavocado.errors import UnsafeWebhookUrl
 from talkavocado.ports import HttpResult
 
 # The whole call, from the lookup to the last byte of the answer read.

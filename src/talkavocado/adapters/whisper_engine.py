@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
-from talkavocado.domain.errors import ErrorType, StepFailed
+from talkavocado.errors import ErrorType, StepFailed
 from talkavocado.media.transcript import Segment, Word
 
 

@@ -1,6 +1,6 @@
 """The job API: a Powertools REST resolver with request validation and
 OpenAPI, its routes split by resource (:mod:`~talkavocado.api.jobs`,
-:mod:`~talkavocado.api.webhooks`).
+:mod:`~talkavocado.api.plans`, :mod:`~talkavocado.api.webhooks`).
 
 Routes parse, call one use case and shape the answer; the use cases are
 handed in by the entry point, the error mapping is :mod:`talkavocado.api.errors`.
@@ -17,10 +17,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.api import errors, jobs, webhooks
+from talkavocado.api import errors, jobs, media, plans, review, webhooks
 from talkavocado.api.body import check_body
 from talkavocado.api.routing import ApiServices, provide
-from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.errors import TalkAvocadoError
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
     bind_work,
@@ -32,7 +32,10 @@ from talkavocado.support.observability import (
 app = APIGatewayRestResolver(enable_validation=True)
 errors.register(app)
 app.include_router(jobs.router)
+app.include_router(plans.router)
 app.include_router(webhooks.router)
+app.include_router(media.router)
+app.include_router(review.router)
 
 
 def handle(

@@ -19,13 +19,13 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.domain.errors import (
+from talkavocado.domain.keys import parse_job_id
+from talkavocado.errors import (
     DependencyUnavailable,
     TenantMismatch,
     Unauthenticated,
     ValidationFailed,
 )
-from talkavocado.domain.keys import parse_job_id
 from talkavocado.ports import TokenVerifier
 from talkavocado.services.auth import Caller, authenticate
 from talkavocado.support.observability import (

@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from talkavocado.domain.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from talkavocado.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 MAX_BODY_BYTES = 64 * 1024
 # The API's documents nest three levels; anything far deeper is an attack.

@@ -12,7 +12,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from talkavocado.api.models import ErrorDetail, ErrorResponse
-from talkavocado.domain.errors import (
+from talkavocado.errors import (
+    ArtifactNotFound,
+    AssetNotFound,
     ConcurrentUpdate,
     ConfigurationError,
     DependencyUnavailable,
@@ -22,6 +24,7 @@ from talkavocado.domain.errors import (
     JobDataMissing,
     JobNotFound,
     PayloadTooLarge,
+    PlanNotFound,
     TalkAvocadoError,
     TenantMismatch,
     UnsupportedMediaType,
@@ -34,6 +37,9 @@ from talkavocado.support.observability import current_correlation_id, logger
 STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
     ValidationFailed: HTTPStatus.BAD_REQUEST,
     JobNotFound: HTTPStatus.NOT_FOUND,
+    ArtifactNotFound: HTTPStatus.NOT_FOUND,
+    AssetNotFound: HTTPStatus.NOT_FOUND,
+    PlanNotFound: HTTPStatus.NOT_FOUND,
     WebhookNotFound: HTTPStatus.NOT_FOUND,
     WebhookLimitReached: HTTPStatus.CONFLICT,
     TenantMismatch: HTTPStatus.FORBIDDEN,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from talkavocado.domain.errors import TenantMismatch, ValidationFailed
 from talkavocado.domain.keys import parse_tenant_id
+from talkavocado.errors import TenantMismatch, ValidationFailed
 
 
 def _claims(request_context: dict[str, Any], tenant_claim: str) -> dict[str, Any] | None:

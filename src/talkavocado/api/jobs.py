@@ -54,6 +54,7 @@ def create_job(request: CreateJobRequest) -> Response[str]:
             input=InputSpec(source.original_filename, source.bytes, source.mime_type)
             if source
             else None,
+            settings=request.settings.to_settings() if request.settings else None,
         )
     )
     record = created.record

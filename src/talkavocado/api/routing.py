@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from talkavocado.domain.jobs import JobRecord
     from talkavocado.services.job_queries import JobQueries
     from talkavocado.services.job_service import JobService
+    from talkavocado.services.plan_service import PlanService
     from talkavocado.services.webhook_service import WebhookService
 
 
@@ -31,6 +32,9 @@ class ApiServices:
     queries: JobQueries
     webhooks: WebhookService
     tenant_claim: str
+    plans: PlanService
+    # Where the storage's media links point (the review page's policy allows it).
+    media_origin: Callable[[], str | None] = lambda: None
 
 
 _SERVICES = "services"

@@ -7,6 +7,8 @@
   ``maxReceiveCount`` times, each after the visibility timeout, and then the
   dead-letter handler fails the job; a step past that (plus a margin) lost
   its message and its dead letter. Failed with TIMEOUT, the step named.
+- A plan awaiting its review that is neither approved nor edited within the
+  review window: failed with REVIEW_EXPIRED.
 
 The budgets come from the deployment (the queues' settings); this module
 only compares times.
@@ -18,18 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from talkavocado.domain.errors import ErrorType
-from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.jobs import REVIEW_STEP, JobError, JobRecord
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.errors import ErrorType
 from talkavocado.support.clock import parse_time
 
 UPLOAD_STEP = "upload"  # the error's step of a job whose input never came
+DEFAULT_REVIEW_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class Deadlines:
     upload_window: timedelta  # the upload target's validity plus the grace period
     step_budgets: Mapping[str, timedelta]  # the longest each step can take, margin included
+    review_window: timedelta = DEFAULT_REVIEW_WINDOW  # how long a plan waits for its review
 
     def __post_init__(self) -> None:
         missing = set(STEP_NAMES) - set(self.step_budgets)
@@ -40,7 +44,7 @@ class Deadlines:
     def shortest(self) -> timedelta:
         """No open job is overdue sooner than this after its last change, nor
         so after its creation."""
-        return min(self.upload_window, *self.step_budgets.values())
+        return min(self.upload_window, self.review_window, *self.step_budgets.values())
 
     def overdue(self, record: JobRecord, now: datetime) -> JobError | None:
         """Why ``record`` should be failed now, or None while it may still progress."""
@@ -52,6 +56,17 @@ class Deadlines:
                 message=f"no input was stored within {_seconds(self.upload_window)} s "
                 "of the job's creation",
                 step=UPLOAD_STEP,
+            )
+        if record.status == "awaiting-review":
+            asked = parse_time(record.review_since or record.updated_at)
+            if now - asked <= self.review_window:
+                return None
+            return JobError(
+                type=ErrorType.REVIEW_EXPIRED,
+                message=f"the plan was neither approved nor edited within "
+                f"{_seconds(self.review_window)} s of its review being asked for "
+                "(ReviewWindowSeconds)",
+                step=REVIEW_STEP,
             )
         if record.status not in ("pending", "processing"):
             return None

@@ -14,10 +14,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 from talkavocado.domain.manifest import Manifest
+from talkavocado.errors import ErrorType
 from talkavocado.support.camel import CamelModel
 
 EVENT_SOURCE = "talkavocado.pipeline"
@@ -166,7 +166,8 @@ def event_for(
         "audio_key": manifest.audio.key if manifest.audio else None,
         "transcript_key": manifest.transcript.json_key if manifest.transcript else None,
         "captions_key": manifest.transcript.srt_key if manifest.transcript else None,
-        "plan_key": manifest.plan.key if manifest.plan else None,
+        # The plan the render reads: an edit of the planner's, or its own.
+        "plan_key": (manifest.plan.edited_key or manifest.plan.key) if manifest.plan else None,
         "render_keys": [render.key for render in manifest.renders],
     }
     if error is not None:

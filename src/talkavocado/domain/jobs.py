@@ -2,6 +2,11 @@
 
 ``pending -> processing -> completed | failed``; ``pending | processing ->
 cancelled``; ``failed -> processing`` only through an explicit retry (run + 1).
+A job whose settings ask for a review stops after planning: ``processing ->
+awaiting-review -> processing`` once its plan is approved or edited (or
+failed, REVIEW_EXPIRED, or cancelled); an edited plan of a finished job is
+rendered as a new run: ``completed | failed -> processing`` (run + 1,
+resuming at the render).
 Transitions are computed here, on a freshly read record, and written back
 with a compare-and-swap on ``version`` (:func:`mutate_job`), so a status never
 moves backwards whatever order events arrive in.
@@ -14,13 +19,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from talkavocado.domain.errors import (
-    ErrorType,
-    InvalidTransition,
-)
 from talkavocado.domain.keys import Env, JobKeys
 from talkavocado.domain.manifest import JobStatus
 from talkavocado.domain.pipeline import STEP_NAMES
+from talkavocado.domain.plans import CutSettings
+from talkavocado.errors import (
+    ErrorType,
+    InvalidTransition,
+)
 from talkavocado.support.camel import CamelModel
 from talkavocado.support.clock import now_iso
 
@@ -32,11 +38,17 @@ OPEN_SHARDS = 4
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"processing", "cancelled"}),
-    "processing": frozenset({"completed", "failed", "cancelled"}),
-    "failed": frozenset({"processing"}),  # retry only
-    "completed": frozenset(),
+    "processing": frozenset({"completed", "failed", "cancelled", "awaiting-review"}),
+    "awaiting-review": frozenset({"processing", "failed", "cancelled"}),
+    "failed": frozenset({"processing"}),  # retry, or an edited plan rendered
+    "completed": frozenset({"processing"}),  # an edited plan rendered as a new run
     "cancelled": frozenset(),
 }
+# The step after which a job that asks for a review waits, and the step an
+# approved or edited plan goes on with.
+REVIEWED_STEP = "smart-cut-planner"
+RENDER_STEP = "video-render"
+REVIEW_STEP = "review"  # the error's step of a review that never came
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
 DONE_STEP_STATUSES: frozenset[str] = frozenset({"completed", "skipped"})
@@ -108,6 +120,9 @@ HistoryKind = Literal[
     "cancelled",
     "retried",
     "completed",
+    "awaiting-review",
+    "plan-approved",
+    "rerendered",
 ]
 
 
@@ -123,6 +138,7 @@ class HistoryEntry(_Camel):
     by: StartedBy | None = None
     resume_at: str | None = None
     error: JobError | None = None
+    plan_version: Annotated[int, Field(ge=1)] | None = None
 
 
 def _initial_steps() -> dict[str, StepState]:
@@ -155,6 +171,13 @@ class JobRecord(_Camel):
     # is announced once per run unless a crash comes between the two.
     finished_at: str | None = None
     announced: str | None = None
+    # What the job asked of the planner, and whether its plan waits for a
+    # review; the plan the render reads (1: the planner's, above: an edit);
+    # since when the plan has waited for its review.
+    settings: CutSettings | None = None
+    plan_version: Annotated[int, Field(ge=1)] | None = None
+    plan_key: str | None = None  # an edit's key; None: the planner's own plan
+    review_since: str | None = None
     # The transitions made since the record was read; the repository writes
     # them with the record, atomically, and hands back a record without them.
     _journal: list[HistoryEntry] = PrivateAttr(default_factory=list)
@@ -257,6 +280,8 @@ class JobRecord(_Camel):
         """Why ``step`` may not run in the job's current run, or None. Only the
         pipeline's order drives a job: the first step needs an accepted start,
         every other step its previous step completed in this run."""
+        if self.awaits_review:
+            return "the job's plan awaits its review"
         index = STEP_NAMES.index(step)
         if index == 0:
             started = self.started_at is not None or self.status != "pending"
@@ -316,6 +341,57 @@ class JobRecord(_Camel):
         state.error = None
         state.claimed_until = None
         self._note(f"step-{status}", now, step=step, attempt=state.attempts)  # type: ignore[arg-type]
+        if step == REVIEWED_STEP:
+            self.plan_version, self.plan_key = 1, None  # a new plan of the planner's own
+            if self.settings is not None and self.settings.review:
+                self._move_to("awaiting-review")
+                self.review_since = now
+                self._note("awaiting-review", now, plan_version=self.plan_version)
+
+    @property
+    def awaits_review(self) -> bool:
+        return self.status == "awaiting-review"
+
+    @property
+    def has_plan(self) -> bool:
+        return self.plan_version is not None and self.steps[REVIEWED_STEP].status == "completed"
+
+    @property
+    def rendering(self) -> bool:
+        """Its plan is being rendered: approved in this run, the render (or
+        what follows it) not finished."""
+        return self.status == "processing" and self.has_plan
+
+    def approve_plan(self, now: str, edit: tuple[int, str] | None = None) -> None:
+        """The plan awaiting review (or ``edit``, the version and key of an
+        edit made of it) is rendered: the job goes on with its render, in
+        the same run."""
+        if not self.awaits_review:
+            raise InvalidTransition(
+                f"the job does not await a review; it is {self.status}", job=self.pointer
+            )
+        self._move_to("processing")
+        self.review_since = None
+        if edit is not None:
+            self.plan_version, self.plan_key = edit
+        self._note("plan-approved", now, plan_version=self.plan_version)
+
+    def rerender(self, edit: tuple[int, str], now: str) -> None:
+        """An edited plan of a finished job is rendered as run + 1, resuming
+        at the render with the earlier steps' artifacts; the earlier run's
+        render stays until this one replaces it."""
+        if self.status not in ("completed", "failed") or not self.has_plan:
+            raise InvalidTransition(
+                f"only a finished job with a plan can be rendered again; this one is {self.status}",
+                job=self.pointer,
+            )
+        self._move_to("processing")
+        self.run += 1
+        self.error = None
+        self.plan_version, self.plan_key = edit
+        for name in STEP_NAMES[STEP_NAMES.index(RENDER_STEP) :]:
+            self.steps[name] = StepState()
+        self._note("rerendered", now, resume_at=RENDER_STEP, plan_version=self.plan_version)
 
     def complete(self) -> None:
         """Only a job whose every step completed (or was skipped) in this run."""
@@ -334,6 +410,7 @@ class JobRecord(_Camel):
         """A pending or processing job stops: no further step starts, and a
         step already running has its result dropped."""
         self._move_to("cancelled")
+        self.review_since = None
         self._note("cancelled")
 
     def retry(self, resume_at: str | None = None) -> None:
@@ -341,6 +418,10 @@ class JobRecord(_Camel):
         first step): the steps before it keep what they completed, with the
         run they completed in; it and every step after it start afresh. The
         earlier run's late events no longer apply."""
+        if self.status != "failed":
+            raise InvalidTransition(
+                f"only a failed job can be retried; this one is {self.status}", job=self.pointer
+            )
         self._move_to("processing")
         self.run += 1
         self.error = None
@@ -382,12 +463,14 @@ class JobRecord(_Camel):
             self._move_to("processing")
         self._move_to("failed")
         self.error = error
+        self.review_since = None
         state = self.steps.get(error.step)
         if state is not None and state.status not in DONE_STEP_STATUSES:
             state.status = "failed"
             state.completed_at = now
             state.error = error
             state.claimed_until = None
-        kind: HistoryKind = "expired" if error.type == ErrorType.UPLOAD_EXPIRED else "failed"
+        expired = error.type in (ErrorType.UPLOAD_EXPIRED, ErrorType.REVIEW_EXPIRED)
+        kind: HistoryKind = "expired" if expired else "failed"
         attempt = state.attempts if state is not None and state.attempts else None
         self._note(kind, now, step=error.step, attempt=attempt, error=error)

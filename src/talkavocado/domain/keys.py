@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from talkavocado.domain.errors import InvalidKey, ValidationFailed
+from talkavocado.errors import InvalidKey, ValidationFailed
 
 Env = Literal["dev", "stage", "prod", "test"]
 ENVS: tuple[str, ...] = get_args(Env)
@@ -120,6 +120,11 @@ class JobKeys:
         return self.prefix + f"audio/{self.job_id}.mp3"
 
     @property
+    def peaks(self) -> str:
+        """The waveform of the extracted audio (media/peaks.py)."""
+        return self.prefix + "audio/peaks.json"
+
+    @property
     def transcript_json(self) -> str:
         return self.prefix + "transcripts/transcript.json"
 
@@ -130,6 +135,14 @@ class JobKeys:
     @property
     def cut_plan(self) -> str:
         return self.prefix + "plan/cut_plan.json"
+
+    def edited_plan(self, version: int, edit_id: str) -> str:
+        """An edit of the plan (version 2 and on), kept beside the planner's
+        own; ``edit_id`` makes each edit's key its own, so that an edit a
+        crash left unrecorded is never taken for a later one."""
+        if version < 2 or not re.fullmatch(r"[0-9a-f]{1,32}", edit_id):
+            raise ValidationFailed("an edited plan has version 2 or more and a hex id")
+        return self.prefix + f"plan/cut_plan.v{version}-{edit_id}.json"
 
     @property
     def base_cuts_render(self) -> str:
@@ -142,7 +155,7 @@ class JobKeys:
     def outputs_of(self, step: str) -> list[str]:
         """What a pipeline step writes, which a later run may reuse."""
         return {
-            "audio-extraction": [self.audio],
+            "audio-extraction": [self.audio, self.peaks],
             "transcription": [self.transcript_json, self.captions_srt],
             "smart-cut-planner": [self.cut_plan],
             "video-render": [self.base_cuts_render],

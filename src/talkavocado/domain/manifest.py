@@ -22,12 +22,16 @@ from talkavocado.support.clock import TIMESTAMP_PATTERN, now_iso
 # 1.1.0 (additive; every 1.0.0 document is valid): renders[].codec may be
 # "aac" (the audio-only render of an audio-only input); transcript.confidence
 # is optional (absent when the engine reports no confidence).
-SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
-SchemaVersion = Literal["1.0.0", "1.1.0"]
+# 1.2.0 (additive): audio.peaksKey, the waveform's peaks (audiowaveform's JSON).
+# 1.3.0 (additive): status may be "awaiting-review" (a job whose plan waits
+# for its review); ``video`` (the source's picture: frame rate and size);
+# plan.version and plan.editedKey (the plan a review or an edit made).
+SCHEMA_VERSION: Literal["1.3.0"] = "1.3.0"
+SchemaVersion = Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
 SCHEMA_FILE = "manifest.schema.json"
 MIME_PATTERN = r"^(video|audio)/[a-z0-9][a-z0-9.+-]*$"
 
-JobStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
+JobStatus = Literal["pending", "processing", "awaiting-review", "completed", "failed", "cancelled"]
 Timestamp = Annotated[str, Field(pattern=TIMESTAMP_PATTERN)]
 Key = Annotated[str, Field(min_length=1, max_length=1024)]
 
@@ -48,6 +52,17 @@ class AudioSection(CamelModel):
     bitrate_kbps: Annotated[float, Field(ge=0)]
     sample_rate: Literal[16000, 22050, 44100, 48000]
     extracted_at: Timestamp
+    # Absent for audio extracted before peaks were (schema 1.1.0).
+    peaks_key: Key | None = None
+
+
+class VideoSection(CamelModel):
+    """The source's picture, as the audio extraction probed it: the frame
+    grid the render cuts on, which plans and exports are snapped to."""
+
+    frame_rate: Annotated[float, Field(gt=0, le=1000)]
+    width: Annotated[int, Field(ge=1)] | None = None
+    height: Annotated[int, Field(ge=1)] | None = None
 
 
 class TranscriptSection(CamelModel):
@@ -65,6 +80,10 @@ class PlanSection(CamelModel):
     algorithm: str
     total_cuts: Annotated[int, Field(ge=0)]
     planned_at: Timestamp
+    # The plan the render reads: 1 the planner's own (``key``), above 1 an
+    # edit (``editedKey``); the planner's stays beside it.
+    version: Annotated[int, Field(ge=1)] | None = None
+    edited_key: Key | None = None
 
 
 class RenderEntry(CamelModel):
@@ -114,6 +133,7 @@ class Manifest(CamelModel):
     source_video_key: Key | None = None
     input: InputSection | None = None
     audio: AudioSection | None = None
+    video: VideoSection | None = None
     transcript: TranscriptSection | None = None
     plan: PlanSection | None = None
     renders: list[RenderEntry] = Field(default_factory=list)

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from talkavocado.domain.keys import ENVS
+
 
 @dataclass(frozen=True)
 class Step:
     name: str
     consumes: str
     emits: str
+    completes_job: bool = False  # MarkCompleted: recording the step completes the job
 
     @property
     def resource_prefix(self) -> str:
@@ -28,8 +31,8 @@ PIPELINE: tuple[Step, ...] = (
     Step("transcription", consumes="AudioExtracted", emits="TranscriptReady"),
     Step("smart-cut-planner", consumes="TranscriptReady", emits="CutPlanReady"),
     Step("video-render", consumes="CutPlanReady", emits="RenderCompleted"),
-    # MarkCompleted: the finalizer completes the job and announces it.
-    Step("job-finalizer", consumes="RenderCompleted", emits="JobCompleted"),
+    # The finalizer completes the job and announces it.
+    Step("job-finalizer", consumes="RenderCompleted", emits="JobCompleted", completes_job=True),
 )
 FINALIZER = PIPELINE[-1]
 STEP_NAMES: tuple[str, ...] = tuple(step.name for step in PIPELINE)
@@ -43,11 +46,19 @@ def step_named(name: str) -> Step:
     raise KeyError(name)
 
 
+def queue_name(env: str, step: Step, suffix: str = "") -> str:
+    """``talkavocado-{env}-{step}``, plus ``suffix`` for its dead-letter queue."""
+    return f"talkavocado-{env}-{step.name}{suffix}"
+
+
 def step_of_queue(queue_arn: str, suffix: str = "") -> Step | None:
-    """The step whose queue (``talkavocado-{env}-{step}``, plus ``suffix`` for
-    its dead-letter queue) the ARN names: which step a delivered batch is for."""
+    """The step whose queue (or, with ``suffix``, dead-letter queue) the ARN
+    names exactly: which step a delivered batch is for."""
     name = queue_arn.rsplit(":", 1)[-1]
-    return next((step for step in PIPELINE if name.endswith(f"-{step.name}{suffix}")), None)
+    return next(
+        (step for step in PIPELINE for env in ENVS if name == queue_name(env, step, suffix)),
+        None,
+    )
 
 
 def consumer_of(detail_type: str) -> Step | None:

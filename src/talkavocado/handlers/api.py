@@ -8,7 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from talkavocado.api.app import handle
 from talkavocado.api.routing import ApiServices
 from talkavocado.support.observability import logger, metrics, tracer
-from talkavocado.wiring import job_queries, job_service, settings, webhook_service
+from talkavocado.wiring import (
+    job_queries,
+    job_service,
+    plan_service,
+    settings,
+    storage,
+    webhook_service,
+)
 
 
 # A response may hold a secret shown once (a new webhook's): not kept in traces.
@@ -22,4 +29,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _services() -> ApiServices:
-    return ApiServices(job_service(), job_queries(), webhook_service(), settings().tenant_claim)
+    return ApiServices(
+        job_service(),
+        job_queries(),
+        webhook_service(),
+        settings().tenant_claim,
+        plan_service(),
+        lambda: storage().download_origin(),
+    )

@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.pipeline import step_of_queue
+from talkavocado.errors import ConfigurationError
 from talkavocado.support.observability import logger, metrics, tracer
 from talkavocado.wiring import dead_letter_worker, step_worker
 

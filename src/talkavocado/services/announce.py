@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from talkavocado.domain.errors import InvalidTransition
 from talkavocado.domain.events import JobOutcome
 from talkavocado.domain.jobs import JobRecord
+from talkavocado.errors import InvalidTransition
 from talkavocado.ports import EventPublisher, JobRepository
 from talkavocado.services.transitions import mutate_job
 from talkavocado.support.observability import logger

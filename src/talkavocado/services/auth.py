@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from talkavocado.domain.errors import TenantMismatch, Unauthenticated, ValidationFailed
 from talkavocado.domain.keys import parse_tenant_id
+from talkavocado.errors import TenantMismatch, Unauthenticated, ValidationFailed
 from talkavocado.ports import TokenVerifier
 
 ANONYMOUS = "anonymous"

@@ -5,11 +5,17 @@ exactly like a missing one."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from talkavocado.domain.errors import JobDataMissing, JobNotFound, StorageObjectMissing
 from talkavocado.domain.jobs import HistoryEntry, JobRecord
 from talkavocado.domain.keys import JobKeys, parse_job_id, parse_tenant_id
 from talkavocado.domain.manifest import Manifest
+from talkavocado.errors import (
+    ArtifactNotFound,
+    JobDataMissing,
+    JobNotFound,
+    StorageObjectMissing,
+)
 from talkavocado.ports import JobQuery, JobRepository, Storage
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.observability import bind_job, logger
@@ -33,6 +39,7 @@ class Artifacts:
     transcript: str | None = None
     plan: str | None = None
     renders: list[str] = field(default_factory=list)
+    peaks: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,25 @@ class JobView:
             transcript=m.transcript.json_key if m.transcript else None,
             plan=m.plan.key if m.plan else None,
             renders=[r.key for r in m.renders],
+            peaks=m.audio.peaks_key if m.audio else None,
         )
 
     @property
     def updated_at(self) -> str:
         return max(self.record.updated_at, self.manifest.updated_at)
+
+
+Document = Literal["peaks", "transcript"]
+Media = Literal["source", "render", "preview"]
+# How long a media link reads its object: a player asks for ranges as it
+# plays, and the page asks for a new link when one has expired.
+MEDIA_LINK_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class MediaLink:
+    url: str
+    expires_in: int
 
 
 def existing(jobs: JobRepository, tenant_id: str, job_id: str) -> JobRecord:
@@ -69,6 +90,7 @@ def existing(jobs: JobRepository, tenant_id: str, job_id: str) -> JobRecord:
 class JobQueries:
     def __init__(self, jobs: JobRepository, storage: Storage) -> None:
         self._jobs = jobs
+        self._storage = storage
         self._manifests = ManifestStore(storage)
 
     def get_job(self, tenant_id: str, job_id: str) -> JobView:
@@ -87,6 +109,41 @@ class JobQueries:
             logger.error("manifest does not belong to the job record")
             raise JobNotFound("job not found", jobId=record.job_id)
         return JobView(record=record, manifest=manifest)
+
+    def document(self, tenant_id: str, job_id: str, which: Document) -> bytes:
+        """A JSON document of the tenant's job, under the key its manifest
+        records (never one a client names)."""
+        view = self.get_job(tenant_id, job_id)
+        keys = JobKeys(view.record.env, view.record.tenant_id, view.record.job_id)
+        key = view.artifacts.peaks if which == "peaks" else view.artifacts.transcript
+        if key is None:
+            raise ArtifactNotFound(f"the job has no {which} yet", jobId=job_id, artifact=which)
+        try:
+            return self._storage.get(keys, key).data
+        except StorageObjectMissing:
+            raise ArtifactNotFound(
+                f"the job's {which} is missing", jobId=job_id, artifact=which
+            ) from None
+
+    def media_link(self, tenant_id: str, job_id: str, which: Media) -> MediaLink:
+        """A short-lived link that plays the tenant's job's input or render."""
+        view = self.get_job(tenant_id, job_id)
+        keys = JobKeys(view.record.env, view.record.tenant_id, view.record.job_id)
+        manifest = view.manifest
+        key: str | None
+        if which == "source":
+            key = manifest.source_video_key
+        else:
+            wanted = "final" if which == "render" else "preview"
+            key = next((r.key for r in manifest.renders if r.type == wanted), None)
+        if key is None or not self._storage.exists(keys, key):
+            raise ArtifactNotFound(f"the job has no {which} yet", jobId=job_id, artifact=which)
+        url = self._storage.download_url(keys, key, MEDIA_LINK_SECONDS)
+        if url is None:
+            raise ArtifactNotFound(
+                "this deployment serves no media links", jobId=job_id, artifact=which
+            )
+        return MediaLink(url=url, expires_in=MEDIA_LINK_SECONDS)
 
     def list_jobs(self, tenant_id: str, listing: Listing) -> tuple[list[JobRecord], str | None]:
         """One page of the tenant's jobs, newest first, and the token of the

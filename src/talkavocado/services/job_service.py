@@ -23,17 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from talkavocado.domain.errors import (
-    ConcurrentUpdate,
-    InputNotUploaded,
-    InvalidKey,
-    InvalidTransition,
-    JobAlreadyExists,
-    JobDataMissing,
-    JobNotFound,
-    StorageObjectMissing,
-    ValidationFailed,
-)
 from talkavocado.domain.events import JobCreated, JobOutcome, event_for
 from talkavocado.domain.jobs import (
     DONE_STEP_STATUSES,
@@ -51,6 +40,18 @@ from talkavocado.domain.keys import (
 )
 from talkavocado.domain.manifest import InputSection, Manifest
 from talkavocado.domain.pipeline import STEP_NAMES, step_named
+from talkavocado.domain.plans import CutSettings
+from talkavocado.errors import (
+    ConcurrentUpdate,
+    InputNotUploaded,
+    InvalidKey,
+    InvalidTransition,
+    JobAlreadyExists,
+    JobDataMissing,
+    JobNotFound,
+    StorageObjectMissing,
+    ValidationFailed,
+)
 from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
 from talkavocado.services.announce import Announcer
 from talkavocado.services.job_queries import existing
@@ -77,6 +78,7 @@ class CreateJob:
     correlation_id: str
     job_id: str | None = None
     input: InputSpec | None = None
+    settings: CutSettings | None = None  # the planner's, for this job, and its review
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class JobService:
             source_key=keys.input,
             started_at=manifest.created_at if starts_now else None,
             source_version=source_version if starts_now else None,
+            settings=command.settings,
         )
 
         adopted_orphan = False
@@ -221,7 +224,7 @@ class JobService:
         if record.status == "cancelled":  # asked again: announce it if a crash did not
             self._announce(record, self._manifests.load(keys)[0], "JobCancelled")
             return record
-        if record.status not in ("pending", "processing"):
+        if record.status not in ("pending", "processing", "awaiting-review"):
             raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
         self._require_manifest(keys)
         try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from talkavocado.domain.errors import StorageObjectMissing
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import SCHEMA_VERSION, Manifest, decode, encode
+from talkavocado.errors import StorageObjectMissing
 from talkavocado.ports import Storage
 from talkavocado.support.clock import now_iso
 from talkavocado.support.retry import retry_on_conflict

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from talkavocado.domain.errors import InvalidTransition, JobNotFound
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
+from talkavocado.errors import InvalidTransition, JobNotFound
 from talkavocado.ports import JobRepository
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.retry import retry_on_conflict

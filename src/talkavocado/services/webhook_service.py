@@ -3,9 +3,9 @@ delivery records: the use cases behind /webhooks, free of HTTP and AWS."""
 
 from __future__ import annotations
 
-from talkavocado.domain.errors import ValidationFailed, WebhookNotFound
 from talkavocado.domain.keys import parse_job_id, parse_tenant_id
 from talkavocado.domain.webhooks import Delivery, OutcomeType, Webhook
+from talkavocado.errors import ValidationFailed, WebhookNotFound
 from talkavocado.ports import WebhookRepository, WebhookSender
 from talkavocado.support.observability import bind_job
 from talkavocado.support.paging import cursor_of, token_of

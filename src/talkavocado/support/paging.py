@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from talkavocado.domain.errors import ValidationFailed
+from talkavocado.errors import ValidationFailed
 
 Scope = list[str | None]
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from talkavocado.domain.errors import ConcurrentUpdate
+from talkavocado.errors import ConcurrentUpdate
 
 T = TypeVar("T")
 

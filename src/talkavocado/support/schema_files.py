@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from talkavocado.domain.errors import SchemaViolation
+from talkavocado.errors import SchemaViolation
 
 
 class _OptionalMeansAbsent(GenerateJsonSchema):

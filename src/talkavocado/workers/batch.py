@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.events import EVENT_SOURCE, EVENT_TYPES, PipelineEvent
+from talkavocado.errors import ValidationFailed
 from talkavocado.ports import Visibility
 from talkavocado.support.observability import bind_work, logger, metrics
 from talkavocado.support.retry import backoff_seconds

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from talkavocado.domain.errors import (
+from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
+from talkavocado.domain.pipeline import Step
+from talkavocado.errors import (
     ConfigurationError,
     DependencyUnavailable,
     ErrorType,
@@ -17,10 +21,6 @@ from talkavocado.domain.errors import (
     TalkAvocadoError,
     ValidationFailed,
 )
-from talkavocado.domain.jobs import JobError, JobRecord
-from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import Manifest
-from talkavocado.domain.pipeline import Step
 from talkavocado.ports import Storage
 
 

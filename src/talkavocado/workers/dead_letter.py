@@ -10,10 +10,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.domain.errors import ErrorType, TalkAvocadoError
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import parse_job_id, parse_tenant_id
 from talkavocado.domain.pipeline import step_named, step_of_queue
+from talkavocado.errors import ErrorType, TalkAvocadoError
 from talkavocado.ports import JobRepository
 from talkavocado.support.observability import bind_job, bind_work, logger
 from talkavocado.workers.batch import SqsBatch, parse_envelope

@@ -4,11 +4,11 @@ its error in the manifest), each safe to repeat."""
 
 from __future__ import annotations
 
-from talkavocado.domain.errors import InvalidTransition
 from talkavocado.domain.events import JobOutcome, event_for
 from talkavocado.domain.jobs import TERMINAL_STATUSES, JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
+from talkavocado.errors import InvalidTransition
 from talkavocado.ports import EventPublisher, JobRepository
 from talkavocado.services.announce import Announcer
 from talkavocado.services.manifest_store import ManifestStore

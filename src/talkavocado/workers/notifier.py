@@ -34,7 +34,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, ValidationError
 
-from talkavocado.domain.errors import StorageObjectMissing, TalkAvocadoError
 from talkavocado.domain.events import EVENT_TYPES, JobOutcome, event_for
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, JobKeys
 from talkavocado.domain.webhooks import (
@@ -47,6 +46,7 @@ from talkavocado.domain.webhooks import (
     Webhook,
     signature,
 )
+from talkavocado.errors import StorageObjectMissing, TalkAvocadoError
 from talkavocado.ports import (
     HttpResult,
     JobRepository,

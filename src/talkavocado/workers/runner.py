@@ -29,12 +29,12 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from talkavocado.domain.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
 from talkavocado.domain.events import JobOutcome, PipelineEvent, event_for
 from talkavocado.domain.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
-from talkavocado.domain.pipeline import FINALIZER, Step, next_step
+from talkavocado.domain.pipeline import Step, next_step
+from talkavocado.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
 from talkavocado.ports import EventPublisher, JobRepository, Storage
 from talkavocado.services.announce import Announcer
 from talkavocado.services.manifest_store import ManifestStore
@@ -168,8 +168,8 @@ class StepRunner:
                 job, JobError(type=ErrorType.INPUT_MISSING, message=missing, step=self.step.name)
             )
             return None
-        if manifest.status == "pending":
-            manifest = self._manifests.update(keys, _mark_processing)
+        if manifest.status != job.status:  # the first step started the job
+            manifest = self._manifests.project(keys, job)
         logger.info("step started", extra={"attempt": job.steps[self.step.name].attempts})
 
         clock = time.perf_counter()
@@ -203,7 +203,7 @@ class StepRunner:
 
         def finish(j: JobRecord) -> None:
             j.finish_step(self.step.name, outcome.status, finished_at)
-            if self.step is FINALIZER:
+            if self.step.completes_job:
                 j.complete()
 
         try:
@@ -219,18 +219,21 @@ class StepRunner:
             # Cancelled (or failed) while the step ran: its result goes no further.
             logger.info("step result dropped", extra={"reason": refused.message})
             return None
+        if manifest.status != job.status:  # the record ended the job: its copy follows
+            manifest = self._manifests.project(keys, job)
         duration = _ms_since(clock)
         record_step_metrics(self.step.name, outcome.status, duration, None)
         logger.info(
             "step finished",
             extra={"outcome": outcome.status, "summary": outcome.summary, "durationMs": duration},
         )
+        if job.awaits_review:  # its plan waits for a person: approving or editing it goes on
+            logger.info("plan awaits its review")
+            return None
         return event_for(self.step.emits, job, manifest)
 
     def _record(self, manifest: Manifest, outcome: StepOutcome) -> None:
         outcome.apply(manifest)
-        if self.step is FINALIZER and manifest.status == "processing":  # not if cancelled
-            manifest.status = "completed"
         manifest.put_log(
             LogEntry(
                 type="pipeline",
@@ -244,10 +247,16 @@ class StepRunner:
         """The step is already recorded: publish its event again, unless the
         next step shows it has received it."""
         after = next_step(self.step)
+        if job.awaits_review:
+            logger.info("duplicate delivery; the plan awaits its review")
+            return
         if after is not None and job.steps[after.name].status != "pending":
             logger.info("duplicate delivery; already done and passed on")
             return
-        manifest, _ = self._manifests.load(JobKeys(job.env, job.tenant_id, job.job_id))
+        keys = JobKeys(job.env, job.tenant_id, job.job_id)
+        manifest, _ = self._manifests.load(keys)
+        if manifest.status != job.status:  # a crash came between the record and its copy
+            manifest = self._manifests.project(keys, job)
         logger.info("already done; re-publishing its event")
         self._publish(event_for(self.step.emits, job, manifest))
 
@@ -257,11 +266,6 @@ class StepRunner:
             return
         self._publisher.publish(event)
         logger.info("event published", extra={"detailType": event.detail_type})
-
-
-def _mark_processing(manifest: Manifest) -> None:
-    if manifest.status == "pending":
-        manifest.status = "processing"
 
 
 def _ms_since(clock: float) -> float:

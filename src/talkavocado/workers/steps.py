@@ -15,7 +15,6 @@ from typing import IO
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
-from talkavocado.domain.errors import ErrorType, StepFailed, StorageObjectMissing
 from talkavocado.domain.manifest import (
     AudioSection,
     Manifest,
@@ -23,8 +22,10 @@ from talkavocado.domain.manifest import (
     RenderEntry,
     SubtitleEntry,
     TranscriptSection,
+    VideoSection,
 )
 from talkavocado.domain.pipeline import FINALIZER
+from talkavocado.errors import ErrorType, StepFailed, StorageObjectMissing
 from talkavocado.media.commands import (
     AUDIO_BITRATE_KBPS,
     AUDIO_SAMPLE_RATE,
@@ -35,6 +36,8 @@ from talkavocado.media.commands import (
     preview_args,
 )
 from talkavocado.media.limits import decode_cap_seconds, decoded_past_limit, input_limit_minutes
+from talkavocado.media.peaks import PEAKS_SAMPLE_RATE, PeaksBuilder, samples_per_pixel
+from talkavocado.media.peaks import to_json as peaks_json
 from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
@@ -174,6 +177,7 @@ class MediaSteps:
                 f"{info.duration:.1f} s could be read",
             )
         context.storage.upload(context.keys, context.keys.audio, audio)
+        context.storage.put(context.keys, context.keys.peaks, _peaks(audio, extracted))
         section = AudioSection(
             key=context.keys.audio,
             codec="mp3",
@@ -181,10 +185,19 @@ class MediaSteps:
             bitrate_kbps=AUDIO_BITRATE_KBPS,
             sample_rate=AUDIO_SAMPLE_RATE,
             extracted_at=now_iso(),
+            peaks_key=context.keys.peaks,
+        )
+
+        # The frame grid the render cuts on: plans and exports are shown on it.
+        video = (
+            VideoSection(frame_rate=info.fps, width=info.width, height=info.height)
+            if info.has_video and info.fps
+            else None
         )
 
         def record(manifest: Manifest) -> None:
             manifest.audio = section
+            manifest.video = video
 
         summary = f"{section.duration_sec:.1f} s of {info.audio_codec} audio"
         return StepOutcome("completed", summary, record)
@@ -229,7 +242,11 @@ class MediaSteps:
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
         transcript = Transcript.model_validate_json(document)
-        parameters = self._settings.planner
+        # The deployment's defaults, with what the job asked for instead.
+        settings = context.job.settings
+        parameters = (
+            settings.parameters(self._settings.planner) if settings else self._settings.planner
+        )
         if context.manifest.audio is None:
             raise StepFailed(ErrorType.INPUT_MISSING, "the extracted audio is not recorded")
         duration = context.manifest.audio.duration_sec
@@ -241,9 +258,16 @@ class MediaSteps:
             _time_left(context),
         )
         words = list(transcript.words())
-        sounds = short_sounds(duration, quiet)
-        looked = self._second_look(audio, sounds, context.remaining_seconds)
-        spotted = [*misheard_fillers(sounds, words), *looked]
+        spotted: list[tuple[float, float, str]] = []
+        if parameters.fillers:  # none asked for: no filler is cut, spotted or heard
+            sounds = short_sounds(duration, quiet)
+            wanted = {filler.lower() for filler in parameters.fillers}
+            looked = [
+                found
+                for found in self._second_look(audio, sounds, context.remaining_seconds)
+                if found[2] in wanted
+            ]
+            spotted = [*misheard_fillers(sounds, words), *looked]
         plan = plan_cuts(duration, quiet, words, parameters, spotted)
         if plan.kept_duration <= 0:
             raise StepFailed(
@@ -256,10 +280,11 @@ class MediaSteps:
             algorithm=plan.algorithm,
             total_cuts=plan.total_cuts,
             planned_at=now_iso(),
+            version=1,
         )
 
         def record(manifest: Manifest) -> None:
-            manifest.plan = section
+            manifest.plan = section  # a new plan: an earlier edit no longer applies
 
         summary = f"{plan.total_cuts} cuts removing {plan.cut_duration:.1f} s of {duration:.1f} s"
         return StepOutcome("completed", summary, record)
@@ -300,8 +325,11 @@ class MediaSteps:
 
     def render(self, context: StepContext) -> StepOutcome:
         source = _source(context)
+        # The plan as approved or edited: the planner's own, or an edit of it.
+        version = context.job.plan_version
+        plan_key = context.job.plan_key or context.keys.cut_plan
         try:
-            document = context.storage.get(context.keys, context.keys.cut_plan).data
+            document = context.storage.get(context.keys, plan_key).data
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the cut plan is missing") from None
         plan = CutPlan.model_validate_json(document)
@@ -344,7 +372,8 @@ class MediaSteps:
                 codec="h264" if info.has_video else "aac",
                 duration_sec=round(rendered, 3),
                 resolution=_resolution(size),
-                notes=f"{plan.total_cuts} cuts, {plan.cut_duration:.1f} s removed",
+                notes=f"plan version {version or 1}: {plan.total_cuts} cuts, "
+                f"{plan.cut_duration:.1f} s removed",
                 rendered_at=now_iso(),
             )
         ]
@@ -373,6 +402,16 @@ class MediaSteps:
 
         summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
         return StepOutcome("completed", summary, record)
+
+
+def _peaks(audio: Path, duration: float) -> bytes:
+    """The waveform of the extracted audio, decoded again at PEAKS_SAMPLE_RATE
+    (an hour's MP3 in a few seconds), so that the review page never decodes it."""
+    builder = PeaksBuilder(samples_per_pixel(duration))
+    with ffmpeg.pcm_stream(audio, PEAKS_SAMPLE_RATE) as pcm:
+        for chunk in iter(lambda: pcm.read(PCM_CHUNK), b""):
+            builder.feed(chunk)
+    return peaks_json(builder.document())
 
 
 def _too_long(what: str, limit: float, info: ffmpeg.MediaInfo) -> StepFailed:

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.domain.errors import ValidationFailed
+from talkavocado.errors import ValidationFailed
 from talkavocado.support.observability import bind_job, bind_work, logger
 from talkavocado.workers.batch import SqsBatch, parse_event, remaining_seconds
 from talkavocado.workers.runner import StepRunner

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from talkavocado.local.invoke import REGION, LocalContext
-from talkavocado.local.template import ACCOUNT_ID, GatewayResponse
+from talkavocado_local.invoke import REGION, LocalContext
+from talkavocado_local.template import ACCOUNT_ID, GatewayResponse
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 log = logging.getLogger(__name__)

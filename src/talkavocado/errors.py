@@ -76,6 +76,25 @@ class JobNotFound(TalkAvocadoError):
     code = "NOT_FOUND"
 
 
+class ArtifactNotFound(TalkAvocadoError):
+    """The tenant's job exists but has not made (or no longer has) the
+    artifact asked for."""
+
+    code = "ARTIFACT_NOT_FOUND"
+
+
+class AssetNotFound(TalkAvocadoError):
+    """A file of the review page that is not one of those it serves."""
+
+    code = "NOT_FOUND"
+
+
+class PlanNotFound(TalkAvocadoError):
+    """The job has no plan yet (or no such export of it)."""
+
+    code = "NOT_FOUND"
+
+
 class JobAlreadyExists(TalkAvocadoError):
     code = "CONFLICT"
 
@@ -128,6 +147,9 @@ class ErrorType(StrEnum):
     PICTURE_TOO_LARGE = "PICTURE_TOO_LARGE"
     # No input was stored within the upload window (and its grace period).
     UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
+    # A plan awaiting review was neither approved nor edited within the
+    # review window.
+    REVIEW_EXPIRED = "REVIEW_EXPIRED"
     UNKNOWN = "UNKNOWN"
 
     @property

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from talkavocado import wiring
-from talkavocado.domain.errors import TalkAvocadoError, ValidationFailed
 from talkavocado.domain.events import EVENT_TYPES, PipelineEvent
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import PIPELINE, Step, step_named
+from talkavocado.errors import TalkAvocadoError, ValidationFailed
 from talkavocado.services.job_service import CreateJob, InputSpec, JobService
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job

@@ -26,8 +26,8 @@ from talkavocado.adapters.upload_policy import (
     UploadSigner,
     length_range,
 )
-from talkavocado.domain.errors import InvalidKey
 from talkavocado.domain.keys import JobKeys
+from talkavocado.errors import InvalidKey
 
 UPLOAD_PATH = "/_uploads"
 CHUNK = 1024 * 1024

@@ -31,8 +31,8 @@ from typing import IO, Any
 
 from moto.sqs.models import sqs_backends
 
-from talkavocado.local.template import ACCOUNT_ID, Template
 from talkavocado.support.observability import logger
+from talkavocado_local.template import ACCOUNT_ID, Template
 
 SNAPSHOT_EVERY_SECONDS = 5.0
 _BATCH = 10  # SQS SendMessageBatch; DynamoDB BatchWriteItem takes 25

@@ -25,12 +25,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from talkavocado.adapters.upload_policy import DOWNLOAD_PATH
 from talkavocado.api import errors
-from talkavocado.local import gateway_auth
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import FunctionSpec, GatewayResponse, Route
-from talkavocado.local.uploads import UPLOAD_PATH
 from talkavocado.support.observability import CORRELATION_HEADER, correlation_id_from, logger
+from talkavocado_local import gateway_auth
+from talkavocado_local.downloads import Download
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import FunctionSpec, GatewayResponse, Route
+from talkavocado_local.uploads import UPLOAD_PATH
 
 # API Gateway refuses bodies over 10 MB before any function sees them.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -192,8 +194,11 @@ class ApiServer:
         uploads: Callable[[BaseHTTPRequestHandler], tuple[HTTPStatus, str]] | None = None,
         gateway_responses: dict[str, GatewayResponse] | None = None,
         functions: dict[str, FunctionSpec] | None = None,
+        downloads: Callable[[BaseHTTPRequestHandler], Download | tuple[HTTPStatus, str]]
+        | None = None,
     ) -> None:
         self._host = host
+        self._downloads = downloads
         self._functions = functions or {}
         self._uploads = uploads
         self._routes = routes
@@ -220,6 +225,19 @@ class ApiServer:
     def _serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI application: one request, one answer."""
         request: BaseHTTPRequestHandler = environ[_REQUEST]
+        if (
+            self._downloads is not None
+            and request.command == "GET"
+            and urlsplit(request.path).path == DOWNLOAD_PATH
+        ):
+            answer = self._downloads(request)
+            if isinstance(answer, Download):
+                start_response(f"{int(answer.status)} {answer.status.phrase}", answer.headers)
+                return answer.body
+            refused_status, message = answer
+            payload, headers = _response(_error_result(request, refused_status, message))
+            start_response(f"{int(refused_status)} {refused_status.phrase}", headers)
+            return [payload]
         try:
             result = self.dispatch(request, environ["wsgi.input"])
         except Refusal as refused:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from talkavocado.local.background import Background
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import FunctionSpec, Template
 from talkavocado.support.observability import logger
+from talkavocado_local.background import Background
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import FunctionSpec, Template
 
 POLL_WAIT_SECONDS = 1
 MAX_BATCH = 10

@@ -19,11 +19,11 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from talkavocado import wiring
-from talkavocado.domain.errors import ValidationFailed
-from talkavocado.local.invoke import REGION, LocalContext, load_handler
-from talkavocado.local.isolation import in_own_context
-from talkavocado.local.seed import seed
-from talkavocado.local.template import FunctionSpec, Template
+from talkavocado.errors import ValidationFailed
+from talkavocado_local.invoke import REGION, LocalContext, load_handler
+from talkavocado_local.isolation import in_own_context
+from talkavocado_local.seed import seed
+from talkavocado_local.template import FunctionSpec, Template
 
 # Where each `talkavocado up` says how to reach it, next to its saved state:
 # one file per running stack (stack-<pid>-<emulator port>.json), so that a

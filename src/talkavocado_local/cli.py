@@ -14,12 +14,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
-from talkavocado.domain.errors import TalkAvocadoError
+from talkavocado.errors import TalkAvocadoError
 
 
 def _forget(storage_root: Path, env: str) -> None:
     """``--fresh``: the saved state of this env, and its media, go."""
-    from talkavocado.local.state import StateFile
+    from talkavocado_local.state import StateFile
 
     StateFile(storage_root, env).forget()
     shutil.rmtree(storage_root / env, ignore_errors=True)
@@ -28,13 +28,13 @@ def _forget(storage_root: Path, env: str) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from talkavocado.config import Settings
-    from talkavocado.local.functions import StackAddress, state_folder
-    from talkavocado.local.runtime import LocalRuntime
+    from talkavocado_local.functions import StackAddress, state_folder
+    from talkavocado_local.runtime import LocalRuntime
 
     log_format = args.log_format or ("human" if sys.stdout.isatty() else "json")
     if log_format == "human":
-        from talkavocado.local.human_logs import HumanStream
         from talkavocado.support.observability import logger
+        from talkavocado_local.human_logs import HumanStream
 
         logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
         logs.setStream(HumanStream(logs.stream))
@@ -103,9 +103,9 @@ def _print_state(runtime: Any) -> None:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from talkavocado.local.functions import invoke
-    from talkavocado.local.runtime import default_template_path
     from talkavocado.support.observability import logger
+    from talkavocado_local.functions import invoke
+    from talkavocado_local.runtime import default_template_path
 
     text = sys.stdin.read() if str(args.event) == "-" else args.event.read_text()
     try:
@@ -126,8 +126,8 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _env_vars(args: argparse.Namespace) -> int:
-    from talkavocado.local.functions import env_vars
-    from talkavocado.local.runtime import default_template_path
+    from talkavocado_local.functions import env_vars
+    from talkavocado_local.runtime import default_template_path
 
     document = env_vars(args.template or default_template_path(), args.endpoint)
     text = json.dumps(document, indent=2)
@@ -140,10 +140,28 @@ def _env_vars(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from talkavocado.local.run import run_video
+    from talkavocado_local.run import RunOptions, default_output, run_video
 
+    fillers = None
+    if args.fillers is not None:
+        fillers = [filler.strip() for filler in args.fillers.split(",") if filler.strip()]
+    options = RunOptions(
+        output=None if args.dry_run else (args.output or default_output(args.video)),
+        margin=args.margin,
+        min_pause=args.min_pause,
+        fillers=fillers,
+        export=args.export,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
     return run_video(
-        args.video, args.tenant, args.timeout, args.log_file, token=args.token, notify=args.notify
+        args.video,
+        args.tenant,
+        args.timeout,
+        args.log_file,
+        token=args.token,
+        notify=args.notify,
+        options=options,
     )
 
 
@@ -156,7 +174,7 @@ def _openapi(_: argparse.Namespace) -> int:
 
 def _contracts(args: argparse.Namespace) -> int:
     from talkavocado.codegen import contracts, sample_events, step_resources
-    from talkavocado.local.runtime import default_template_path
+    from talkavocado_local.runtime import default_template_path
 
     template = args.template or default_template_path()
     events = Path(template).parent / "events"
@@ -240,6 +258,50 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="take one video through the whole pipeline locally and print the job"
     )
     run.add_argument("video", type=Path, help="the video (or audio) file to process")
+    run.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="where the render goes (default: NAME_cut.EXT beside the input, its captions "
+        "beside it)",
+    )
+    run.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="sound kept around speech on each side of a cut (the job's marginSeconds)",
+    )
+    run.add_argument(
+        "--min-pause",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the shortest pause that is cut (the job's minPauseSeconds)",
+    )
+    run.add_argument(
+        "--fillers",
+        default=None,
+        metavar="WORDS",
+        help='the filler words and phrases to cut, comma-separated ("" cuts none)',
+    )
+    run.add_argument(
+        "--export",
+        choices=["fcpxml", "xml", "edl", "otio"],
+        default=None,
+        help="also write the cut as an editor's timeline beside the input (NAME_cut.FORMAT): "
+        "fcpxml (Final Cut Pro X, DaVinci Resolve), xml (Premiere Pro, FCP 7), "
+        "edl (CMX 3600), otio",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan and print the cuts, without rendering",
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the job document instead of the summary"
+    )
     run.add_argument(
         "--notify",
         default=None,

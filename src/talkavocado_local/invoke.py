@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from talkavocado.local.template import ACCOUNT_ID, FunctionSpec
+from talkavocado_local.template import ACCOUNT_ID, FunctionSpec
 
 REGION = "us-east-1"
 
