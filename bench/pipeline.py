@@ -30,8 +30,9 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -47,6 +48,7 @@ from talkavocado.workers import steps
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
 from talkavocado_local.run import upload_file
 from talkavocado_local.runtime import LocalRuntime
+from talkavocado_local.template import Template
 
 REPO = Path(__file__).resolve().parents[1]
 real_media_steps = steps.media_steps
@@ -74,14 +76,66 @@ PRICE = {
     "step_functions_transition": 25.0 / 1e6,
 }
 
+Item = dict[str, Any]
 Call = tuple[str, str, str]  # service, operation, table (DynamoDB only)
+# The media functions: their cost is the media work's (see bench.media), not
+# the orchestration's. Every other function moves jobs along.
+MEDIA_FUNCTIONS = frozenset(
+    {
+        "AudioExtractionFunction",
+        "TranscriptionFunction",
+        "SmartCutPlannerFunction",
+        "VideoRenderFunction",
+    }
+)
 
-# The jobs table's indexes (template.yaml): an item that has an index's key
-# attribute writes its index entry too, projected whole (ALL) or keys only.
-JOBS_INDEXES = {"statusSort": "ALL", "createdAt": "ALL", "openShard": "KEYS_ONLY"}
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index as template.yaml declares it."""
+
+    name: str
+    keys: tuple[str, ...]
+    projection: str  # ALL, KEYS_ONLY or INCLUDE
+    included: frozenset[str] = frozenset()
+
+    def entry(self, item: Item | None, table_keys: tuple[str, ...]) -> Item | None:
+        """What the index holds of ``item``: nothing without its key attributes."""
+        if item is None or any(name not in item for name in self.keys):
+            return None
+        if self.projection == "ALL":
+            return item
+        kept = {*self.keys, *table_keys, *self.included}
+        return {name: value for name, value in item.items() if name in kept}
 
 
-def item_bytes(item: dict[str, Any]) -> int:
+@dataclass(frozen=True)
+class TableShape:
+    keys: tuple[str, ...]
+    indexes: tuple[Index, ...]
+
+
+def table_shapes(template: Template) -> dict[str, TableShape]:
+    """Each table's keys and indexes, by the name the bench shows (template.yaml)."""
+    shapes = {}
+    for logical_id, props in template.of_type("AWS::DynamoDB::Table").items():
+        indexes = tuple(
+            Index(
+                name=index["IndexName"],
+                keys=tuple(key["AttributeName"] for key in index["KeySchema"]),
+                projection=index["Projection"]["ProjectionType"],
+                included=frozenset(index["Projection"].get("NonKeyAttributes", [])),
+            )
+            for index in props.get("GlobalSecondaryIndexes", [])
+        )
+        keys = tuple(key["AttributeName"] for key in props["KeySchema"])
+        shapes[_table({"TableName": template.physical_name(logical_id)})] = TableShape(
+            keys, indexes
+        )
+    return shapes
+
+
+def item_bytes(item: Item) -> int:
     """An item's size as DynamoDB bills it: attribute names plus values."""
     return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
 
@@ -101,36 +155,57 @@ def value_bytes(value: dict[str, Any]) -> int:
     return len(str(inner))  # binary and sets: not written by this code
 
 
-def write_units(item: dict[str, Any], table: str, *, transactional: bool, replaces: bool) -> int:
-    """Write request units of one item: 1 per KB (2 in a transaction), plus
-    the index entries it writes and, replacing an open job, the byOpen entry
-    it moves (its sort key, updatedAt, changes on every write)."""
-    kilobytes = math.ceil(item_bytes(item) / 1024)
-    units = kilobytes * (2 if transactional else 1)
-    if table == "jobs":
-        for attribute, projection in JOBS_INDEXES.items():
-            if attribute in item:
-                units += kilobytes if projection == "ALL" else 1
-        if replaces and "openShard" in item:
-            units += 1
-    return units
+def kilobytes(item: Item) -> int:
+    return max(1, math.ceil(item_bytes(item) / 1024))
+
+
+def index_units(
+    index: Index, before: Item | None, after: Item | None, keys: tuple[str, ...]
+) -> int:
+    """Write units one table write costs ``index``, as DynamoDB bills them: an
+    entry put where none was, or deleted; a changed index key deletes the old
+    entry and puts the new one; a change of projected attributes alone
+    rewrites the entry; a write that changes nothing the index holds, nothing."""
+    old, new = index.entry(before, keys), index.entry(after, keys)
+    if old is None and new is None:
+        return 0
+    if new is None:
+        return kilobytes(old or {})
+    if old is None:
+        return kilobytes(new)
+    if any(old[name] != new[name] for name in index.keys):
+        return kilobytes(old) + kilobytes(new)
+    return kilobytes(new) if old != new else 0
 
 
 def _table(params: dict[str, Any]) -> str:
     return str(params.get("TableName", "")).removeprefix("talkavocado-test-")
 
 
+_UPDATED = "(updated)"  # marks an UpdateItem's key: the item's other attributes unknown
+Write = tuple[
+    str, Item, Item | None, bool
+]  # table, key, the item written (None: deleted), in a transaction
+
+
 class RequestCounter:
     """botocore hooks on a session: every AWS request, told apart by table
     (``before-parameter-build``, which sees the call's parameters), its
-    DynamoDB request units from the sizes of the items written (there) and
-    read (``after-call``), and its duration. ``services``: only these."""
+    DynamoDB request units (``after-call``) from the sizes of the items read
+    and written and from what each write changes in the table's indexes
+    (the bench keeps the image of every item written, as the table has it),
+    and its duration. ``services``: only these."""
 
-    def __init__(self, services: set[str] | None = None) -> None:
+    def __init__(
+        self, shapes: dict[str, TableShape] | None = None, services: set[str] | None = None
+    ) -> None:
         self.calls: Counter[Call] = Counter()
-        self.units: Counter[Call] = Counter()
+        self.units: defaultdict[Call, float] = defaultdict(float)
         self.durations: dict[Call, list[float]] = {}
         self.messages = 0  # messages SQS handed to the pollers
+        self.batches = 0  # receives that handed some
+        self._shapes = shapes or {}
+        self._items: dict[tuple[str, str], Item] = {}  # the tables as written
         self._services = services
         self._lock = threading.Lock()
 
@@ -145,6 +220,60 @@ class RequestCounter:
             self.units.clear()
             self.durations.clear()
             self.messages = 0
+            self.batches = 0
+
+    def _key(self, table: str, item: Item) -> tuple[str, str]:
+        shape = self._shapes.get(table)
+        names = shape.keys if shape else tuple(sorted(item))
+        return table, json.dumps([item.get(name) for name in names], sort_keys=True)
+
+    def _writes(self, operation: str, params: dict[str, Any]) -> list[Write]:
+        table = _table(params)
+        if operation == "PutItem":
+            return [(table, params["Item"], params["Item"], False)]
+        if operation == "DeleteItem":
+            return [(table, params["Key"], None, False)]
+        if operation == "UpdateItem":  # not made on the jobs table; counted as the key alone
+            return [(table, params["Key"], {**params["Key"], _UPDATED: {"NULL": True}}, False)]
+        writes: list[Write] = []
+        if operation == "TransactWriteItems":
+            for entry in params.get("TransactItems", []):
+                for kind, write in entry.items():
+                    item = write.get("Item") or write.get("Key", {})
+                    if kind != "ConditionCheck":
+                        writes.append(
+                            (_table(write), item, None if kind == "Delete" else item, True)
+                        )
+        elif operation == "BatchWriteItem":
+            for name, requests in params.get("RequestItems", {}).items():
+                for request in requests:
+                    if "PutRequest" in request:
+                        item = request["PutRequest"]["Item"]
+                        writes.append((_table({"TableName": name}), item, item, False))
+                    else:
+                        key = request["DeleteRequest"]["Key"]
+                        writes.append((_table({"TableName": name}), key, None, False))
+        return writes
+
+    def _write_units(self, writes: list[Write], succeeded: bool) -> float:
+        """Units of the writes: each item's larger size before or after, in
+        KB (twice in a transaction), and, if it was made, its index entries."""
+        units = 0
+        for table, key, item, transactional in writes:
+            stored_key = self._key(table, key)
+            before = self._items.get(stored_key)
+            size = max(kilobytes(item) if item else 0, kilobytes(before) if before else 1)
+            units += size * (2 if transactional else 1)
+            shape = self._shapes.get(table)
+            if not succeeded:
+                continue
+            if shape is not None:
+                units += sum(index_units(i, before, item, shape.keys) for i in shape.indexes)
+            if item is None:
+                self._items.pop(stored_key, None)
+            elif _UPDATED not in item or before is None:
+                self._items[stored_key] = item
+        return units
 
     def _before(
         self,
@@ -159,52 +288,57 @@ class RequestCounter:
         if "bench-finished" in str(params.get("QueueUrl", "")):
             return  # the bench's own listener
         call = (service, operation, _table(params))
-        units = 0
-        if operation in ("PutItem", "DeleteItem", "UpdateItem"):
-            written: dict[str, Any] = params.get("Item") or params["Key"]
-            units = write_units(
-                written,
-                call[2],
-                transactional=False,
-                replaces="version" in str(params.get("ConditionExpression")),
+        if operation == "TransactWriteItems":
+            tables = {_table(next(iter(e.values()))) for e in params.get("TransactItems", [])}
+            call = (service, operation, ",".join(sorted(tables)))
+        if operation in ("BatchWriteItem", "BatchGetItem"):
+            call = (
+                service,
+                operation,
+                ",".join(_table({"TableName": t}) for t in params.get("RequestItems", {})),
             )
-        elif operation == "TransactWriteItems":
-            for entry in params.get("TransactItems", []):
-                for kind in ("Put", "Update", "Delete", "ConditionCheck"):
-                    if kind in entry:
-                        write = entry[kind]
-                        units += write_units(
-                            write.get("Item") or write.get("Key", {}),
-                            _table(write),
-                            transactional=True,
-                            replaces="version" in str(write.get("ConditionExpression")),
-                        )
-        elif operation == "PutEvents":
-            units = len(params.get("Entries", []))  # billed per event
+        writes = self._writes(operation, params) if service == "dynamodb" else []
+        units = len(params.get("Entries", [])) if operation == "PutEvents" else 0  # per event
         with self._lock:
             self.calls[call] += 1
             self.units[call] += units
         if context is not None:
-            context["bench"] = (call, time.perf_counter())
+            consistent = bool(params.get("ConsistentRead")) or any(
+                bool(read.get("ConsistentRead"))
+                for read in params.get("RequestItems", {}).values()
+                if isinstance(read, dict)
+            )
+            context["bench"] = (call, time.perf_counter(), writes, consistent)
 
     def _after(
         self, parsed: dict[str, Any], context: dict[str, Any] | None = None, **_: Any
     ) -> None:
         if context is None or "bench" not in context:
             return
-        call, started = context["bench"]
+        call, started, writes, consistent = context["bench"]
         elapsed = (time.perf_counter() - started) * 1000
-        units = 0
-        if call[:2] == ("dynamodb", "GetItem") and parsed.get("Item"):
-            units = math.ceil(item_bytes(parsed["Item"]) / 4096)  # strongly consistent
+        per_4kb = 1.0 if consistent else 0.5  # eventually consistent reads cost half
+        units = 0.0
+        if call[:2] == ("dynamodb", "GetItem"):
+            units = per_4kb * math.ceil(max(1, item_bytes(parsed.get("Item", {}))) / 4096)
         elif call[:2] == ("dynamodb", "Query"):
-            units = max(1, math.ceil(sum(item_bytes(i) for i in parsed.get("Items", [])) / 4096))
+            read = sum(item_bytes(i) for i in parsed.get("Items", []))
+            units = per_4kb * max(1, math.ceil(read / 4096))
+        elif call[:2] == ("dynamodb", "BatchGetItem"):
+            units = per_4kb * sum(
+                math.ceil(max(1, item_bytes(i)) / 4096)
+                for items in parsed.get("Responses", {}).values()
+                for i in items
+            )
         with self._lock:
+            if writes:
+                units += self._write_units(writes, succeeded="Error" not in parsed)
             self.units[call] += units
             self.durations.setdefault(call, []).append(elapsed)
             if call[:2] == ("sqs", "ReceiveMessage"):
                 received = len(parsed.get("Messages", []))
                 self.messages += received
+                self.batches += bool(received)
                 if not received:  # an idle long poll: each queue's fixed cost, not a job's
                     self.calls[call] -= 1
 
@@ -416,55 +550,107 @@ def floor_ms(
     return total
 
 
-def costs_per_million(
-    per_job: dict[Call, float],
-    units: dict[Call, float],
-    messages: float,
-    api_requests: float,
-    memory: dict[str, int],
-    invocations: dict[str, list[float]],
+@dataclass(frozen=True)
+class Measured:
+    """What a phase's jobs asked of AWS, per job."""
+
+    jobs: int
+    per_job: dict[Call, float]
+    units: dict[Call, float]
+    messages: float  # messages the rules delivered (a SendMessage each)
+    batches: float  # receives that handed messages
+    invocations: dict[str, list[float]]  # every invocation's duration, ms, by function
+
+    @property
+    def aws_requests(self) -> float:
+        return sum(n for (s, _, _), n in self.per_job.items() if s != "s3") + self.messages
+
+
+def measured(
     jobs: int,
+    counters: tuple[RequestCounter, RequestCounter],
+    stored: StorageCounter,
+    invocations: Invocations,
+) -> Measured:
+    counter, pollers = counters
+    calls = counter.calls + pollers.calls + stored.calls
+    return Measured(
+        jobs=jobs,
+        per_job={k: n / jobs for k, n in calls.items() if n},
+        units={
+            k: (counter.units.get(k, 0) + pollers.units.get(k, 0)) / jobs
+            for k in {*counter.units, *pollers.units}
+        },
+        messages=pollers.messages / jobs,
+        batches=pollers.batches / jobs,
+        invocations={k: list(v) for k, v in invocations.by_function.items()},
+    )
+
+
+def lambda_per_million(
+    invocations: dict[str, list[float]], memory: dict[str, int], jobs: int
 ) -> dict[str, float]:
-    """USD per million jobs, by service, from the per-job counts."""
-    lambda_usd = (
-        sum(
+    """USD per million jobs by function: each invocation's request and its
+    duration (rounded up to the millisecond) at its own function's memory."""
+    return {
+        function: sum(
             PRICE["lambda_request"]
             + math.ceil(ms) / 1000 * memory[function] / 1024 * PRICE["lambda_gb_second_arm"]
-            for function, samples in invocations.items()
             for ms in samples
         )
         / jobs
-    )
+        * 1e6
+        for function, samples in sorted(invocations.items())
+    }
+
+
+def costs_per_million(
+    run: Measured, api_requests: float, memory: dict[str, int]
+) -> dict[str, float]:
+    """USD per million jobs, by service, from the per-job counts; Lambda split
+    into the functions that move jobs along and the media steps' functions."""
+    by_function = lambda_per_million(run.invocations, memory, run.jobs)
 
     def dynamodb(reads: bool) -> float:
         return sum(
             n
-            for (service, operation, _), n in units.items()
-            if service == "dynamodb" and (operation in ("GetItem", "Query")) == reads
+            for (service, operation, _), n in run.units.items()
+            if service == "dynamodb"
+            and (operation in ("GetItem", "Query", "BatchGetItem")) == reads
         )
 
     def count(service: str, operation: str | None = None) -> float:
-        return sum(n for (s, o, _), n in per_job.items() if s == service and operation in (None, o))
+        return sum(
+            n for (s, o, _), n in run.per_job.items() if s == service and operation in (None, o)
+        )
 
     return {
         "API Gateway": api_requests * PRICE["api_gateway_rest_request"] * 1e6,
-        "Lambda": lambda_usd * 1e6,
+        "EventBridge": run.units.get(("eventbridge", "PutEvents", ""), 0)
+        * PRICE["eventbridge_event"]
+        * 1e6,
+        # The rules' deliveries (one SendMessage per message) and the pollers' requests.
+        "SQS": (run.messages + count("sqs")) * PRICE["sqs_request"] * 1e6,
         "DynamoDB": (
             dynamodb(reads=True) * PRICE["dynamodb_read_unit"]
             + dynamodb(reads=False) * PRICE["dynamodb_write_unit"]
         )
         * 1e6,
-        "EventBridge": units.get(("eventbridge", "PutEvents", ""), 0)
-        * PRICE["eventbridge_event"]
-        * 1e6,
-        # The rules' deliveries (one SendMessage per message) and the pollers' requests.
-        "SQS": (messages + count("sqs")) * PRICE["sqs_request"] * 1e6,
+        "Lambda, orchestration functions": sum(
+            usd for f, usd in by_function.items() if f not in MEDIA_FUNCTIONS
+        ),
+        "Lambda, media functions": sum(
+            usd for f, usd in by_function.items() if f in MEDIA_FUNCTIONS
+        ),
         "S3": (
             count("s3", "PutObject") * PRICE["s3_put"]
             + (count("s3", "GetObject") + count("s3", "HeadObject")) * PRICE["s3_get"]
         )
         * 1e6,
     }
+
+
+ORCHESTRATION = ("API Gateway", "EventBridge", "SQS", "DynamoDB", "Lambda, orchestration functions")
 
 
 def _no_op(context: StepContext) -> StepOutcome:
@@ -479,21 +665,41 @@ def no_op_steps(
     return {name: body if name == FINALIZER.name else _no_op for name, body in bodies.items()}
 
 
-def print_requests(per_job: dict[Call, float], units: dict[Call, float], messages: float) -> None:
-    print("\nAWS requests per job (DynamoDB: request units from item sizes)")
-    print(f"  {'service':<12}{'operation':<20}{'table / object':<16}{'requests':>9}{'units':>8}")
-    rows = sorted(per_job.items())
-    for (service, operation, table), count in rows:
+def print_requests(alone: Measured, together: Measured) -> None:
+    print(
+        "\nAWS requests per job, one job at a time and "
+        f"{CONCURRENT_JOBS} at once (DynamoDB: request units from item sizes and index changes)"
+    )
+    print(
+        f"  {'service':<12}{'operation':<20}{'table / object':<16}"
+        f"{'requests':>9}{'units':>8}{'requests':>10}{'units':>8}"
+    )
+    rows = sorted(set(alone.per_job) | set(together.per_job))
+    for call in rows:
+        service, operation, table = call
         if service == "s3":
             continue
-        unit = units.get((service, operation, table), 0)
-        shown = f"{unit:>8.1f}" if service == "dynamodb" else f"{'':>8}"
-        print(f"  {service:<12}{operation:<20}{table:<16}{count:>9.1f}{shown}")
-    print(f"  {'sqs':<12}{'SendMessage (rules)':<20}{'':<16}{messages:>9.1f}")
-    aws = sum(n for (s, _, _), n in rows if s != "s3") + messages
-    print(f"  {'total':<48}{aws:>9.1f}")
+        cells = ""
+        for run in (alone, together):
+            unit = run.units.get(call, 0)
+            shown = f"{unit:>8.1f}" if service == "dynamodb" else f"{'':>8}"
+            cells += f"{run.per_job.get(call, 0):>9.1f}{shown} "
+        print(f"  {service:<12}{operation:<20}{table:<16}{cells}")
+    print(
+        f"  {'sqs':<12}{'SendMessage (rules)':<36}"
+        f"{alone.messages:>9.1f}{'':>9}{together.messages:>9.1f}"
+    )
+    print(f"  {'total':<48}{alone.aws_requests:>9.1f}{'':>9}{together.aws_requests:>9.1f}")
+    for run, label in ((alone, "alone"), (together, f"{CONCURRENT_JOBS} at once")):
+        received = sum(
+            n for (s, o, _), n in run.per_job.items() if (s, o) == ("sqs", "ReceiveMessage")
+        )
+        print(
+            f"  {label}: {run.messages:.1f} messages a job in {received:.1f} receives "
+            f"({run.messages / max(received, 1e-9):.2f} a receive)"
+        )
     print("storage requests per job (local files here; S3 requests on AWS)")
-    for (service, operation, name), count in rows:
+    for (service, operation, name), count in sorted(alone.per_job.items()):
         if service == "s3":
             print(f"  {service:<12}{operation:<20}{name:<16}{count:>9.1f}")
     print(f"  {'s3':<12}{'PostObject (client)':<20}{'source':<16}{1.0:>9.1f}")
@@ -515,62 +721,62 @@ def main() -> int:
     for poller in runtime.pollers:
         function = poller.source.function.logical_id
         poller._handler = invocations.timed(function, poller._handler)
-    counter = RequestCounter()  # the functions' own requests
+    assert runtime.api is not None and runtime.template is not None
+    api, template = runtime.api.url, runtime.template
+    counter = RequestCounter(table_shapes(template))  # the functions' own requests
     counter.register(wiring.session().events)
     pollers = RequestCounter(services={"sqs"})  # the event source mappings'
     for client in {id(p._sqs): p._sqs for p in runtime.pollers}.values():  # one, shared
         pollers.register(client.meta.events)
     stored = StorageCounter()
     stored.install()
-    assert runtime.api is not None and runtime.template is not None
-    api, template = runtime.api.url, runtime.template
     table = boto3.client("dynamodb")
     finishes = Finishes()
-    try:
-        for _ in range(WARMUP):  # handlers built, caches filled
-            run_job(api, finishes, source)
+
+    def clear() -> None:
         for each in (counter, pollers, invocations):
             each.clear()
         stored.calls.clear()
+
+    try:
+        for _ in range(WARMUP):  # handlers built, caches filled
+            run_job(api, finishes, source)
+        clear()
         sequential = [run_job(api, finishes, source) for _ in range(SEQUENTIAL_JOBS)]
         time.sleep(0.2)  # the last deletes of the pollers
-        calls = counter.calls + pollers.calls + stored.calls
-        per_job = {k: n / SEQUENTIAL_JOBS for k, n in calls.items()}
-        units = {k: n / SEQUENTIAL_JOBS for k, n in (counter.units + pollers.units).items()}
-        messages = pollers.messages / SEQUENTIAL_JOBS
-        # Copies: the concurrent rounds below add to the counters' own lists.
+        alone = measured(SEQUENTIAL_JOBS, (counter, pollers), stored, invocations)
         durations = {k: list(v) for k, v in {**pollers.durations, **counter.durations}.items()}
-        by_function = {k: list(v) for k, v in invocations.by_function.items()}
         get_ms = bare_get_ms(table, 20 if QUICK else 200)
+        clear()
         rounds = [concurrent_round(api, finishes, source, CONCURRENT_JOBS) for _ in range(ROUNDS)]
+        time.sleep(0.2)
+        together = measured(ROUNDS * CONCURRENT_JOBS, (counter, pollers), stored, invocations)
     finally:
         finishes.stop()
         runtime.stop()
 
     memory = {f.logical_id: f.memory_mb for f in template.functions()}
-    report(per_job, units, messages, durations, get_ms, sequential, rounds, memory, by_function)
+    report(alone, together, durations, get_ms, sequential, rounds, memory)
     return 0
 
 
 def report(
-    per_job: dict[Call, float],
-    units: dict[Call, float],
-    messages: float,
+    alone: Measured,
+    together: Measured,
     durations: dict[Call, list[float]],
     get_ms: float,
     sequential: list[float],
     rounds: list[tuple[list[float], float]],
     memory: dict[str, int],
-    by_function: dict[str, list[float]],
 ) -> None:
-    floor = floor_ms(per_job, durations, get_ms)
-    aws_requests = sum(n for (s, _, _), n in per_job.items() if s != "s3")
+    floor = floor_ms(alone.per_job, durations, get_ms)
     print(
         f"Pipeline, no-op steps, local runtime ({SEQUENTIAL_JOBS} jobs one at a time, "
         f"{ROUNDS} rounds of {CONCURRENT_JOBS} at once){' - quick mode' if QUICK else ''}"
     )
+    own = sum(n for (s, _, _), n in alone.per_job.items() if s != "s3")
     print(
-        f"floor: the job's own {aws_requests:.0f} AWS requests at their operations' median "
+        f"floor: the job's own {own:.0f} AWS requests at their operations' median "
         f"durations = {floor:.0f} ms (a bare GetItem: {get_ms:.2f} ms)"
     )
     print(
@@ -590,37 +796,49 @@ def report(
         f"{throughput:>9.2f}{percentile(con_ms, 50) / floor:>11.2f}"
         f"{percentile(con_ms, 95) / floor:>11.2f}"
     )
-    print_requests(per_job, units, messages)
+    print_requests(alone, together)
     api_requests = 1.0  # the create; the upload goes to the storage, the rest by events
-    costs = costs_per_million(
-        per_job, units, messages, api_requests, memory, by_function, len(sequential)
-    )
     print(
-        f"\nUSD per million jobs, list prices of {PRICES_DATE} (us-east-1; no-op steps on "
-        "arm64 at each function's memory; free tiers ignored)"
+        f"\nLambda per job (arm64, each function at its own memory in template.yaml; "
+        f"{', '.join(sorted(f.removesuffix('Function') for f in MEDIA_FUNCTIONS))}: media work)"
     )
+    print(f"  {'function':<28}{'MB':>7}{'invocations':>13}{'p50 ms':>9}{'USD/M jobs':>12}")
+    for function, usd in lambda_per_million(alone.invocations, memory, alone.jobs).items():
+        samples = alone.invocations[function]
+        print(
+            f"  {function:<28}{memory[function]:>7}{len(samples) / alone.jobs:>13.1f}"
+            f"{statistics.median(samples):>9.1f}{usd:>12.2f}"
+        )
+    print(f"\nUSD per million jobs, list prices of {PRICES_DATE} (us-east-1; free tiers ignored)")
     for name, price in PRICE.items():
         print(f"  price {name:<28}{price * 1e6:>10.4f} per million")
-    for service, usd in costs.items():
-        print(f"  {service:<14}{usd:>10.2f}")
-    dynamodb_requests = sum(
-        n * PRICE["dynamodb_read_unit" if o in ("GetItem", "Query") else "dynamodb_write_unit"]
-        for (s, o, _), n in per_job.items()
-        if s == "dynamodb"
-    )
-    earlier = "DynamoDB at one unit a request (earlier model)"
-    print(f"  {earlier:<48}{dynamodb_requests * 1e6:>10.2f}")
-    orchestration = costs["EventBridge"] + costs["SQS"] + costs["DynamoDB"]
-    all_in = orchestration + costs["API Gateway"] + costs["Lambda"]
-    print(f"  {'orchestration (EventBridge + SQS + DynamoDB)':<48}{orchestration:>10.2f}")
-    print(f"  {'all-in (and API Gateway + Lambda)':<48}{all_in:>10.2f}")
-    print(f"  {'all-in with S3 (manifest, input)':<48}{all_in + costs['S3']:>10.2f}")
+    print(f"  {'':<48}{'alone':>10}{f'{CONCURRENT_JOBS} at once':>12}")
+    costs = [costs_per_million(run, api_requests, memory) for run in (alone, together)]
+    for service in costs[0]:
+        print(f"  {service:<48}{costs[0][service]:>10.2f}{costs[1][service]:>12.2f}")
+    orchestration = [sum(c[s] for s in ORCHESTRATION) for c in costs]
+    media = [c["Lambda, media functions"] for c in costs]
+    lines = {
+        "orchestration (API Gateway, EventBridge, SQS, DynamoDB, the orchestration functions)": [
+            orchestration[0],
+            orchestration[1],
+        ],
+        "media work, no-op steps (the media functions' requests and bookkeeping)": media,
+        "all-in (orchestration + media work)": [
+            o + m for o, m in zip(orchestration, media, strict=True)
+        ],
+        "all-in with S3 (manifest, input)": [
+            o + m + c["S3"] for o, m, c in zip(orchestration, media, costs, strict=True)
+        ],
+    }
+    for label, (first, second) in lines.items():
+        print(f"  {label}\n  {'':<48}{first:>10.2f}{second:>12.2f}")
     transitions = len(PIPELINE) + 1  # one per task state, plus MarkProcessing
     sfn = transitions * PRICE["step_functions_transition"] * 1e6
     print(
         f"Step Functions Standard: {transitions} state transitions per job = {sfn:.2f} USD "
         f"per million jobs, before its Lambda, DynamoDB and API costs "
-        f"({sfn / orchestration:.1f}x this orchestration)"
+        f"({sfn / orchestration[0]:.1f}x this orchestration)"
     )
 
 

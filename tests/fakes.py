@@ -50,9 +50,9 @@ class InMemoryJobRepository:
             self.histories[key] += saved.journal
             return saved.without_journal()
 
-    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
+    def open_jobs(self, created_before: str) -> Iterator[tuple[str, str]]:
         for (tenant, job), item in list(self.items.items()):
-            if "openShard" in item and item["updatedAt"] < updated_before:
+            if "openShard" in item and item["createdAt"] < created_before:
                 yield tenant, job
 
     def history(

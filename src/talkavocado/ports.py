@@ -128,10 +128,10 @@ class JobRepository(Protocol):
 
     def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
         """Replace the record if its stored ``version`` is still
-        ``expected_version``; bump ``version`` and ``updatedAt``; add its
-        journal to the job's history in the same atomic write, and answer
-        the record without it. Raise ``ConcurrentUpdate`` if another writer
-        got there first (and then write nothing)."""
+        ``expected_version``; bump ``version`` and ``updatedAt``; its journal
+        joins the job's history if and only if the record is written, and
+        the record is answered without it. Raise ``ConcurrentUpdate`` if
+        another writer got there first (and then add no history)."""
         ...
 
     def history(
@@ -140,10 +140,11 @@ class JobRepository(Protocol):
         """The job's transitions, oldest first, a page of ``limit`` after ``cursor``."""
         ...
 
-    def open_jobs(self, updated_before: str) -> Iterator[tuple[str, str]]:
+    def open_jobs(self, created_before: str) -> Iterator[tuple[str, str]]:
         """(tenant, job id) of every pending or processing job, of every
-        tenant, whose record last changed before ``updated_before``: for the
-        deadline sweep only."""
+        tenant, created before ``created_before``: for the deadline sweep
+        only, which judges each from its record (a job created before a time
+        may have changed since; none changed before it was created)."""
         ...
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:

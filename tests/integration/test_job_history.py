@@ -1,5 +1,6 @@
-"""A job's history in the jobs table (moto): written in the same transaction
-as the change it records, read oldest first, page by page, by its tenant only."""
+"""A job's history in the jobs table (moto): written with the change it
+records (on the record, then as items by the next change), read oldest
+first, page by page, by its tenant only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from talkavocado import wiring
+from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
 from talkavocado.domain.jobs import JobError
 from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.errors import ConcurrentUpdate, ErrorType
@@ -121,3 +123,69 @@ def test_history_is_the_tenants_own_and_its_token_binds_tenant_and_job(aws: Temp
     status, _, _ = invoke(history_event("tenant-x", nextToken=forged_token))
     assert status == 400  # its cursor still points into tenant-h's partition
     assert invoke(history_event("tenant-nobody"))[0] == 404
+
+
+class Crash(Exception):
+    pass
+
+
+class Calls:
+    """The DynamoDB client's requests, and a crash on the record's put if asked."""
+
+    def __init__(self, crash_on_record: bool = False) -> None:
+        self.client = wiring.session().client("dynamodb")
+        self.made: list[tuple[str, str]] = []
+        self._crash = crash_on_record
+        self.client.meta.events.register("before-call.dynamodb.*", self._before)
+
+    def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        body = params.get("body", b"")
+        sort = json.loads(body).get("Item", {}).get("jobSort", {}).get("S", "") if body else ""
+        self.made.append((model.name, sort.split("#")[0]))
+        if self._crash and model.name == "PutItem" and sort.startswith("JOB#"):
+            raise Crash("the process died before the record's write")
+
+
+def fresh(calls: Calls) -> DynamoJobRepository:
+    """Another process's repository: it knows nothing of what this one wrote."""
+    return DynamoJobRepository(wiring.settings().jobs_table, calls.client)
+
+
+def test_a_change_is_one_conditional_put_after_copying_the_journal_it_read(
+    aws: Template,
+) -> None:
+    invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
+    calls = Calls()
+    jobs = fresh(calls)
+    record = mutate_job(jobs, "tenant-h", JOB, lambda j: j.mark_started(NOW, None, "upload"))
+    mutate_job(jobs, "tenant-h", JOB, lambda j: j.start_step(STEP_NAMES[0], NOW), known=record)
+    # No transaction: the read, the created entry copied, the record; then the
+    # started entry copied (remembered from the write), the record.
+    assert calls.made == [
+        ("GetItem", ""),
+        ("PutItem", "HIST"),
+        ("PutItem", "JOB"),
+        ("PutItem", "HIST"),
+        ("PutItem", "JOB"),
+    ]
+    assert [e["kind"] for e in read_all("tenant-h", 10)] == ["created", "started", "step-started"]
+
+
+def test_a_change_that_dies_before_its_record_is_written_leaves_the_history_exact(
+    aws: Template,
+) -> None:
+    invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
+    mutate_job(wiring.jobs(), "tenant-h", JOB, lambda j: j.mark_started(NOW, None, "upload"))
+    start = STEP_NAMES[0]
+
+    with pytest.raises(Crash):  # the journal it read copied, its own change not written
+        mutate_job(
+            fresh(Calls(crash_on_record=True)), "tenant-h", JOB, lambda j: j.start_step(start, NOW)
+        )
+    assert [e["kind"] for e in read_all("tenant-h", 10)] == ["created", "started"]
+
+    # The redelivery, in another process, copies the same journal again and makes the change.
+    mutate_job(fresh(Calls()), "tenant-h", JOB, lambda j: j.start_step(start, NOW))
+    for limit in (1, 2, 10):
+        entries = read_all("tenant-h", limit)
+        assert [e["kind"] for e in entries] == ["created", "started", "step-started"]

@@ -50,8 +50,15 @@ def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
     assert set(indexes) == {BY_STATUS_INDEX, BY_CREATED_AT_INDEX, BY_OPEN_INDEX}
     sweep = indexes[BY_OPEN_INDEX]
-    assert [k["AttributeName"] for k in sweep["KeySchema"]] == ["openShard", "updatedAt"]
+    assert [k["AttributeName"] for k in sweep["KeySchema"]] == ["openShard", "createdAt"]
+    # Keys, and createdAt that never changes, only: no record write but one
+    # that changes an index key rewrites an entry.
     assert sweep["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes[BY_CREATED_AT_INDEX]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes[BY_STATUS_INDEX]["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["createdAt"],
+    }
 
 
 def test_every_api_route_is_declared_behind_the_token_authorizer(template: Template) -> None:

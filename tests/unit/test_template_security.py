@@ -34,6 +34,7 @@ NEEDED: dict[str, dict[str, Any]] = {
         "actions": {
             *JOBS,
             "dynamodb:Query",
+            "dynamodb:BatchGetItem",  # a listing's records, by the keys an index gave
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
             *PUBLISH,

@@ -42,7 +42,8 @@ class Deadlines:
 
     @property
     def shortest(self) -> timedelta:
-        """No open job is overdue sooner than this after its last change."""
+        """No open job is overdue sooner than this after its last change, nor
+        so after its creation."""
         return min(self.upload_window, self.review_window, *self.step_budgets.values())
 
     def overdue(self, record: JobRecord, now: datetime) -> JobError | None:
