@@ -44,7 +44,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3  # one S3 PUT or POST
 # vCPU) per input minute, from make bench, within 900 s timeouts: about 170
 # minutes; a third of it is kept, as margin for denser media and cold starts.
 DEFAULT_MAX_INPUT_MINUTES = 60
-TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
+TRANSCRIPTION_ENGINES = ("faster-whisper", "pocketsphinx")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
     "PLAN_MIN_PAUSE_SECONDS": "min_pause",

@@ -81,9 +81,8 @@ class MediaJob:
 def new_job(root: Path, source: Path) -> MediaJob:
     keys = JobKeys("test", "acme", JOB)
     manifest = Manifest.for_job(keys, status="processing")
-    job = MediaJob(
-        root, MediaSteps(Settings.from_env(), wiring.transcription_engine), manifest, keys
-    )
+    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter)
+    job = MediaJob(root, steps, manifest, keys)
     key = keys.input
     job.storage.upload(keys, key, source)
     manifest.source_video_key = key
@@ -118,7 +117,7 @@ def test_transcription_writes_timed_words_and_valid_captions(sample_job: MediaJo
     transcript = Transcript.model_validate_json(sample_job.file(keys.transcript_json).read_bytes())
     words = list(transcript.words())
     assert len(words) > 20
-    assert transcript.engine == "pocketsphinx" and transcript.language == "en"
+    assert transcript.engine == "faster-whisper" and transcript.language == "en"
     starts = [w.start for w in words]
     assert starts == sorted(starts)
     assert all(w.start < w.end for w in words)
@@ -126,7 +125,7 @@ def test_transcription_writes_timed_words_and_valid_captions(sample_job: MediaJo
     assert srt.startswith("1\n00:00:")
     assert all(w.word in srt for w in words)
     section = sample_job.manifest.transcript
-    assert section is not None and section.model.startswith("pocketsphinx:")
+    assert section is not None and section.model == "faster-whisper:tiny.en"
     assert [s.key for s in sample_job.manifest.subtitles] == [keys.captions_srt]
 
 

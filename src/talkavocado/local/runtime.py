@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 
 from talkavocado import wiring
-from talkavocado.adapters import ffmpeg
+from talkavocado.adapters import ffmpeg, whisper_engine
 from talkavocado.config import Settings
 from talkavocado.domain.keys import parse_env
 from talkavocado.local.background import Background
@@ -228,6 +228,7 @@ class LocalRuntime:
         if any(runner.busy for runner in runners):
             logger.warning("interrupting the steps still running; they run again after a start")
             ffmpeg.interrupt_all()
+            whisper_engine.interrupt_all()
             for runner in runners:
                 runner.join(DRAIN_AFTER_INTERRUPT_SECONDS)
         self.pollers, self.timers = [], []

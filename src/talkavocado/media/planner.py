@@ -132,13 +132,16 @@ def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[fl
 
 
 # A short stretch of sound standing between pauses may be a filler the
-# recogniser missed: it hears most lone fillers as something else ("um" as
-# "oh", "a", "the" or even "bomb"). Such a stretch is a filler when the
-# recogniser heard only what a filler is misheard as, or when a second look
-# (a search among fillers and short real words) finds one. "oh" is not among
-# the mishearings: "Oh." is a real word.
+# recogniser left out (Whisper leaves out most "um"s and "uh"s) or misheard.
+# It gets a second look (a search among fillers and short real words), and
+# is cut as a filler only when that look hears a filler the parameters name
+# and the main transcript holds no real word there: a sentence's first word
+# after a long pause ("First,", "So,") is never cut, whatever the look heard.
 SECOND_LOOK_SECONDS = 0.8
-MISHEARD_FILLERS = frozenset({"a", "the", "i'm", "ah", "uh", "um", "hm", "hmm", "mm", "er"})
+# A word is "there" when it spans at least this share of the sound, or the
+# sound at least this share of the word (a word's edges may stretch a
+# little into the quiet around it, or into a sound beside it).
+WORD_THERE_SHARE = 0.5
 
 
 def short_sounds(
@@ -156,17 +159,40 @@ def short_sounds(
     return found
 
 
-def misheard_fillers(
-    sounds: Sequence[tuple[float, float]], words: Sequence[Word]
+def _filler_words(fillers: Sequence[str]) -> frozenset[str]:
+    """Every word that is no real word: the default fillers' and the
+    parameters' (a filler left out of PLAN_FILLERS is kept, not taken for a
+    real word)."""
+    return frozenset(w for f in (*DEFAULT_FILLERS, *fillers) for w in f.lower().split())
+
+
+def real_word_there(
+    sound: tuple[float, float], words: Sequence[Word], fillers: Sequence[str]
+) -> Word | None:
+    """The main transcript's real word (not a filler) spoken in ``sound``."""
+    start, end = sound
+    not_words = _filler_words(fillers)
+    for word in words:
+        overlap = min(end, word.end) - max(start, word.start)
+        if overlap <= 0 or _normalise(word.word) in not_words:
+            continue
+        shortest = min(end - start, word.end - word.start)
+        if overlap >= WORD_THERE_SHARE * shortest:
+            return word
+    return None
+
+
+def spotted_fillers(
+    looked: Sequence[tuple[float, float, str]], words: Sequence[Word], fillers: Sequence[str]
 ) -> list[tuple[float, float, str]]:
-    """The short sounds in which the recogniser heard only what a lone filler
-    is misheard as."""
-    found = []
-    for start, end in sounds:
-        heard = [_normalise(w.word) for w in words if w.start < end and w.end > start]
-        if heard and all(word in MISHEARD_FILLERS for word in heard):
-            found.append((start, end, " ".join(heard)))
-    return found
+    """The sounds the second look heard as fillers that are cut: fillers the
+    parameters name, where the main transcript holds no real word."""
+    wanted = {f.lower().strip() for f in fillers}
+    return [
+        (start, end, text)
+        for start, end, text in looked
+        if text.lower() in wanted and real_word_there((start, end), words, fillers) is None
+    ]
 
 
 def _apart_in_signal(
@@ -205,6 +231,10 @@ def _subtract(
     return pieces
 
 
+def _heard_in_sound(word: Word, pauses: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    return _subtract((word.start, word.end), pauses, 0.0)
+
+
 def plan_cuts(
     duration: float,
     silences: Sequence[tuple[float, float]],
@@ -212,15 +242,22 @@ def plan_cuts(
     parameters: PlannerParameters,
     spotted: Sequence[tuple[float, float, str]] = (),
 ) -> CutPlan:
-    """``spotted``: the short sounds found to be fillers (``misheard_fillers``
-    and the second look), cut like the recogniser's own."""
+    """``spotted``: the short sounds the second look heard as fillers; cut
+    like the recogniser's own only where ``spotted_fillers`` allows.
+
+    Pauses come from the signal alone: a word protects only the part of its
+    span that is sound, never a pause of at least ``min_pause`` (a
+    recogniser's word edges can stretch far into the quiet beside it, and
+    Whisper's times can place a whole word in the pause after its sound)."""
     p = parameters
     heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
-    filler_spans = sorted([*heard, *spotted])
+    filler_spans = sorted([*heard, *spotted_fillers(spotted, words, p.fillers)])
+    pauses = [(a, min(b, duration)) for a, b in silences if min(b, duration) - a >= p.min_pause]
     speech = [
-        (w.start, w.end)
+        piece
         for w in words
         if not any(s <= w.start < e or s < w.end <= e for s, e, _ in filler_spans)
+        for piece in _heard_in_sound(w, pauses)
     ]
 
     candidates: list[tuple[float, float, str]] = []

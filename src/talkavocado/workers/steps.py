@@ -39,8 +39,8 @@ from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
     CutPlan,
-    misheard_fillers,
     plan_cuts,
+    real_word_there,
     short_sounds,
 )
 from talkavocado.media.transcript import Transcript, to_srt
@@ -218,10 +218,15 @@ class MediaSteps:
             _time_left(context),
         )
         words = list(transcript.words())
-        sounds = short_sounds(duration, quiet)
+        # A sound in which the transcript holds a real word is never a filler:
+        # it needs no second look.
+        sounds = [
+            sound
+            for sound in short_sounds(duration, quiet)
+            if real_word_there(sound, words, parameters.fillers) is None
+        ]
         looked = self._second_look(audio, sounds, context.remaining_seconds)
-        spotted = [*misheard_fillers(sounds, words), *looked]
-        plan = plan_cuts(duration, quiet, words, parameters, spotted)
+        plan = plan_cuts(duration, quiet, words, parameters, looked)
         if plan.kept_duration <= 0:
             raise StepFailed(
                 ErrorType.VALIDATION_FAILED, "no speech found: everything would be cut"
