@@ -130,7 +130,13 @@ def test_a_broken_file_fails_its_job_with_a_clear_error_and_nothing_half_written
     assert job["error"]["step"] == "audio-extraction"
     assert message in job["error"]["message"]
     assert job["steps"]["audio-extraction"]["attempts"] == 1
-    assert job["artifacts"] == {"audio": None, "transcript": None, "plan": None, "renders": []}
+    assert job["artifacts"] == {
+        "audio": None,
+        "transcript": None,
+        "plan": None,
+        "renders": [],
+        "captions": None,
+    }
     job_dir = stack.storage / "test" / tenant / job_id
     assert sorted(p.name for p in job_dir.iterdir()) == ["input", "manifest.json"]
 

@@ -144,7 +144,13 @@ def test_get_returns_the_job_in_the_seed_shape(created: dict[str, Any]) -> None:
     assert status == 200
     assert {"jobId", "tenantId", "status", "artifacts", "manifestKey", "updatedAt"} <= set(body)
     assert body["status"] == "pending"
-    assert body["artifacts"] == {"audio": None, "transcript": None, "plan": None, "renders": []}
+    assert body["artifacts"] == {
+        "audio": None,
+        "transcript": None,
+        "plan": None,
+        "renders": [],
+        "captions": None,
+    }
     assert body["manifestKey"] == created["manifestKey"]
     assert headers["X-Correlation-Id"] == ["sample-correlation-2"]
 

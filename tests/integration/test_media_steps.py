@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bench.exactness import PCM_RATE, pcm_of
 
 from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
@@ -189,6 +190,37 @@ def test_the_render_lasts_the_kept_time_and_keeps_sound_with_picture(sample_job:
     assert abs(video - expected) <= 1 / source.fps + 1e-6
     assert abs(audio - video) <= 0.05
     assert video < source.duration - plan.cut_duration + 1 / source.fps + 1e-6
+
+
+def test_each_caption_of_the_cut_video_is_heard_in_the_render_where_it_is_shown(
+    sample_job: MediaJob,
+) -> None:
+    keys = sample_job.keys
+    section = sample_job.manifest.captions
+    assert section is not None and section.cues >= 4
+    assert (section.srt_key, section.vtt_key) == (keys.cut_captions_srt, keys.cut_captions_vtt)
+    cut = Transcript.model_validate_json(sample_job.file(keys.cut_transcript).read_bytes())
+    srt = sample_job.file(keys.cut_captions_srt).read_text()
+    vtt = sample_job.file(keys.cut_captions_vtt).read_text()
+    assert srt.startswith("1\n00:00:") and vtt.startswith("WEBVTT")
+    assert srt.count(" --> ") == vtt.count(" --> ") == section.cues == len(cut.segments)
+    source = ffmpeg.probe(SAMPLE, 30)
+    assert source.fps is not None
+    frame = 1 / source.fps
+    rendered = pcm_of(sample_job.file(keys.base_cuts_render))
+    assert cut.duration == pytest.approx(len(rendered) / PCM_RATE, abs=0.05)
+
+    def heard(start: float, end: float) -> bool:  # louder than -40 dBFS somewhere
+        first, last = max(0, round(start * PCM_RATE)), round(end * PCM_RATE)
+        return any(abs(s) > 328 for s in rendered[first:last])
+
+    for cue in cut.segments:
+        first, last = cue.words[0], cue.words[-1]
+        # Shown from its first word to its last, within a frame, in the render.
+        assert cue.start <= first.start + frame and cue.end >= last.end - frame, cue
+        assert heard(first.start - frame, first.end + frame), (cue.text, first)
+        assert heard(last.start - frame, last.end + frame), (cue.text, last)
+        assert cue.end <= cut.duration + frame
 
 
 def test_a_plan_keeping_less_than_a_frame_fails_the_render_as_invalid(tmp_path: Path) -> None:

@@ -62,7 +62,10 @@ NEEDED: dict[str, dict[str, Any]] = {
     "VideoRenderFunction": {
         "actions": STEP,
         "objects": {
-            **reads_writes([MANIFEST, "input/source", "plan/*"], [MANIFEST, "renders/*"]),
+            **reads_writes(
+                [MANIFEST, "input/source", "plan/*", "transcripts/*"],
+                [MANIFEST, "renders/*", "captions/*"],
+            ),
             "s3:GetObjectVersion": ["input/source"],
         },
     },

@@ -84,11 +84,17 @@ class CreateJobResponse(_Wire):
         )
 
 
+class CaptionPointers(_Wire):
+    srt: str
+    vtt: str
+
+
 class ArtifactPointers(_Wire):
     audio: str | None = None
     transcript: str | None = None
     plan: str | None = None
     renders: list[str] = Field(default_factory=list)
+    captions: CaptionPointers | None = None  # the cut video's SRT and WebVTT
 
 
 class StepError(_Wire):

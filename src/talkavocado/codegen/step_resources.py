@@ -36,7 +36,9 @@ NEEDS: dict[str, StepNeeds] = {
     "smart-cut-planner": StepNeeds(120, 1024, ("audio/*", "transcripts/*"), ("plan/*",)),
     # 10 GB: Lambda's 6 vCPU, which x264 keeps busy; the work is CPU-bound, so a
     # render costs about the same GB-seconds as on 3 GB, in a third of the time.
-    "video-render": StepNeeds(900, 10240, (INPUT, "plan/*"), ("renders/*",)),
+    "video-render": StepNeeds(
+        900, 10240, (INPUT, "plan/*", "transcripts/*"), ("renders/*", "captions/*")
+    ),
     "job-finalizer": StepNeeds(30, 512, (), (), batch_size=10),
 }
 # A step not named above: the manifest only, one job at a time.

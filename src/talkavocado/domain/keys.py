@@ -128,6 +128,19 @@ class JobKeys:
         return self.prefix + "transcripts/captions.source.srt"
 
     @property
+    def cut_captions_srt(self) -> str:
+        return self.prefix + "captions/captions.srt"
+
+    @property
+    def cut_captions_vtt(self) -> str:
+        return self.prefix + "captions/captions.vtt"
+
+    @property
+    def cut_transcript(self) -> str:
+        """The transcript of the cut video, on its timeline."""
+        return self.prefix + "captions/transcript.json"
+
+    @property
     def cut_plan(self) -> str:
         return self.prefix + "plan/cut_plan.json"
 
@@ -145,7 +158,12 @@ class JobKeys:
             "audio-extraction": [self.audio],
             "transcription": [self.transcript_json, self.captions_srt],
             "smart-cut-planner": [self.cut_plan],
-            "video-render": [self.base_cuts_render],
+            "video-render": [
+                self.base_cuts_render,
+                self.cut_captions_srt,
+                self.cut_captions_vtt,
+                self.cut_transcript,
+            ],
         }.get(step, [])
 
     def check(self, key: str) -> str:

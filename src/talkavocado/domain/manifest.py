@@ -22,8 +22,10 @@ from talkavocado.support.clock import TIMESTAMP_PATTERN, now_iso
 # 1.1.0 (additive; every 1.0.0 document is valid): renders[].codec may be
 # "aac" (the audio-only render of an audio-only input); transcript.confidence
 # is optional (absent when the engine reports no confidence).
-SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
-SchemaVersion = Literal["1.0.0", "1.1.0"]
+# 1.2.0 (additive): captions, the cut video's SRT and WebVTT captions and its
+# transcript, written by the render.
+SCHEMA_VERSION: Literal["1.2.0"] = "1.2.0"
+SchemaVersion = Literal["1.0.0", "1.1.0", "1.2.0"]
 SCHEMA_FILE = "manifest.schema.json"
 MIME_PATTERN = r"^(video|audio)/[a-z0-9][a-z0-9.+-]*$"
 
@@ -84,6 +86,17 @@ class SubtitleEntry(CamelModel):
     created_at: Timestamp | None = None
 
 
+class CaptionsSection(CamelModel):
+    """The cut video's captions, on the render's timeline."""
+
+    srt_key: Key
+    vtt_key: Key
+    transcript_key: Key
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    cues: Annotated[int, Field(ge=0)]
+    created_at: Timestamp
+
+
 class LogEntry(CamelModel):
     type: Literal["pipeline", "error", "debug"]
     created_at: Timestamp
@@ -118,6 +131,7 @@ class Manifest(CamelModel):
     plan: PlanSection | None = None
     renders: list[RenderEntry] = Field(default_factory=list)
     subtitles: list[SubtitleEntry] = Field(default_factory=list)
+    captions: CaptionsSection | None = None
     logs: list[LogEntry] = Field(default_factory=list)
     metadata: Metadata | None = None
 

@@ -28,11 +28,18 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Captions:
+    srt: str
+    vtt: str
+
+
+@dataclass(frozen=True)
 class Artifacts:
     audio: str | None = None
     transcript: str | None = None
     plan: str | None = None
     renders: list[str] = field(default_factory=list)
+    captions: Captions | None = None  # the cut video's
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class JobView:
             transcript=m.transcript.json_key if m.transcript else None,
             plan=m.plan.key if m.plan else None,
             renders=[r.key for r in m.renders],
+            captions=Captions(m.captions.srt_key, m.captions.vtt_key) if m.captions else None,
         )
 
     @property

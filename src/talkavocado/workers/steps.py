@@ -18,6 +18,7 @@ from talkavocado.config import Settings
 from talkavocado.domain.errors import ErrorType, StepFailed, StorageObjectMissing
 from talkavocado.domain.manifest import (
     AudioSection,
+    CaptionsSection,
     Manifest,
     PlanSection,
     RenderEntry,
@@ -25,6 +26,7 @@ from talkavocado.domain.manifest import (
     TranscriptSection,
 )
 from talkavocado.domain.pipeline import FINALIZER
+from talkavocado.media import captions
 from talkavocado.media.commands import (
     AUDIO_BITRATE_KBPS,
     AUDIO_SAMPLE_RATE,
@@ -287,6 +289,11 @@ class MediaSteps:
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the cut plan is missing") from None
         plan = CutPlan.model_validate_json(document)
+        try:
+            heard = context.storage.get(context.keys, context.keys.transcript_json).data
+        except StorageObjectMissing:
+            raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
+        transcript = Transcript.model_validate_json(heard)
         info = ffmpeg.probe(source, _time_left(context))
         keeps = align_to_frames(plan.keeps(), info.fps if info.has_video else None)
         if not keeps:
@@ -337,9 +344,30 @@ class MediaSteps:
             )
             context.storage.upload(keys, keys.preview_render, preview)
         context.storage.upload(keys, keys.base_cuts_render, base)
+        # Captions from the segments as the render cut them (frame-aligned).
+        cues = captions.cues(list(transcript.words()), keeps)
+        cut = Transcript(
+            language=transcript.language,
+            engine=transcript.engine,
+            model=transcript.model,
+            duration=round(rendered, 3),
+            segments=captions.cut_segments(cues),
+        )
+        context.storage.put(keys, keys.cut_captions_srt, captions.to_srt(cues).encode())
+        context.storage.put(keys, keys.cut_captions_vtt, captions.to_vtt(cues).encode())
+        context.storage.put(keys, keys.cut_transcript, cut.to_json())
+        section = CaptionsSection(
+            srt_key=keys.cut_captions_srt,
+            vtt_key=keys.cut_captions_vtt,
+            transcript_key=keys.cut_transcript,
+            language=transcript.language,
+            cues=len(cues),
+            created_at=now_iso(),
+        )
 
         def record(manifest: Manifest) -> None:
             manifest.renders = entries  # replaced, never appended
+            manifest.captions = section
 
         summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
         return StepOutcome("completed", summary, record)
