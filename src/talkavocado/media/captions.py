@@ -34,26 +34,28 @@ class Cue:
 
 def retime(words: Sequence[Word], keeps: Sequence[tuple[float, float]]) -> list[list[Word]]:
     """For each kept segment (source times), the words heard in it, re-timed
-    onto the render's timeline; a word cut in part keeps its kept part, a
-    word wholly cut is left out (as its sound is)."""
-    found: list[list[Word]] = []
-    offset = 0.0
+    onto the render's timeline. A word belongs to the segment that keeps
+    most of it, clipped to that segment (a recogniser's word edges can
+    stretch into a pause that was cut); a word wholly cut is left out."""
+    found: list[list[Word]] = [[] for _ in keeps]
+    offsets, offset = [], 0.0
     for start, end in keeps:
-        inside = []
-        for word in words:
-            first, last = max(word.start, start), min(word.end, end)
-            # Most of the word, or all of it that is sound, lies in the segment.
-            if last - first > 0 and last - first >= 0.5 * (word.end - word.start):
-                inside.append(
-                    word.model_copy(
-                        update={
-                            "start": round(offset + first - start, 3),
-                            "end": round(offset + last - start, 3),
-                        }
-                    )
-                )
-        found.append(inside)
+        offsets.append(offset)
         offset += end - start
+    for word in words:
+        overlaps = [min(word.end, end) - max(word.start, start) for start, end in keeps]
+        if not overlaps or max(overlaps) <= 0:
+            continue
+        index = overlaps.index(max(overlaps))
+        start, end = keeps[index]
+        found[index].append(
+            word.model_copy(
+                update={
+                    "start": round(offsets[index] + max(word.start, start) - start, 3),
+                    "end": round(offsets[index] + min(word.end, end) - start, 3),
+                }
+            )
+        )
     return found
 
 
