@@ -7,9 +7,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help soak lambda-package template-checks sam-build run up test unit integration e2e security lint typecheck cfn-lint bench contracts openapi clean
 
-## help: this list
+## help: this list of targets
 help:
-	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed 's/^## /  make /'
+	@awk '/^## [a-z0-9-]+:/ { if (doc) print doc; doc = substr($$0, 4); next } \
+	     /^## / && doc { doc = doc " " substr($$0, 4); next } \
+	     { if (doc) print doc; doc = "" } \
+	     END { if (doc) print doc }' $(MAKEFILE_LIST) \
+	| awk '{ name = $$1; sub(/:$$/, "", name); sub(/^[^:]*: /, ""); printf "  make %-16s %s\n", name, $$0 }'
 
 
 $(STAMP): pyproject.toml
@@ -33,12 +37,15 @@ up: $(STAMP)
 test: lint typecheck cfn-lint template-checks sam-build
 	$(BIN)/pytest -q
 
+## unit: the unit tests (no emulator, no media)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
+## integration: the handlers and adapters against the embedded emulator and real media tools
 integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
+## e2e: the local stack in-process, driven over HTTP as a client drives it
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
@@ -46,13 +53,16 @@ e2e: $(STAMP)
 security: $(STAMP)
 	$(BIN)/pytest -q tests/security
 
+## lint: ruff check and ruff format --check
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+## typecheck: mypy, strict
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## cfn-lint: cfn-lint of template.yaml
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
@@ -78,11 +88,13 @@ sam-build: $(TOOLS_STAMP)
 
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
 ## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor)
+## (each runs to the end; a missed target fails the target once all have run)
 bench: $(STAMP)
-	$(BIN)/python -m bench.api_latency
-	$(BIN)/python -m bench.pipeline
-	$(BIN)/python -m bench.media
-	$(BIN)/python -m bench.truth
+	@status=0; \
+	for module in api_latency pipeline media truth; do \
+		$(BIN)/python -m bench.$$module || status=1; \
+	done; \
+	exit $$status
 
 ## soak: SOAK_JOBS (200) real jobs with forged and duplicated events and a restart mid-work
 soak: $(STAMP)
@@ -92,6 +104,7 @@ soak: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/talkavocado contracts
 
+## openapi: print the API's OpenAPI document
 openapi: $(STAMP)
 	@$(BIN)/talkavocado openapi
 
@@ -118,8 +131,11 @@ lambda-package:
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
 		"$$(ls "$(ARTIFACTS_DIR)"/.wheel/*.whl)$(EXTRAS)"
 	@# The Lambda runtime provides boto3; shipping it again costs 35 MB per function.
+	@# The local runtime (talkavocado_local) shares the distribution, never a Lambda.
 	rm -rf "$(ARTIFACTS_DIR)/.wheel" "$(ARTIFACTS_DIR)"/bin "$(ARTIFACTS_DIR)"/boto3* \
-		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer*
+		"$(ARTIFACTS_DIR)"/botocore* "$(ARTIFACTS_DIR)"/s3transfer* \
+		"$(ARTIFACTS_DIR)"/talkavocado_local "$(ARTIFACTS_DIR)"/talkavocado/codegen
 
+## clean: remove the virtualenvs, the SAM build and the tools' caches
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,8 @@ at most 1.1), the transcription's real-time factor, each step's peak memory,
 and the end-to-end time through the local runtime.
 
 Each step runs in a fresh process, so its peak memory is its own.
+
+``--quick`` (``make test``): the steps on the first 5 s of the sample only.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.quick import quick
 from talkavocado.adapters import ffmpeg
-from talkavocado.config import Settings
+from talkavocado.config import DEFAULT_MAX_INPUT_MINUTES, Settings
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import InputSection, Manifest
@@ -33,6 +36,7 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
+from talkavocado.media.limits import decode_cap_seconds
 from talkavocado.media.planner import CutPlan
 from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
@@ -40,6 +44,7 @@ from talkavocado.workers.steps import MediaSteps
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "sample_talk.mp4"
 LONG_SECONDS = 600
+QUICK_SECONDS = 5
 TARGET_RATIO = 1.1
 STEPS = ("audio-extraction", "transcription", "smart-cut-planner", "video-render")
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
@@ -116,7 +121,8 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
     """The bare ffmpeg work of a step (none for transcription)."""
     audio = root / KEYS.audio
     if step == "audio-extraction":
-        return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3")])
+        cap = decode_cap_seconds(DEFAULT_MAX_INPUT_MINUTES)
+        return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3", cap)])
     if step == "smart-cut-planner":
         # Its two reads of the audio: the quiet stretches, and the PCM of the second look.
         return _timed(
@@ -174,7 +180,7 @@ def bench_input(label: str, source: Path) -> None:
 
 
 def end_to_end(source: Path) -> float:
-    from talkavocado.local.run import run_video
+    from talkavocado_local.run import run_video
 
     with tempfile.TemporaryDirectory() as storage:
         os.environ["MEDIA_STORAGE_PATH"] = storage
@@ -187,36 +193,47 @@ def end_to_end(source: Path) -> float:
     return elapsed
 
 
+def _copy(output: Path, *options: str) -> Path:
+    """The sample, stream-copied with ``options`` (looped, or cut short)."""
+    subprocess.run(  # noqa: S603 - an argument list built here
+        [
+            ffmpeg.executable(),
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            *options,
+            "-i",
+            str(SAMPLE),
+            "-c",
+            "copy",
+            str(output),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return output
+
+
 def main() -> int:
     os.environ["TALKAVOCADO_ENV"] = "test"
     with tempfile.TemporaryDirectory() as scratch:
-        long_input = Path(scratch) / "talk_10min.mp4"
-        loops = int(LONG_SECONDS // ffmpeg.probe(SAMPLE, 60).duration)
-        subprocess.run(  # noqa: S603 - an argument list built here
-            [
-                ffmpeg.executable(),
-                "-hide_banner",
-                "-nostdin",
-                "-y",
-                "-stream_loop",
-                str(loops),
-                "-i",
-                str(SAMPLE),
-                "-c",
-                "copy",
-                str(long_input),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        if quick():
+            inputs = [("first 5 s of the sample", _copy(Path(scratch) / "short.mp4", "-t", "5"))]
+        else:
+            loops = str(int(LONG_SECONDS // ffmpeg.probe(SAMPLE, 60).duration))
+            long_input = _copy(Path(scratch) / "talk_10min.mp4", "-stream_loop", loops)
+            inputs = [("sample", SAMPLE), ("10-minute input", long_input)]
         print(
             "Media steps, each in a fresh process (peak memory: the larger of the step's "
             "own process and its ffmpeg children)"
         )
-        bench_input("sample", SAMPLE)
-        bench_input("10-minute input", long_input)
+        for label, source in inputs:
+            bench_input(label, source)
         print("\nend to end through the local runtime (talkavocado run):")
-        for label, source in (("sample", SAMPLE), ("10-minute input", long_input)):
+        if quick():  # tests/e2e/test_run_command.py runs it
+            print("  skipped in quick mode")
+            inputs = []
+        for label, source in inputs:
             print(f"  {label:<18}{end_to_end(source):>8.1f} s")
     sys.stdout.flush()
     return 0

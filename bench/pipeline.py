@@ -1,12 +1,22 @@
-"""End-to-end pipeline benchmark on the local runtime: latency and throughput
-of jobs at 1 and at 20 concurrent jobs, AWS requests per job by service
-(counted with botocore event hooks), and what a million jobs would cost at
-public list prices beside the same pipeline on Step Functions Standard.
+"""End-to-end pipeline benchmark on the local runtime, with every media step
+a no-op (the choreography alone). Jobs go as clients send them: a job with
+a declared input, its upload to the upload target the API answered, and
+the job starts by itself from the upload's Object Created event.
 
-Floor, measured in the same run: the job's own AWS requests made back to
-back against the same emulator (requests per job x the median latency of one
-request). The ratio says how much the choreography (queues, polling,
-retries' bookkeeping) adds on top of the bare calls.
+It prints latency and throughput at 1 and at 20 concurrent jobs, the AWS
+requests per job by service, operation and table (botocore event hooks;
+DynamoDB request units from the sizes of the items written and read), the
+storage requests the manifest and the input make (S3 on AWS), and what a
+million jobs cost at the dated list prices below, beside the same six
+transitions on Step Functions Standard.
+
+Floor, measured in the same run: the job's own AWS requests, each at the
+median duration its operation took in the run (a receive at the median of a
+bare GetItem, since a long poll's duration is mostly waiting). The ratio says
+how much the choreography (queue hops, polling) adds on top of the bare calls.
+
+``--quick`` (``make test``): one job alone and three at once; the tables,
+no timing worth reading.
 """
 
 from __future__ import annotations
@@ -23,27 +33,34 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import boto3
 
+from bench.quick import quick
 from talkavocado import wiring
+from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.config import Settings
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
-from talkavocado.local.runtime import LocalRuntime
-from talkavocado.local.template import Template
 from talkavocado.support.observability import logger
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
+from talkavocado_local.run import upload_file
+from talkavocado_local.runtime import LocalRuntime
 
 REPO = Path(__file__).resolve().parents[1]
 real_media_steps = steps.media_steps
-SEQUENTIAL_JOBS = int(os.environ.get("BENCH_JOBS", "20"))
-CONCURRENT_JOBS = 20
-ROUNDS = 2
+QUICK = quick()
+SEQUENTIAL_JOBS = 1 if QUICK else int(os.environ.get("BENCH_JOBS", "20"))
+CONCURRENT_JOBS = 3 if QUICK else 20
+ROUNDS = 1 if QUICK else 2
+WARMUP = 1 if QUICK else 3
 TENANT = "bench-tenant"
+INPUT_BYTES = 4096  # the no-op steps never read it
 
-# Public list prices, USD, us-east-1.
+# Public list prices, USD, us-east-1, as published on 2025-01-15 (DynamoDB
+# on-demand after its 2024-11-01 reduction).
+PRICES_DATE = "2025-01-15"
 PRICE = {
     "lambda_request": 0.20 / 1e6,
     "lambda_gb_second_arm": 0.0000133334,
@@ -52,40 +69,215 @@ PRICE = {
     "eventbridge_event": 1.00 / 1e6,
     "sqs_request": 0.40 / 1e6,
     "api_gateway_rest_request": 3.50 / 1e6,
+    "s3_put": 0.005 / 1e3,
+    "s3_get": 0.0004 / 1e3,
     "step_functions_transition": 25.0 / 1e6,
 }
-DYNAMODB_READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
-
 
 Call = tuple[str, str, str]  # service, operation, table (DynamoDB only)
 
+# The jobs table's indexes (template.yaml): an item that has an index's key
+# attribute writes its index entry too, projected whole (ALL) or keys only.
+JOBS_INDEXES = {"statusSort": "ALL", "createdAt": "ALL", "openShard": "KEYS_ONLY"}
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values."""
+    return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
+
+
+def value_bytes(value: dict[str, Any]) -> int:
+    [(kind, inner)] = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        return len(str(inner).lstrip("-").replace(".", "")) // 2 + 2
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + value_bytes(v) for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(1 + value_bytes(v) for v in inner)
+    return len(str(inner))  # binary and sets: not written by this code
+
+
+def write_units(item: dict[str, Any], table: str, *, transactional: bool, replaces: bool) -> int:
+    """Write request units of one item: 1 per KB (2 in a transaction), plus
+    the index entries it writes and, replacing an open job, the byOpen entry
+    it moves (its sort key, updatedAt, changes on every write)."""
+    kilobytes = math.ceil(item_bytes(item) / 1024)
+    units = kilobytes * (2 if transactional else 1)
+    if table == "jobs":
+        for attribute, projection in JOBS_INDEXES.items():
+            if attribute in item:
+                units += kilobytes if projection == "ALL" else 1
+        if replaces and "openShard" in item:
+            units += 1
+    return units
+
+
+def _table(params: dict[str, Any]) -> str:
+    return str(params.get("TableName", "")).removeprefix("talkavocado-test-")
+
 
 class RequestCounter:
-    """botocore ``before-parameter-build`` hook: once per AWS request, with
-    the request's parameters (so DynamoDB calls are told apart by table)."""
+    """botocore hooks on a session: every AWS request, told apart by table
+    (``before-parameter-build``, which sees the call's parameters), its
+    DynamoDB request units from the sizes of the items written (there) and
+    read (``after-call``), and its duration. ``services``: only these."""
+
+    def __init__(self, services: set[str] | None = None) -> None:
+        self.calls: Counter[Call] = Counter()
+        self.units: Counter[Call] = Counter()
+        self.durations: dict[Call, list[float]] = {}
+        self.messages = 0  # messages SQS handed to the pollers
+        self._services = services
+        self._lock = threading.Lock()
+
+    def register(self, events: Any) -> None:
+        """On a session's events (clients made after) or a client's (``meta.events``)."""
+        events.register("before-parameter-build", self._before)
+        events.register("after-call", self._after)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.units.clear()
+            self.durations.clear()
+            self.messages = 0
+
+    def _before(
+        self,
+        event_name: str,
+        params: dict[str, Any],
+        context: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        service, operation = event_name.split(".", 2)[1:]
+        if self._services is not None and service not in self._services:
+            return
+        if "bench-finished" in str(params.get("QueueUrl", "")):
+            return  # the bench's own listener
+        call = (service, operation, _table(params))
+        units = 0
+        if operation in ("PutItem", "DeleteItem", "UpdateItem"):
+            written: dict[str, Any] = params.get("Item") or params["Key"]
+            units = write_units(
+                written,
+                call[2],
+                transactional=False,
+                replaces="version" in str(params.get("ConditionExpression")),
+            )
+        elif operation == "TransactWriteItems":
+            for entry in params.get("TransactItems", []):
+                for kind in ("Put", "Update", "Delete", "ConditionCheck"):
+                    if kind in entry:
+                        write = entry[kind]
+                        units += write_units(
+                            write.get("Item") or write.get("Key", {}),
+                            _table(write),
+                            transactional=True,
+                            replaces="version" in str(write.get("ConditionExpression")),
+                        )
+        elif operation == "PutEvents":
+            units = len(params.get("Entries", []))  # billed per event
+        with self._lock:
+            self.calls[call] += 1
+            self.units[call] += units
+        if context is not None:
+            context["bench"] = (call, time.perf_counter())
+
+    def _after(
+        self, parsed: dict[str, Any], context: dict[str, Any] | None = None, **_: Any
+    ) -> None:
+        if context is None or "bench" not in context:
+            return
+        call, started = context["bench"]
+        elapsed = (time.perf_counter() - started) * 1000
+        units = 0
+        if call[:2] == ("dynamodb", "GetItem") and parsed.get("Item"):
+            units = math.ceil(item_bytes(parsed["Item"]) / 4096)  # strongly consistent
+        elif call[:2] == ("dynamodb", "Query"):
+            units = max(1, math.ceil(sum(item_bytes(i) for i in parsed.get("Items", [])) / 4096))
+        with self._lock:
+            self.units[call] += units
+            self.durations.setdefault(call, []).append(elapsed)
+            if call[:2] == ("sqs", "ReceiveMessage"):
+                received = len(parsed.get("Messages", []))
+                self.messages += received
+                if not received:  # an idle long poll: each queue's fixed cost, not a job's
+                    self.calls[call] -= 1
+
+
+class StorageCounter:
+    """The storage port's requests (local files here, S3 requests on AWS)."""
+
+    AS_S3: ClassVar[dict[str, str]] = {
+        "get": "GetObject",
+        "fetch": "GetObject",
+        "put": "PutObject",
+        "upload": "PutObject",
+        "exists": "HeadObject",
+        "stored_version": "HeadObject",
+    }
 
     def __init__(self) -> None:
         self.calls: Counter[Call] = Counter()
         self._lock = threading.Lock()
 
-    def __call__(self, event_name: str, params: dict[str, Any] | None = None, **rest: Any) -> None:
-        _, service, operation = event_name.split(".", 2)  # before-parameter-build.sqs.X
-        table = str((params or {}).get("TableName", "")).removeprefix("talkavocado-test-")
-        with self._lock:
-            self.calls[(service, operation, table)] += 1
+    def install(self) -> None:
+        for method, operation in self.AS_S3.items():
+            original = getattr(LocalStorage, method)
+            setattr(LocalStorage, method, self._counted(original, operation))
+
+    def _counted(self, original: Callable[..., Any], operation: str) -> Callable[..., Any]:
+        def counted(storage: LocalStorage, job: Any, key: str, *args: Any, **kw: Any) -> Any:
+            with self._lock:
+                self.calls[("s3", operation, key.rsplit("/", 1)[-1])] += 1
+            return original(storage, job, key, *args, **kw)
+
+        return counted
 
 
-class Durations(logging.Handler):
-    """Collects the durationMs that every invocation logs."""
+class Invocations:
+    """Each function's invocations and their durations (the SQS-triggered
+    ones timed around the handler, as Lambda bills them; the API's from the
+    duration it logs)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.by_function: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, function: str, ms: float) -> None:
+        with self._lock:
+            self.by_function.setdefault(function, []).append(ms)
+
+    def timed(self, function: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def run(event: Any, context: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                self.note(function, (time.perf_counter() - start) * 1000)
+
+        return run
+
+    def clear(self) -> None:
+        with self._lock:
+            self.by_function.clear()
+
+
+class ApiDurations(logging.Handler):
+    """The durationMs the API function logs for each request."""
+
+    def __init__(self, invocations: Invocations) -> None:
+        super().__init__()
+        self._invocations = invocations
 
     def emit(self, record: logging.LogRecord) -> None:
         line = json.loads(logger.registered_formatter.format(record))
-        if "durationMs" in line and line.get("message") in ("request handled", "step finished"):
-            self.by_function.setdefault(line["functionName"], []).append(line["durationMs"])
+        if line.get("message") == "request handled" and "durationMs" in line:
+            self._invocations.note(line["functionName"], line["durationMs"])
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -93,16 +285,21 @@ def percentile(samples: list[float], q: int) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def create(api: str) -> str:
+def create(api: str, source: Path) -> tuple[str, dict[str, Any]]:
+    """A job as clients create one: its input declared, then uploaded."""
+    body = {
+        "tenantId": TENANT,
+        "input": {"originalFilename": source.name, "bytes": INPUT_BYTES, "mimeType": "video/mp4"},
+    }
     request = urllib.request.Request(  # noqa: S310 - loopback
         f"{api}/jobs",
-        data=json.dumps({"tenantId": TENANT}).encode(),
+        data=json.dumps(body).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        job_id: str = json.loads(response.read())["jobId"]
-        return job_id
+        answer = json.loads(response.read())
+    return str(answer["jobId"]), answer["upload"]
 
 
 class Finishes:
@@ -147,7 +344,7 @@ class Finishes:
     def wait(self, job_id: str, timeout: float = 120) -> None:
         with self._changed:
             if not self._changed.wait_for(lambda: job_id in self._finished, timeout):
-                raise TimeoutError(job_id)
+                raise TimeoutError(f"job {job_id} did not finish in {timeout:.0f} s")
         if self._finished[job_id] != "JobCompleted":
             raise RuntimeError(f"job {job_id} failed")
 
@@ -156,18 +353,30 @@ class Finishes:
         self._thread.join()
 
 
-def run_job(api: str, finishes: Finishes) -> float:
+def run_job(api: str, finishes: Finishes, source: Path) -> float:
+    """Create, upload, and wait for JobCompleted: the client's whole wait."""
     start = time.perf_counter()
-    finishes.wait(create(api))
+    job_id, upload = create(api, source)
+    if upload_file(upload, source) != 204:
+        raise RuntimeError(f"the upload of job {job_id} was refused")
+    finishes.wait(job_id)
     return time.perf_counter() - start
 
 
-def concurrent_round(api: str, finishes: Finishes, jobs: int) -> tuple[list[float], float]:
+def concurrent_round(
+    api: str, finishes: Finishes, source: Path, jobs: int
+) -> tuple[list[float], float]:
     latencies: list[float] = []
+    failures: list[BaseException] = []
     lock = threading.Lock()
 
     def one() -> None:
-        latency = run_job(api, finishes)
+        try:
+            latency = run_job(api, finishes, source)
+        except BaseException as failed:
+            with lock:
+                failures.append(failed)
+            return
         with lock:
             latencies.append(latency)
 
@@ -177,60 +386,85 @@ def concurrent_round(api: str, finishes: Finishes, jobs: int) -> tuple[list[floa
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     return latencies, time.perf_counter() - start
 
 
-def single_request_ms(table: Any) -> float:
+def bare_get_ms(client: Any, samples: int) -> float:
     key = {"tenantId": {"S": TENANT}, "jobSort": {"S": "JOB#none"}}
-    samples = []
-    for _ in range(200):
+    durations = []
+    for _ in range(samples):
         start = time.perf_counter()
-        table.get_item(TableName="talkavocado-test-jobs", Key=key, ConsistentRead=True)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        client.get_item(TableName="talkavocado-test-jobs", Key=key, ConsistentRead=True)
+        durations.append((time.perf_counter() - start) * 1000)
+    return statistics.median(durations)
 
 
-def cost_per_million(
-    per_job: dict[Call, float], template: Template, durations: dict[str, list[float]]
+def floor_ms(
+    per_job: dict[Call, float], durations: dict[Call, list[float]], get_ms: float
+) -> float:
+    """The job's own AWS requests, each at its operation's median duration."""
+    total = 0.0
+    for call, count in per_job.items():
+        if call[0] == "s3":
+            continue  # local files here
+        if call[:2] == ("sqs", "ReceiveMessage") or call not in durations:
+            total += count * get_ms
+        else:
+            total += count * statistics.median(durations[call])
+    return total
+
+
+def costs_per_million(
+    per_job: dict[Call, float],
+    units: dict[Call, float],
+    messages: float,
+    api_requests: float,
+    memory: dict[str, int],
+    invocations: dict[str, list[float]],
+    jobs: int,
 ) -> dict[str, float]:
-    """USD per million jobs, by service."""
-    memory = {f.logical_id: f.memory_mb for f in template.functions()}
-    lambda_cost = 0.0
-    for function, samples in durations.items():
-        billed_seconds = math.ceil(statistics.mean(samples)) / 1000
-        invocations = 1  # every function runs once per job
-        lambda_cost += invocations * (
+    """USD per million jobs, by service, from the per-job counts."""
+    lambda_usd = (
+        sum(
             PRICE["lambda_request"]
-            + billed_seconds * memory[function] / 1024 * PRICE["lambda_gb_second_arm"]
+            + math.ceil(ms) / 1000 * memory[function] / 1024 * PRICE["lambda_gb_second_arm"]
+            for function, samples in invocations.items()
+            for ms in samples
         )
-    events = per_job.get(("eventbridge", "PutEvents", ""), 0)
-    dynamodb_reads = dynamodb_units(per_job, reads=True)
-    dynamodb_writes = dynamodb_units(per_job, reads=False)
-    # Every event a rule routes to a queue: EventBridge's SendMessage, then the
-    # event source mapping's ReceiveMessage and DeleteMessage.
-    sqs_requests = 3 * len(PIPELINE) + sum(n for (s, _, _), n in per_job.items() if s == "sqs")
+        / jobs
+    )
+
+    def dynamodb(reads: bool) -> float:
+        return sum(
+            n
+            for (service, operation, _), n in units.items()
+            if service == "dynamodb" and (operation in ("GetItem", "Query")) == reads
+        )
+
+    def count(service: str, operation: str | None = None) -> float:
+        return sum(n for (s, o, _), n in per_job.items() if s == service and operation in (None, o))
+
     return {
-        "API Gateway": PRICE["api_gateway_rest_request"] * 1e6,
-        "Lambda": lambda_cost * 1e6,
+        "API Gateway": api_requests * PRICE["api_gateway_rest_request"] * 1e6,
+        "Lambda": lambda_usd * 1e6,
         "DynamoDB": (
-            dynamodb_reads * PRICE["dynamodb_read_unit"]
-            + dynamodb_writes * PRICE["dynamodb_write_unit"]
+            dynamodb(reads=True) * PRICE["dynamodb_read_unit"]
+            + dynamodb(reads=False) * PRICE["dynamodb_write_unit"]
         )
         * 1e6,
-        "EventBridge": events * PRICE["eventbridge_event"] * 1e6,
-        "SQS": sqs_requests * PRICE["sqs_request"] * 1e6,
+        "EventBridge": units.get(("eventbridge", "PutEvents", ""), 0)
+        * PRICE["eventbridge_event"]
+        * 1e6,
+        # The rules' deliveries (one SendMessage per message) and the pollers' requests.
+        "SQS": (messages + count("sqs")) * PRICE["sqs_request"] * 1e6,
+        "S3": (
+            count("s3", "PutObject") * PRICE["s3_put"]
+            + (count("s3", "GetObject") + count("s3", "HeadObject")) * PRICE["s3_get"]
+        )
+        * 1e6,
     }
-
-
-def dynamodb_units(per_job: dict[Call, float], *, reads: bool, table: str | None = None) -> float:
-    """Request units, taking every item as under 1 KB (the job record is about that)."""
-    return sum(
-        n
-        for (service, operation, name), n in per_job.items()
-        if service == "dynamodb"
-        and (operation in DYNAMODB_READS) == reads
-        and table in (None, name)
-    )
 
 
 def _no_op(context: StepContext) -> StepOutcome:
@@ -245,45 +479,99 @@ def no_op_steps(
     return {name: body if name == FINALIZER.name else _no_op for name, body in bodies.items()}
 
 
+def print_requests(per_job: dict[Call, float], units: dict[Call, float], messages: float) -> None:
+    print("\nAWS requests per job (DynamoDB: request units from item sizes)")
+    print(f"  {'service':<12}{'operation':<20}{'table / object':<16}{'requests':>9}{'units':>8}")
+    rows = sorted(per_job.items())
+    for (service, operation, table), count in rows:
+        if service == "s3":
+            continue
+        unit = units.get((service, operation, table), 0)
+        shown = f"{unit:>8.1f}" if service == "dynamodb" else f"{'':>8}"
+        print(f"  {service:<12}{operation:<20}{table:<16}{count:>9.1f}{shown}")
+    print(f"  {'sqs':<12}{'SendMessage (rules)':<20}{'':<16}{messages:>9.1f}")
+    aws = sum(n for (s, _, _), n in rows if s != "s3") + messages
+    print(f"  {'total':<48}{aws:>9.1f}")
+    print("storage requests per job (local files here; S3 requests on AWS)")
+    for (service, operation, name), count in rows:
+        if service == "s3":
+            print(f"  {service:<12}{operation:<20}{name:<16}{count:>9.1f}")
+    print(f"  {'s3':<12}{'PostObject (client)':<20}{'source':<16}{1.0:>9.1f}")
+
+
 def main() -> int:
     steps.media_steps = no_op_steps
     storage = Path(tempfile.mkdtemp(prefix="talkavocado-bench-"))
+    source = storage / "noop.mp4"
+    source.write_bytes(bytes(INPUT_BYTES))
     os.environ.update({"TALKAVOCADO_ENV": "test", "MEDIA_STORAGE_PATH": str(storage)})
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.pop("STORAGE_BACKEND", None)
     runtime = LocalRuntime(REPO / "template.yaml", api_port=0, emulator_port=0).start()
     devnull = Path(os.devnull).open("w")  # noqa: SIM115 - lives as long as the run
     cast(logging.StreamHandler, logger.registered_handler).setStream(devnull)  # type: ignore[type-arg]
-    durations = Durations()
-    logger._logger.addHandler(durations)
-    counter = RequestCounter()
-    wiring.session().events.register("before-parameter-build", counter)
+    invocations = Invocations()
+    logger._logger.addHandler(ApiDurations(invocations))
+    for poller in runtime.pollers:
+        function = poller.source.function.logical_id
+        poller._handler = invocations.timed(function, poller._handler)
+    counter = RequestCounter()  # the functions' own requests
+    counter.register(wiring.session().events)
+    pollers = RequestCounter(services={"sqs"})  # the event source mappings'
+    for client in {id(p._sqs): p._sqs for p in runtime.pollers}.values():  # one, shared
+        pollers.register(client.meta.events)
+    stored = StorageCounter()
+    stored.install()
     assert runtime.api is not None and runtime.template is not None
     api, template = runtime.api.url, runtime.template
     table = boto3.client("dynamodb")
     finishes = Finishes()
     try:
-        for _ in range(3):  # warm-up: handlers built, caches filled
-            run_job(api, finishes)
-        counter.calls.clear()
-        durations.by_function.clear()
-        sequential = [run_job(api, finishes) for _ in range(SEQUENTIAL_JOBS)]
-        per_job = {k: n / SEQUENTIAL_JOBS for k, n in counter.calls.items()}
-        by_function = {k: list(v) for k, v in durations.by_function.items()}
-        rounds = [concurrent_round(api, finishes, CONCURRENT_JOBS) for _ in range(ROUNDS)]
-        one_request = single_request_ms(table)
+        for _ in range(WARMUP):  # handlers built, caches filled
+            run_job(api, finishes, source)
+        for each in (counter, pollers, invocations):
+            each.clear()
+        stored.calls.clear()
+        sequential = [run_job(api, finishes, source) for _ in range(SEQUENTIAL_JOBS)]
+        time.sleep(0.2)  # the last deletes of the pollers
+        calls = counter.calls + pollers.calls + stored.calls
+        per_job = {k: n / SEQUENTIAL_JOBS for k, n in calls.items()}
+        units = {k: n / SEQUENTIAL_JOBS for k, n in (counter.units + pollers.units).items()}
+        messages = pollers.messages / SEQUENTIAL_JOBS
+        # Copies: the concurrent rounds below add to the counters' own lists.
+        durations = {k: list(v) for k, v in {**pollers.durations, **counter.durations}.items()}
+        by_function = {k: list(v) for k, v in invocations.by_function.items()}
+        get_ms = bare_get_ms(table, 20 if QUICK else 200)
+        rounds = [concurrent_round(api, finishes, source, CONCURRENT_JOBS) for _ in range(ROUNDS)]
     finally:
         finishes.stop()
         runtime.stop()
 
-    requests_per_job = sum(per_job.values())
-    floor_ms = requests_per_job * one_request
+    memory = {f.logical_id: f.memory_mb for f in template.functions()}
+    report(per_job, units, messages, durations, get_ms, sequential, rounds, memory, by_function)
+    return 0
+
+
+def report(
+    per_job: dict[Call, float],
+    units: dict[Call, float],
+    messages: float,
+    durations: dict[Call, list[float]],
+    get_ms: float,
+    sequential: list[float],
+    rounds: list[tuple[list[float], float]],
+    memory: dict[str, int],
+    by_function: dict[str, list[float]],
+) -> None:
+    floor = floor_ms(per_job, durations, get_ms)
+    aws_requests = sum(n for (s, _, _), n in per_job.items() if s != "s3")
     print(
         f"Pipeline, no-op steps, local runtime ({SEQUENTIAL_JOBS} jobs one at a time, "
-        f"{ROUNDS} rounds of {CONCURRENT_JOBS} at once)"
+        f"{ROUNDS} rounds of {CONCURRENT_JOBS} at once){' - quick mode' if QUICK else ''}"
     )
     print(
-        f"floor: {requests_per_job:.0f} AWS requests per job x {one_request:.2f} ms"
-        f" = {floor_ms:.0f} ms"
+        f"floor: the job's own {aws_requests:.0f} AWS requests at their operations' median "
+        f"durations = {floor:.0f} ms (a bare GetItem: {get_ms:.2f} ms)"
     )
     print(
         f"{'concurrency':<12}{'p50 ms':>9}{'p95 ms':>9}{'jobs/s':>9}"
@@ -292,41 +580,48 @@ def main() -> int:
     seq_ms = [s * 1000 for s in sequential]
     print(
         f"{1:<12}{percentile(seq_ms, 50):>9.0f}{percentile(seq_ms, 95):>9.0f}"
-        f"{SEQUENTIAL_JOBS / sum(sequential):>9.2f}{percentile(seq_ms, 50) / floor_ms:>11.2f}"
-        f"{percentile(seq_ms, 95) / floor_ms:>11.2f}"
+        f"{len(sequential) / sum(sequential):>9.2f}{percentile(seq_ms, 50) / floor:>11.2f}"
+        f"{percentile(seq_ms, 95) / floor:>11.2f}"
     )
     con_ms = [s * 1000 for latencies, _ in rounds for s in latencies]
-    throughput = CONCURRENT_JOBS * ROUNDS / sum(wall for _, wall in rounds)
+    throughput = len(con_ms) / sum(wall for _, wall in rounds)
     print(
         f"{CONCURRENT_JOBS:<12}{percentile(con_ms, 50):>9.0f}{percentile(con_ms, 95):>9.0f}"
-        f"{throughput:>9.2f}{percentile(con_ms, 50) / floor_ms:>11.2f}"
-        f"{percentile(con_ms, 95) / floor_ms:>11.2f}"
+        f"{throughput:>9.2f}{percentile(con_ms, 50) / floor:>11.2f}"
+        f"{percentile(con_ms, 95) / floor:>11.2f}"
     )
-
-    print("\nAWS requests per job")
-    for (service, operation, table), count in sorted(per_job.items()):
-        print(f"  {service:<12}{operation:<14}{table:<14}{count:>6.1f}")
-    costs = cost_per_million(per_job, template, by_function)
-    print("\nUSD per million jobs at list prices (us-east-1; no-op steps, free tiers ignored)")
+    print_requests(per_job, units, messages)
+    api_requests = 1.0  # the create; the upload goes to the storage, the rest by events
+    costs = costs_per_million(
+        per_job, units, messages, api_requests, memory, by_function, len(sequential)
+    )
+    print(
+        f"\nUSD per million jobs, list prices of {PRICES_DATE} (us-east-1; no-op steps on "
+        "arm64 at each function's memory; free tiers ignored)"
+    )
+    for name, price in PRICE.items():
+        print(f"  price {name:<28}{price * 1e6:>10.4f} per million")
     for service, usd in costs.items():
         print(f"  {service:<14}{usd:>10.2f}")
-    print(f"  {'total':<14}{sum(costs.values()):>10.2f}")
-    idempotency = 1e6 * (
-        dynamodb_units(per_job, reads=True, table="idempotency") * PRICE["dynamodb_read_unit"]
-        + dynamodb_units(per_job, reads=False, table="idempotency") * PRICE["dynamodb_write_unit"]
+    dynamodb_requests = sum(
+        n * PRICE["dynamodb_read_unit" if o in ("GetItem", "Query") else "dynamodb_write_unit"]
+        for (s, o, _), n in per_job.items()
+        if s == "dynamodb"
     )
-    choreography = costs["EventBridge"] + costs["SQS"] + idempotency
+    earlier = "DynamoDB at one unit a request (earlier model)"
+    print(f"  {earlier:<48}{dynamodb_requests * 1e6:>10.2f}")
+    orchestration = costs["EventBridge"] + costs["SQS"] + costs["DynamoDB"]
+    all_in = orchestration + costs["API Gateway"] + costs["Lambda"]
+    print(f"  {'orchestration (EventBridge + SQS + DynamoDB)':<48}{orchestration:>10.2f}")
+    print(f"  {'all-in (and API Gateway + Lambda)':<48}{all_in:>10.2f}")
+    print(f"  {'all-in with S3 (manifest, input)':<48}{all_in + costs['S3']:>10.2f}")
     transitions = len(PIPELINE) + 1  # one per task state, plus MarkProcessing
     sfn = transitions * PRICE["step_functions_transition"] * 1e6
     print(
-        f"\nOrchestration alone (EventBridge + SQS + idempotency table): "
-        f"{choreography:.2f} USD per million jobs;"
-    )
-    print(
         f"Step Functions Standard: {transitions} state transitions per job = {sfn:.2f} USD "
-        f"per million jobs ({sfn / choreography:.1f}x)"
+        f"per million jobs, before its Lambda, DynamoDB and API costs "
+        f"({sfn / orchestration:.1f}x this orchestration)"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from typing import Any, cast
 import boto3
 
 from talkavocado.domain.pipeline import PIPELINE
-from talkavocado.local.run import upload_file
-from talkavocado.local.runtime import LocalRuntime
 from talkavocado.support.observability import logger
+from talkavocado_local.run import upload_file
+from talkavocado_local.runtime import LocalRuntime
 
 REPO = Path(__file__).resolve().parents[1]
 JOBS = int(os.environ.get("SOAK_JOBS", "200"))

@@ -6,6 +6,7 @@ auto-editor on the PATH), the same figures for it beside them, and its time
 for the same talk.
 
     python -m bench.truth            # BENCH_TALKS=30,120 for fewer
+    python -m bench.truth --quick    # make test: one 10 s talk, every table
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pathlib import Path
 
 from bench.exactness import Figures, av_offsets, measure, pcm_of
 from bench.media import KEYS, run_steps
+from bench.quick import quick
 from bench.talks import GroundTruth, generate
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript
 
 # (label, seconds, frame rate, noise floor dBFS, seed, picture size)
+QUICK_TALK = ("10 s", 10, "30", None, 1, "320x240")
 TALKS = (
     ("30 s", 30, "30", None, 1, "320x240"),
     ("2 min", 120, "25", None, 2, "320x240"),
@@ -92,6 +95,8 @@ def main() -> int:
     wanted = os.environ.get("BENCH_TALKS")
     talks = [t for t in TALKS if not wanted or str(t[1]) in wanted.split(",")]
     other = auto_editor()
+    if quick():
+        talks, other = [QUICK_TALK], None
     print("Generated talks with exact ground truth (bench/talks.py)")
     for label, seconds, fps, noise_db, seed, size in talks:
         with tempfile.TemporaryDirectory() as scratch:

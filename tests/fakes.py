@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.domain.events import PipelineEvent
 from talkavocado.domain.jobs import HistoryEntry, JobRecord
+from talkavocado.domain.keys import JobKeys
+from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import STEP_NAMES
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
+from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.clock import now_iso
+from talkavocado.workers.failure import JobFailer
 
 
 class InMemoryJobRepository:
@@ -98,3 +104,38 @@ def run_every_step(job: JobRecord, now: str = "2026-01-01T00:00:00.000Z") -> Non
             job.start_step(name, now)
             job.finish_step(name, "completed", now)
     job.complete()
+
+
+class World:
+    """The stores the services and workers run over, as fakes: an in-memory
+    job table, files under a temporary root, a publisher that keeps what it
+    sends, and the job failer over them. Tests add what their case needs."""
+
+    def __init__(self, root: Path) -> None:
+        self.jobs = InMemoryJobRepository()
+        self.storage = LocalStorage(root)
+        self.manifests = ManifestStore(self.storage)
+        self.publisher = RecordingPublisher()
+        self.failer = JobFailer(self.jobs, self.manifests, self.publisher)
+        self.keys: JobKeys | None = None
+
+    def add(self, keys: JobKeys, **record: Any) -> JobRecord:
+        """A job's record and manifest, as its create wrote them; the job
+        :meth:`record` and :meth:`manifest` read from now on."""
+        job = JobRecord.for_job(keys, **{"correlation_id": "c", **record})
+        self.jobs.create(job)
+        self.manifests.create(keys, Manifest.for_job(keys, status=job.status))
+        self.keys = keys
+        return job
+
+    def record(self, keys: JobKeys | None = None) -> JobRecord:
+        keys = keys or self.keys
+        assert keys is not None
+        found = self.jobs.get(keys.tenant_id, keys.job_id)
+        assert found is not None
+        return found
+
+    def manifest(self, keys: JobKeys | None = None) -> Manifest:
+        keys = keys or self.keys
+        assert keys is not None
+        return self.manifests.load(keys)[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.keys import Env, parse_env
+from talkavocado.media.limits import PictureLimits
 from talkavocado.media.planner import PlannerParameters
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -38,12 +39,35 @@ def _number(name: str, default: float) -> float:
     return value
 
 
+# The notifier's function has 60 s (template.yaml) for a batch, whose POSTs
+# run together: one deadline, and the reads and writes around them.
+MAX_WEBHOOK_DEADLINE_SECONDS = 30.0
+
+
+def _webhook_deadline() -> float:
+    value = _number("WEBHOOK_DEADLINE_SECONDS", 5)
+    if not 0 < value <= MAX_WEBHOOK_DEADLINE_SECONDS:
+        raise ConfigurationError(
+            f"WEBHOOK_DEADLINE_SECONDS must be over 0 and at most "
+            f"{MAX_WEBHOOK_DEADLINE_SECONDS:g}; got {value:g}",
+            field="WEBHOOK_DEADLINE_SECONDS",
+        )
+    return value
+
+
 DEFAULT_TENANT_CLAIM = "custom:tenant_id"
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3  # one S3 PUT or POST
 # Transcription (about 5 s) and render (about 5.2 s on a 3 GB function's 1.7
 # vCPU) per input minute, from make bench, within 900 s timeouts: about 170
 # minutes; a third of it is kept, as margin for denser media and cold starts.
 DEFAULT_MAX_INPUT_MINUTES = 60
+# The largest picture the render takes (README, "Picture limits", from
+# python -m bench.pictures): 8K UHD, whose render peaks at 5.7 GB with the
+# threads of the function's 6 vCPU (of its 10 GB); and 8K at 30 fps, the
+# most pixels a second measured to cost the render no more per pixel than
+# 1080p at 30 fps does (what the length limit's shrinking assumes).
+DEFAULT_MAX_FRAME_PIXELS = 7680 * 4320
+DEFAULT_MAX_PIXEL_RATE = 7680 * 4320 * 30
 TRANSCRIPTION_ENGINES = ("faster-whisper", "pocketsphinx")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
@@ -85,7 +109,6 @@ class Settings:
     jobs_table: str
     event_bus: str
     start_on_create: bool
-    idempotency_table: str
     retry_base_seconds: float
     retry_max_seconds: float
     transcription_engine: str
@@ -100,6 +123,8 @@ class Settings:
     max_upload_bytes: int
     # The longest input the media steps can process within their timeouts.
     max_input_minutes: int
+    # The largest picture the render can take within its memory and timeout.
+    pictures: PictureLimits
     # A job's upload target is valid this long; a job still waiting for its
     # input the grace period after it expires (UPLOAD_EXPIRED).
     upload_window_seconds: int
@@ -110,8 +135,8 @@ class Settings:
     step_queue_prefix: str
     # Webhooks: their table, the notifier's queue and its dead-letter queue,
     # how long a delivery is retried (from its first attempt) and how soon,
-    # how many a tenant may register, and whether loopback http receivers
-    # are allowed (the local runtime only).
+    # how many a tenant may register, whether loopback http receivers are
+    # allowed (the local runtime only), and the deadline of one delivery.
     webhooks_table: str
     notifications_queue_url: str | None
     notifications_dead_letter_url: str | None
@@ -119,6 +144,7 @@ class Settings:
     webhook_retry_base_seconds: float
     max_webhooks_per_tenant: int
     webhook_allow_loopback: bool
+    webhook_deadline_seconds: float
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -133,8 +159,6 @@ class Settings:
             jobs_table=os.environ.get("JOBS_TABLE") or f"talkavocado-{env}-jobs",
             event_bus=os.environ.get("EVENT_BUS_NAME") or f"talkavocado-{env}",
             start_on_create=_flag("START_ON_CREATE", True),
-            idempotency_table=os.environ.get("IDEMPOTENCY_TABLE")
-            or f"talkavocado-{env}-idempotency",
             retry_base_seconds=_number("RETRY_BASE_SECONDS", 2),
             retry_max_seconds=_number("RETRY_MAX_SECONDS", 300),
             transcription_engine=_choice("TRANSCRIPTION_ENGINE", TRANSCRIPTION_ENGINES),
@@ -148,6 +172,10 @@ class Settings:
             allow_unauthenticated=_flag("ALLOW_UNAUTHENTICATED", False),
             max_upload_bytes=int(_number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             max_input_minutes=int(_number("MAX_INPUT_MINUTES", DEFAULT_MAX_INPUT_MINUTES)),
+            pictures=PictureLimits(
+                max_frame_pixels=int(_number("MAX_FRAME_PIXELS", DEFAULT_MAX_FRAME_PIXELS)),
+                max_pixel_rate=int(_number("MAX_PIXEL_RATE", DEFAULT_MAX_PIXEL_RATE)),
+            ),
             upload_window_seconds=int(_number("UPLOAD_WINDOW_SECONDS", 3600)),
             upload_grace_seconds=int(_number("UPLOAD_GRACE_SECONDS", 900)),
             watchdog_margin_seconds=int(_number("WATCHDOG_MARGIN_SECONDS", 300)),
@@ -159,4 +187,5 @@ class Settings:
             webhook_retry_base_seconds=_number("WEBHOOK_RETRY_BASE_SECONDS", 30),
             max_webhooks_per_tenant=int(_number("MAX_WEBHOOKS_PER_TENANT", 5)),
             webhook_allow_loopback=_flag("WEBHOOK_ALLOW_LOOPBACK", False),
+            webhook_deadline_seconds=_webhook_deadline(),
         )

@@ -3,7 +3,7 @@ module that chooses adapters.
 
 Adapters and services are imported by the builders that need them, so a
 function's cold start pays only for its own: the API does not load the
-workers (Powertools idempotency and batch, the media steps), and the token
+workers (Powertools batch, the media steps), and the token
 authorizer loads neither boto3 nor the job services."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cache, wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from talkavocado.config import Settings
 from talkavocado.domain.errors import ConfigurationError
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from talkavocado.adapters.webhook_http import HttpWebhookSender
     from talkavocado.ports import FillerSpotter, Storage, TokenVerifier, TranscriptionEngine
     from talkavocado.services.job_queries import JobQueries
-    from talkavocado.services.job_service import JobService
+    from talkavocado.services.job_service import JobService, JobSettings
     from talkavocado.services.webhook_service import WebhookService
     from talkavocado.workers.batch import RetryPolicy
     from talkavocado.workers.context import StepBody
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from talkavocado.workers.input_stored import InputStoredWorker
     from talkavocado.workers.notifier import Notifier
     from talkavocado.workers.worker import StepWorker
-
-IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -147,7 +145,15 @@ def job_queries() -> JobQueries:
 def job_service() -> JobService:
     from talkavocado.services.job_service import JobService
 
-    return JobService(settings(), jobs(), storage(), publisher())
+    return JobService(job_settings(settings()), jobs(), storage(), publisher())
+
+
+def job_settings(config: Settings) -> JobSettings:
+    from talkavocado.services.job_service import JobSettings
+
+    return JobSettings(
+        config.env, config.start_on_create, config.max_upload_bytes, config.upload_window_seconds
+    )
 
 
 @_once
@@ -155,6 +161,11 @@ def _bodies() -> dict[str, StepBody]:
     from talkavocado.workers import steps
 
     return steps.media_steps(settings(), transcription_engine, filler_spotter)
+
+
+def step_body(name: str) -> StepBody:
+    """The body of the pipeline step ``name``, as its worker runs it."""
+    return _bodies()[name]
 
 
 @_once
@@ -181,43 +192,16 @@ def filler_spotter() -> FillerSpotter:
 
 @_once
 def step_worker(name: str) -> StepWorker:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
     from talkavocado.domain.pipeline import step_named
     from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.batch import SqsBatch
     from talkavocado.workers.runner import StepRunner
     from talkavocado.workers.worker import StepWorker
 
-    step = step_named(name)
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-    )
-    # One persistence layer per step: Powertools configures it per function.
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings().idempotency_table, boto3_session=session()
-    )
-
-    def idempotency(function: Callable[..., Any]) -> Callable[..., Any]:
-        wrapped: Callable[..., Any] = idempotent_function(
-            function,
-            data_keyword_argument="work",
-            persistence_store=persistence,
-            config=config,
-            key_prefix=name,
-        )
-        return wrapped
-
     runner = StepRunner(
-        step, _bodies()[name], jobs(), ManifestStore(storage()), storage(), publisher(), idempotency
+        step_named(name), _bodies()[name], jobs(), ManifestStore(storage()), storage(), publisher()
     )
-    return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()), config)
+    return StepWorker(runner, SqsBatch(name, visibility(), _retry_policy()))
 
 
 @_once
@@ -280,7 +264,8 @@ def webhooks() -> DynamoWebhookRepository:
 def webhook_sender() -> HttpWebhookSender:
     from talkavocado.adapters.webhook_http import HttpWebhookSender
 
-    return HttpWebhookSender(allow_loopback=settings().webhook_allow_loopback)
+    config = settings()
+    return HttpWebhookSender(config.webhook_allow_loopback, config.webhook_deadline_seconds)
 
 
 @_once
@@ -295,6 +280,7 @@ def notifier() -> Notifier:
     from datetime import timedelta
 
     from talkavocado.adapters.sqs import SqsMessageQueue
+    from talkavocado.services.manifest_store import ManifestStore
     from talkavocado.workers.batch import RetryPolicy, SqsBatch
     from talkavocado.workers.notifier import Notifier
 
@@ -312,6 +298,7 @@ def notifier() -> Notifier:
     retry = RetryPolicy(base_seconds=config.webhook_retry_base_seconds, max_seconds=3600)
     return Notifier(
         jobs(),
+        ManifestStore(storage()),
         webhooks(),
         webhook_sender(),
         queue,

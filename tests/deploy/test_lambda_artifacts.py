@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
-from talkavocado.local.template import FunctionSpec, Template
+from talkavocado_local.template import FunctionSpec, Template
 from tests.conftest import REPO_ROOT, TEMPLATE
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
@@ -40,6 +40,16 @@ def test_each_package_holds_its_handler_within_the_size_limit(function: Function
     has_token_checks = (package / "jwt").is_dir() and (package / "cryptography").is_dir()
     assert has_token_checks == (logical_id == "AuthorizerFunction")
     assert not (package / "botocore").exists()  # the runtime provides it
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.logical_id)
+def test_no_package_holds_the_local_runtime_the_emulator_or_the_code_generators(
+    function: FunctionSpec,
+) -> None:
+    package = BUILD / function.logical_id
+    for unwanted in ("talkavocado_local", "moto", "werkzeug", "talkavocado/codegen"):
+        assert not (package / unwanted).exists(), unwanted
+    assert not list(package.glob("moto-*.dist-info"))
 
 
 @pytest.mark.skipif(

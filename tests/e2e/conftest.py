@@ -18,7 +18,7 @@ import pytest
 
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.keys import JobKeys
-from talkavocado.local.runtime import LocalRuntime
+from talkavocado_local.runtime import LocalRuntime
 from tests.conftest import TEMPLATE
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from talkavocado import wiring
 from talkavocado.domain.jobs import JobRecord
-from talkavocado.local.run import upload_file
 from talkavocado.services.transitions import mutate_job
+from talkavocado_local.run import upload_file
 from tests.e2e.conftest import Stack, running_stack
 
 

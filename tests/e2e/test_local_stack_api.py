@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +14,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 
 from talkavocado.domain.manifest import validate_document
-from talkavocado.local.run import upload_file
+from talkavocado_local.run import upload_file
 from tests.e2e.conftest import HttpResponse, Stack
 
 SAMPLE_INPUT = {"originalFilename": "sample.mp4", "bytes": 123456, "mimeType": "video/mp4"}
@@ -145,3 +147,25 @@ def test_the_upload_flow_over_http(stack: Stack, media_dir: Path) -> None:
     assert stack.wait_until_finished(tenant, job_id)["status"] == "completed"
     again = stack.request("POST", f"/jobs/{job_id}/start?tenantId={tenant}")
     assert again.status == 409
+
+
+def test_every_json_answer_ends_its_line(stack: Stack) -> None:
+    """As curl shows it: the shell's prompt starts on a line of its own."""
+    tenant = new_tenant()
+    answers = [
+        ("POST", "/jobs", json.dumps({"tenantId": tenant}).encode()),  # 201
+        ("POST", "/jobs", b"{not json"),  # the function's refusal
+        ("GET", f"/jobs?tenantId={tenant}", None),  # 200
+        ("GET", "/no-such-route", None),  # the front's own 404
+    ]
+    for method, path, data in answers:
+        request = urllib.request.Request(
+            stack.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+        assert raw.endswith(b"}\n") and raw.count(b"\n") == 1, (path, raw)
+        json.loads(raw)

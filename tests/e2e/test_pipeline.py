@@ -21,7 +21,6 @@ from talkavocado.domain.errors import ErrorType, StepFailed
 from talkavocado.domain.events import PipelineEvent
 from talkavocado.domain.manifest import validate_document
 from talkavocado.domain.pipeline import PIPELINE, STEP_NAMES
-from talkavocado.local.run import upload_file
 from talkavocado.media.commands import align_to_frames
 from talkavocado.media.planner import CutPlan
 from talkavocado.media.transcript import Transcript
@@ -29,6 +28,7 @@ from talkavocado.support import schema_files
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepContext, StepOutcome
 from talkavocado.workers.runner import StepRunner
+from talkavocado_local.run import upload_file
 from tests.conftest import BROKEN_INPUTS, SAMPLE
 from tests.e2e.conftest import Stack, put_event
 

@@ -1,6 +1,6 @@
-"""A local stack you can stop and start again: jobs, queued work and
-idempotency records survive, a stop in the middle of a render fails nothing,
-and every interrupted job completes after the restart."""
+"""A local stack you can stop and start again: jobs and queued work
+survive (the claims of running steps do not), a stop in the middle of a
+render fails nothing, and every interrupted job completes after the restart."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.local.run import upload_file
+from talkavocado_local.run import upload_file
 from tests.conftest import SAMPLE
 from tests.e2e.conftest import Stack, running_stack
 

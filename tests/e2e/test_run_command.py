@@ -11,8 +11,9 @@ import pytest
 
 from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.pipeline import PIPELINE
-from talkavocado.local.notify import LoopbackReceiver, verify
-from talkavocado.local.run import run_video
+from talkavocado_local.cli import main
+from talkavocado_local.notify import LoopbackReceiver, verify
+from talkavocado_local.run import run_video
 from tests.conftest import REPO_ROOT, ffmpeg
 from tests.issuer import AUDIENCE, Issuer, issuer
 
@@ -79,6 +80,58 @@ def test_notify_pushes_the_outcome_to_the_given_receiver_and_shows_the_delivery(
 def test_a_missing_file_is_refused_before_anything_starts(local_env: Path) -> None:
     with pytest.raises(ValidationFailed, match="no such file"):
         run_video(local_env / "nope.mp4", "demo-tenant", 10, local_env / "run.log")
+
+
+def test_an_empty_file_is_refused_before_anything_starts(
+    local_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = local_env / "empty.mp4"
+    empty.touch()
+    with pytest.raises(ValidationFailed, match=r"empty \(0 bytes\)"):
+        run_video(empty, "demo-tenant", 10, local_env / "run.log")
+    assert main(["run", str(empty), "--log-file", str(local_env / "run.log")]) == 2
+    assert "the file is empty" in capsys.readouterr().err
+    assert not (local_env / "run.log").exists()  # no stack was started
+
+
+def test_a_directory_is_named_as_one(local_env: Path) -> None:
+    folder = local_env / "videos.mp4"
+    folder.mkdir()
+    with pytest.raises(ValidationFailed, match="is a directory"):
+        run_video(folder, "demo-tenant", 10, local_env / "run.log")
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "soon"])
+def test_the_timeout_must_be_a_positive_number_of_seconds(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(SAMPLE), "--timeout", timeout])
+    assert exited.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
+
+
+def test_after_giving_up_nothing_the_job_does_later_is_printed(local_env: Path) -> None:
+    out = io.StringIO()
+    status = run_video(SAMPLE, "demo-tenant", 0.001, local_env / "run.log", out=out)
+    printed = out.getvalue()
+    assert status == 1
+    assert re.search(r"gave up waiting after 0\.001 s; the job is \w+\n", printed)
+    after = printed.split("gave up waiting", 1)[1]
+    assert "webhook" not in after and "Job" not in after and "completed" not in after
+    assert after.splitlines()[1:] == [f"function logs: {local_env / 'run.log'}"]
+
+
+def test_a_refused_job_names_the_problem_and_waits_for_no_notification(
+    local_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
+    out = io.StringIO()
+    assert run_video(SAMPLE, "demo-tenant", 60, local_env / "run.log", out=out) == 1
+    printed = out.getvalue()
+    [refused] = [line for line in printed.splitlines() if line.startswith("job refused")]
+    assert "input.bytes" in refused and "{" not in refused  # a sentence, not the raw answer
+    assert "webhook" not in printed
 
 
 def test_a_file_that_is_not_media_by_name_is_refused(local_env: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from talkavocado import wiring
 from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.domain.keys import JobKeys
-from talkavocado.local.runtime import LocalRuntime
+from talkavocado_local.runtime import LocalRuntime
 from tests.conftest import TEMPLATE
 
 

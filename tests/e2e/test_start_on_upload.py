@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from talkavocado.local.run import upload_file
+from talkavocado_local.run import upload_file
 from tests.e2e.conftest import Stack
 
 

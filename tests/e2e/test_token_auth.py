@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from talkavocado.local.run import upload_file
+from talkavocado_local.run import upload_file
 from tests.e2e.conftest import HttpResponse, Stack, running_stack
 from tests.issuer import AUDIENCE, Issuer, issuer
 

@@ -17,7 +17,7 @@ import pytest
 
 from talkavocado.adapters.eventbridge import EventBridgePublisher
 from talkavocado.domain.events import PipelineEvent
-from talkavocado.local.notify import LoopbackReceiver
+from talkavocado_local.notify import LoopbackReceiver
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import Stack, put_event, running_stack
 

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from talkavocado.local.emulator import provision
-from talkavocado.local.template import Template
+from talkavocado_local.emulator import provision
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 

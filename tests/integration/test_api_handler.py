@@ -17,8 +17,8 @@ from talkavocado import wiring
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import validate_document
 from talkavocado.handlers.api import lambda_handler
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import Template
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import Template
 from tests.conftest import sample_event
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
@@ -44,6 +44,13 @@ def create_event(body: Any, raw: str | None = None) -> dict[str, Any]:
     return event
 
 
+def sample_create() -> dict[str, Any]:
+    """The sample create, naming the job JOB (the sample itself names none)."""
+    event = copy.deepcopy(sample_event("api_create_job.json"))
+    event["body"] = json.dumps({**json.loads(event["body"]), "jobId": JOB})
+    return event
+
+
 def get_event(job_id: str, tenant_id: str | None) -> dict[str, Any]:
     event = copy.deepcopy(sample_event("api_get_job.json"))
     event["path"] = f"/jobs/{job_id}"
@@ -56,13 +63,13 @@ def get_event(job_id: str, tenant_id: str | None) -> dict[str, Any]:
 
 @pytest.fixture
 def created(aws: Template) -> dict[str, Any]:
-    status, body, _ = invoke(sample_event("api_create_job.json"))
+    status, body, _ = invoke(sample_create())
     assert status == 201, body
     return body
 
 
 def test_create_answers_201_with_exactly_the_seed_fields(aws: Template) -> None:
-    status, body, headers = invoke(sample_event("api_create_job.json"))
+    status, body, headers = invoke(sample_create())
     assert status == 201
     assert set(body) == SEED_CREATE_FIELDS
     assert body == {
@@ -112,7 +119,7 @@ def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
     queue_url = aws.runtime_refs["AudioExtractionQueue"]
     keys = JobKeys("test", "demo-tenant", JOB)
     wiring.storage().put(keys, keys.input, b"the video, uploaded first")
-    invoke(sample_event("api_create_job.json"))
+    invoke(sample_create())
     [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     event = json.loads(message["Body"])
     assert (event["source"], event["detail-type"]) == ("talkavocado.pipeline", "JobCreated")
@@ -130,7 +137,7 @@ def test_job_created_is_routed_to_the_first_step_queue(aws: Template) -> None:
 
 
 def test_an_input_not_yet_uploaded_gets_an_upload_target_and_waits(aws: Template) -> None:
-    status, body, _ = invoke(sample_event("api_create_job.json"))
+    status, body, _ = invoke(sample_create())
     assert status == 201
     assert set(body) == SEED_CREATE_FIELDS  # no upload URL without an upload route
     messages = boto3.client("sqs").receive_message(
@@ -167,7 +174,7 @@ def test_another_tenant_gets_404_like_a_missing_job(created: dict[str, Any]) -> 
 def test_second_create_with_the_same_job_id_is_409_with_the_existing_pointer(
     created: dict[str, Any],
 ) -> None:
-    status, body, _ = invoke(sample_event("api_create_job.json"))
+    status, body, _ = invoke(sample_create())
     assert status == 409
     assert body["error"]["code"] == "CONFLICT"
     assert body["error"]["details"]["job"]["jobId"] == JOB
@@ -259,7 +266,7 @@ def test_list_returns_the_tenants_jobs_by_status(created: dict[str, Any]) -> Non
 def test_every_log_line_carries_correlation_tenant_and_job(
     aws: Template, log_lines: list[dict[str, Any]]
 ) -> None:
-    invoke(sample_event("api_create_job.json"))
+    invoke(sample_create())
     invoke(sample_event("api_get_job.json"))
     invoke(sample_event("api_get_job_other_tenant.json"))
     assert log_lines
@@ -369,10 +376,45 @@ def test_a_misconfigured_deployment_answers_500_and_logs_why(
 ) -> None:
     monkeypatch.setenv("STORAGE_BACKEND", "floppy")
     wiring.reset()
-    status, body, _ = invoke(sample_event("api_create_job.json"))
+    status, body, _ = invoke(sample_create())
     assert (status, body["error"]["code"]) == (500, "CONFIGURATION_ERROR")
     assert "floppy" not in json.dumps(body)  # the reason is the operator's, in the log
     assert any(
         record.levelname == "ERROR" and "floppy" in str(getattr(record, "reason", ""))
         for record in caplog.records
     )
+
+
+def route_event(method: str, path: str, query: dict[str, str], body: Any = None) -> dict[str, Any]:
+    event = copy.deepcopy(sample_event("api_get_job.json"))
+    event.update(
+        httpMethod=method,
+        path=path,
+        resource=path,
+        pathParameters=None,
+        queryStringParameters=query,
+        multiValueQueryStringParameters={k: [v] for k, v in query.items()},
+        body=None if body is None else json.dumps(body),
+    )
+    if body is not None:
+        event["headers"] = {**(event.get("headers") or {}), "Content-Type": "application/json"}
+        event["multiValueHeaders"] = {
+            **(event.get("multiValueHeaders") or {}),
+            "Content-Type": ["application/json"],
+        }
+    return event
+
+
+def test_the_webhook_routes_register_list_and_remove_a_tenants_webhooks(aws: Template) -> None:
+    hook = {"tenantId": "demo-tenant", "url": "https://93.184.216.34/hooks"}
+    status, registered, _ = invoke(route_event("POST", "/webhooks", {}, hook))
+    assert status == 201, registered
+    tenant = {"tenantId": "demo-tenant"}
+    status, listed, _ = invoke(route_event("GET", "/webhooks", tenant))
+    assert status == 200
+    assert [w["webhookId"] for w in listed["webhooks"]] == [registered["webhookId"]]
+    status, other, _ = invoke(route_event("GET", "/webhooks", {"tenantId": "other-tenant"}))
+    assert (status, other["webhooks"]) == (200, [])
+    path = f"/webhooks/{registered['webhookId']}"
+    assert invoke(route_event("DELETE", path, tenant))[0] == 204
+    assert invoke(route_event("GET", "/webhooks", tenant))[1]["webhooks"] == []

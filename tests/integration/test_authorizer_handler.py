@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.domain.errors import DependencyUnavailable
 from talkavocado.handlers.authorizer import lambda_handler
-from talkavocado.local.invoke import LocalContext
+from talkavocado_local.invoke import LocalContext
 from tests.conftest import sample_event
 from tests.issuer import AUDIENCE, TENANT_CLAIM, Issuer, issuer
 

@@ -13,10 +13,10 @@ from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import STEP_NAMES
-from talkavocado.local.template import Template
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
 from talkavocado.support.clock import iso
+from talkavocado_local.template import Template
 from tests.fakes import run_every_step
 
 

@@ -13,8 +13,8 @@ from talkavocado import wiring
 from talkavocado.domain.errors import ConcurrentUpdate, ErrorType
 from talkavocado.domain.jobs import JobError
 from talkavocado.domain.pipeline import STEP_NAMES
-from talkavocado.local.template import Template
 from talkavocado.services.transitions import mutate_job
+from talkavocado_local.template import Template
 from tests.integration.test_api_handler import JOB, create_event, get_event, invoke
 
 NOW = "2026-01-01T00:00:00.000Z"

@@ -28,6 +28,7 @@ from talkavocado.workers.context import StepContext
 from talkavocado.workers.steps import MediaSteps
 from tests.conftest import BROKEN_INPUTS, SAMPLE
 from tests.conftest import ffmpeg as make_media
+from tests.hostile_media import growing_picture, picture, restarting_ts
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 MEDIA_STEPS = ("audio-extraction", "transcription", "smart-cut-planner", "video-render")
@@ -357,6 +358,120 @@ def test_an_input_longer_than_the_limit_fails_at_once_with_input_too_long(
     assert not failed.value.type.retryable
     assert "at most 1.0 minutes at 64x48, 5 fps" in failed.value.message
     assert not job.file(job.keys.audio).exists()
+
+
+def _decoded_lengths(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The length of every output ffmpeg.run writes from here on."""
+    lengths: list[float] = []
+    run = ffmpeg.run
+
+    def measured(argv: list[str], timeout: float) -> str:
+        report = run(argv, timeout)
+        lengths.append(ffmpeg.reported_duration(report))
+        return report
+
+    monkeypatch.setattr(ffmpeg, "run", measured)
+    return lengths
+
+
+def test_sound_going_on_past_its_stated_length_is_decoded_only_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = restarting_ts(tmp_path)  # 10 x 18 s, stated as 17.7 s
+    assert ffmpeg.probe(source, 30).duration < 18
+    monkeypatch.setenv("MAX_INPUT_MINUTES", "1")
+    decoded = _decoded_lengths(monkeypatch)
+    job = new_job(tmp_path / "storage", source)
+    with pytest.raises(StepFailed) as failed:
+        job.run("audio-extraction")
+    assert failed.value.type == ErrorType.INPUT_TOO_LONG
+    assert "sound goes on past 1.0 minutes (its container states 0.3)" in failed.value.message
+    assert "at most 1.0 minutes (MaxInputMinutes)" in failed.value.message
+    assert decoded and max(decoded) <= 61.05  # stopped a second past the limit, not at 180 s
+    assert not job.file(job.keys.audio).exists()
+    assert job.manifest.audio is None
+
+
+def test_restarting_timestamps_within_the_limit_record_all_the_sound_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = restarting_ts(tmp_path, copies=3)  # 54 s, stated as 17.7 s
+    monkeypatch.setenv("MAX_INPUT_MINUTES", "1")
+    job = new_job(tmp_path / "storage", source)
+    job.run("audio-extraction")
+    assert job.manifest.audio is not None
+    assert job.manifest.audio.duration_sec == pytest.approx(54, abs=1)
+
+
+def test_a_frame_over_the_limit_is_refused_naming_it_before_any_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = picture(tmp_path, "1280x1280", 25)
+    monkeypatch.setenv("MAX_FRAME_PIXELS", "1000000")
+    decoded = _decoded_lengths(monkeypatch)
+    job = new_job(tmp_path / "storage", source)
+    with pytest.raises(StepFailed) as failed:
+        job.run("audio-extraction")
+    assert failed.value.type == ErrorType.PICTURE_TOO_LARGE
+    assert not failed.value.type.retryable
+    assert "1280x1280 (1.6 megapixels per frame)" in failed.value.message
+    assert "at most 1.0 megapixels per frame (MaxFramePixels)" in failed.value.message
+    assert decoded == []  # refused from the probe alone
+    assert not job.file(job.keys.audio).exists()
+
+
+def test_more_pixels_a_second_than_the_limit_are_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = picture(tmp_path, "640x480", 120)
+    monkeypatch.setenv("MAX_PIXEL_RATE", "20000000")
+    job = new_job(tmp_path / "storage", source)
+    with pytest.raises(StepFailed) as failed:
+        job.run("audio-extraction")
+    assert failed.value.type == ErrorType.PICTURE_TOO_LARGE
+    assert "640x480 at 120 fps (36.9 megapixels a second)" in failed.value.message
+    assert "at most 20.0 megapixels a second (MaxPixelRate)" in failed.value.message
+
+
+def test_a_picture_growing_past_the_limit_after_its_first_frames_fails_the_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = growing_picture(tmp_path, "320x240", "1280x1280")
+    assert (ffmpeg.probe(source, 30).width, ffmpeg.probe(source, 30).height) == (320, 240)
+    monkeypatch.setenv("MAX_FRAME_PIXELS", "1000000")
+    job = new_job(tmp_path / "storage", source)
+    for step in MEDIA_STEPS[:-1]:
+        job.run(step)
+    with pytest.raises(StepFailed) as failed:
+        job.run("video-render")
+    assert failed.value.type == ErrorType.PICTURE_TOO_LARGE
+    assert "a frame of the picture is 1280x1280" in failed.value.message
+    assert "(MaxFramePixels)" in failed.value.message
+    assert not job.file(job.keys.base_cuts_render).exists()
+
+
+def test_the_render_refuses_a_plan_reaching_past_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_INPUT_MINUTES", "1")
+    job = new_job(tmp_path, restarting_ts(tmp_path))
+    plan = CutPlan(
+        source_duration=180.0,
+        parameters=PlannerParameters(),
+        segments=[PlanSegment(start=0.0, end=180.0, action="keep", reason="speech")],
+        total_cuts=0,
+        kept_duration=180.0,
+        cut_duration=0.0,
+    )
+    (tmp_path / "plan.json").write_bytes(plan.to_json())
+    job.storage.upload(job.keys, job.keys.cut_plan, tmp_path / "plan.json")
+    decoded = _decoded_lengths(monkeypatch)
+    with pytest.raises(StepFailed) as failed:
+        job.run("video-render")
+    assert failed.value.type == ErrorType.INPUT_TOO_LONG
+    assert "the cut plan reaches 3.0 minutes" in failed.value.message
+    assert decoded == []
+    assert not job.file(job.keys.base_cuts_render).exists()
 
 
 def test_a_missing_input_file_is_input_missing(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 import math
+import os
 import shutil
 import signal
 import subprocess
@@ -125,6 +126,65 @@ def test_a_decoder_interrupted_mid_utterance_exits_quietly_with_a_failure() -> N
     _, stderr = decoder.communicate(timeout=60)
     assert decoder.returncode != 0  # the engine fails the step as retryable
     assert b"Traceback" not in stderr
+
+
+# A program that transcribes in a worker thread, as the local runtime's
+# pollers do, while its main thread waits for Ctrl-C, as `talkavocado up` does.
+_UP_LIKE = """
+import sys, threading, time
+from pathlib import Path
+from talkavocado.adapters import pocketsphinx_engine as engine
+
+pcm = Path(sys.argv[1]).read_bytes()
+outcome = []
+
+def work():
+    try:
+        engine.PocketSphinxEngine(decoders=2).transcribe(
+            pcm[i : i + 65536] for i in range(0, len(pcm), 65536)
+        )
+        outcome.append("finished")
+    except Exception as error:
+        outcome.append(type(error).__name__)
+
+threading.Thread(target=work, daemon=True).start()
+while len(engine.RUNNING.processes) < 2:
+    time.sleep(0.01)
+print("decoding", flush=True)
+try:
+    while True:
+        time.sleep(0.05)
+except KeyboardInterrupt:
+    time.sleep(1.0)  # what a terminal Ctrl-C did to the decoders shows by now
+    alive = [p for p in list(engine.RUNNING.processes) if p.poll() is None]
+    print("alive", len(alive), "outcome", outcome, flush=True)
+    engine.interrupt_all()  # the runtime's own interrupt, after the grace period
+    while not outcome:
+        time.sleep(0.05)
+    print("after interrupt", outcome[0], flush=True)
+"""
+
+
+def test_a_terminal_ctrl_c_does_not_reach_the_decoders(tmp_path: Path) -> None:
+    pcm = tmp_path / "talk.pcm"
+    pcm.write_bytes(b"".join(pcm_chunks(SAMPLE)) * 4)  # long enough to be mid-work
+    program = subprocess.Popen(
+        [sys.executable, "-c", _UP_LIKE, str(pcm)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    assert program.stdout is not None
+    try:
+        assert program.stdout.readline().strip() == "decoding"
+        time.sleep(0.5)
+        os.killpg(program.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
+        output, _ = program.communicate(timeout=120)
+    finally:
+        if program.poll() is None:
+            program.kill()
+    assert "alive 2 outcome []" in output  # still decoding a second after Ctrl-C
+    assert "after interrupt StepFailed" in output  # then interrupted: a retryable failure
 
 
 def test_a_failing_audio_stream_leaves_no_decoder_or_feeding_thread_behind(

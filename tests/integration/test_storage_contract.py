@@ -15,10 +15,10 @@ from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.domain.errors import ConcurrentUpdate, InvalidKey, StorageObjectMissing
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
-from talkavocado.local.emulator import Emulator
 from talkavocado.ports import Storage
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.clock import now_iso
+from talkavocado_local.emulator import Emulator
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 KEYS = JobKeys("test", "tenant-a", JOB)

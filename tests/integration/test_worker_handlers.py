@@ -16,9 +16,9 @@ from talkavocado import wiring
 from talkavocado.domain.errors import ConfigurationError
 from talkavocado.domain.keys import JobKeys
 from talkavocado.handlers import workers
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import Template
 from talkavocado.services.job_service import CreateJob, InputSpec
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import Template
 
 
 def context() -> LambdaContext:

@@ -12,8 +12,8 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.handlers.api import lambda_handler
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import Template
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import Template
 from tests.conftest import sample_event
 from tests.e2e.conftest import Stack
 

@@ -4,8 +4,13 @@ a started job's input never changes."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
+import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -13,8 +18,8 @@ import pytest
 from talkavocado.adapters.s3_storage import S3Storage
 from talkavocado.adapters.upload_policy import PolicyRefused, SizeRefused, check, decode
 from talkavocado.domain.keys import JobKeys
-from talkavocado.local.run import upload_file
-from talkavocado.local.template import Template
+from talkavocado_local.run import upload_file
+from talkavocado_local.template import Template
 from tests.e2e.conftest import Stack
 
 KEYS = JobKeys("test", "tenant-a", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
@@ -98,3 +103,76 @@ def test_a_declared_size_over_the_upload_limit_is_refused(
     created = stack.request("POST", "/jobs", {"tenantId": "tenant-up", "input": source})
     assert created.status == 400
     assert created.body["error"]["details"]["field"] == "input.bytes"
+
+
+def post_form(url: str, fields: dict[str, str], content: bytes) -> tuple[int, str]:
+    """A multipart form of ``fields`` and a file; the status and the raw answer."""
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    body += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    body += content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def api_style(raw: str) -> dict[str, Any]:
+    """The API's error document, written as the API writes it (compact JSON, a newline)."""
+    body: dict[str, Any] = json.loads(raw)
+    assert set(body) == {"error", "correlationId"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert raw == json.dumps(body, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return body
+
+
+@pytest.mark.parametrize("forged", ["é" * 64, "\u2603", "0" * 63 + "\u00ff"])
+def test_a_non_ascii_upload_signature_is_refused_not_dropped(stack: Stack, forged: str) -> None:
+    _, upload = create(stack, "tenant-up", 5)
+    fields = {**upload["fields"], "x-amz-signature": forged}  # type: ignore[dict-item]
+    status, raw = post_form(str(upload["url"]), fields, b"12345")
+    assert (status, api_style(raw)["error"]["code"]) == (403, "FORBIDDEN")
+
+
+def test_an_empty_upload_is_a_bad_request_not_too_large(stack: Stack) -> None:
+    _, upload = create(stack, "tenant-up", 5)
+    status, raw = post_form(str(upload["url"]), dict(upload["fields"]), b"")  # type: ignore[call-overload]
+    body = api_style(raw)
+    assert (status, body["error"]["code"]) == (400, "VALIDATION_FAILED")
+    assert "empty" in body["error"]["message"]
+
+
+def test_the_upload_route_and_the_front_refuse_in_the_apis_words(
+    stack: Stack, tmp_path: Path
+) -> None:
+    _, upload = create(stack, "tenant-up", 5)
+    fields: dict[str, str] = dict(upload["fields"])  # type: ignore[call-overload]
+    url = str(upload["url"])
+    refusals = {
+        "too large": (post_form(url, fields, b"123456"), 413, "PAYLOAD_TOO_LARGE"),
+        "another key": (
+            post_form(url, {**fields, "key": fields["key"] + "x"}, b"12345"),
+            403,
+            "FORBIDDEN",
+        ),
+        "no such route": (post_form(stack.url + "/nowhere", {}, b""), 404, "NOT_FOUND"),
+    }
+    for case, ((status, raw), expected_status, expected_code) in refusals.items():
+        body = api_style(raw)
+        assert (status, body["error"]["code"]) == (expected_status, expected_code), case
+    # The API's own answer for comparison: the same shape and style.
+    api = stack.request("GET", "/jobs/not-a-uuid?tenantId=tenant-up")
+    assert api.status == 400 and api.body["error"]["code"] == "VALIDATION_FAILED"

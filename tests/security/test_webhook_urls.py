@@ -14,10 +14,25 @@ import pytest
 
 from talkavocado.adapters.webhook_http import HttpWebhookSender
 from talkavocado.domain.errors import UnsafeWebhookUrl
-from talkavocado.local.template import Template
+from talkavocado_local.template import Template
 from tests.integration.test_api_handler import create_event, invoke
 
 DEPLOYED = HttpWebhookSender(allow_loopback=False)
+
+# Each IPv6 form that carries an IPv4 address, with 169.254.169.254 and 127.0.0.1 in it.
+EMBEDDING_FORMS = [
+    "::169.254.169.254",  # IPv4-compatible
+    "::127.0.0.1",
+    "::ffff:0:169.254.169.254",  # IPv4-translated (SIIT)
+    "64:ff9b::a9fe:a9fe",  # NAT64, the well-known prefix
+    "64:ff9b::7f00:1",
+    "64:ff9b:1:a9fe:a9:fe00::",  # NAT64, local use, a /48 prefix
+    "64:ff9b:1::a9fe:a9fe",  # the same, a /96 prefix
+    "2002:a9fe:a9fe::1",  # 6to4
+    "2002:7f00:1::1",
+    "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254 (inverted)
+    "2001:0:a9fe:a9fe:8000:63bf:a2c6:22dd",  # Teredo through a relay at 169.254.169.254
+]
 LOCAL = HttpWebhookSender(allow_loopback=True)
 
 REFUSED_WHEN_DEPLOYED = [
@@ -32,6 +47,11 @@ REFUSED_WHEN_DEPLOYED = [
     "https://100.64.0.1/",  # carrier-grade NAT
     "https://0.0.0.0/",
     "https://[::ffff:127.0.0.1]/",  # loopback dressed as IPv6
+    *(
+        # IPv6 forms that carry the metadata service's or a loopback address
+        f"https://[{form}]/"
+        for form in EMBEDDING_FORMS
+    ),
     "https://224.0.0.1/",
     "http://93.184.216.34/",  # public, but not https
     "https://user:secret@93.184.216.34/",
@@ -51,6 +71,27 @@ def test_a_deployed_stage_refuses_urls_that_are_not_https_to_a_public_address(ur
 
 def test_a_public_https_address_is_accepted() -> None:
     DEPLOYED.check("https://93.184.216.34/hooks?x=1")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "64:ff9b::5db8:d822",  # NAT64 of 93.184.216.34
+        "2002:5db8:d822::1",  # 6to4 of it
+        "::ffff:0:93.184.216.34",
+    ],
+)
+def test_an_ipv6_form_of_a_public_ipv4_address_is_accepted(form: str) -> None:
+    DEPLOYED.check(f"https://[{form}]/hooks")
+
+
+@pytest.mark.parametrize("form", EMBEDDING_FORMS)
+def test_locally_ipv6_forms_are_judged_by_the_ipv4_address_they_carry(form: str) -> None:
+    if "127" in form or "7f00" in form:
+        LOCAL.check(f"http://[{form}]:8080/hooks")  # loopback, however written
+    else:
+        with pytest.raises(UnsafeWebhookUrl):
+            LOCAL.check(f"http://[{form}]:8080/hooks")
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,11 @@ from talkavocado.api.app import app
 from talkavocado.codegen import sample_events
 from talkavocado.codegen.contracts import SCHEMAS, drifted
 from talkavocado.domain.errors import ErrorType
-from talkavocado.domain.events import EVENT_TYPES
+from talkavocado.domain.events import EVENT_TYPES, event_for
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
-from talkavocado.local.template import Template
-from talkavocado.workers.context import event_for
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 KEYS = JobKeys("dev", "demo-tenant", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
@@ -30,21 +29,22 @@ def test_every_committed_contract_is_what_the_code_generates() -> None:
     assert sample_events.drifted(TEMPLATE.parent / "events") == []
 
 
-def _shape(path: str) -> str:
-    """``/jobs/{jobId}`` and ``/jobs/<job_id>`` alike: ``/jobs/{}``."""
-    return re.sub(r"\{[^}]+\}|<[^>]+>", "{}", path)
+def _openapi_form(path: str) -> str:
+    """The resolver's ``/jobs/<jobId>`` as the template writes it: ``/jobs/{jobId}``."""
+    return re.sub(r"<([^>]+)>", r"{\1}", path)
 
 
 def test_the_api_serves_exactly_the_routes_the_template_declares() -> None:
     template = Template.load(TEMPLATE, {"Env": "dev"}, "us-east-1")
-    declared = {(route.method, _shape(route.path)) for route in template.routes()}
+    declared = {(route.method, route.path) for route in template.routes()}
     served = {
-        (route.method, _shape(route.path)) for route in [*app._static_routes, *app._dynamic_routes]
+        (route.method, _openapi_form(route.path))
+        for route in [*app._static_routes, *app._dynamic_routes]
     }
     assert served == declared
     documented = json.loads((SCHEMAS / "openapi.json").read_text())["paths"]
     assert {
-        (method.upper(), _shape(path)) for path, ops in documented.items() for method in ops
+        (method.upper(), path) for path, ops in documented.items() for method in ops
     } == declared
 
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.deadlines import UPLOAD_STEP, Deadlines
 from talkavocado.domain.errors import ErrorType
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import STEP_NAMES
-from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
 from talkavocado.support.clock import iso
 from talkavocado.workers.deadline_sweep import DeadlineSweep
-from talkavocado.workers.failure import JobFailer
-from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
+from tests import fakes
+from tests.fakes import run_every_step
 
 KEYS = JobKeys("test", "tenant-a", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -93,19 +91,15 @@ def test_only_open_jobs_carry_the_sweep_index_key() -> None:
     assert "openShard" not in job.to_item()
 
 
-class World:
+class World(fakes.World):
     def __init__(self, root: Path) -> None:
-        self.jobs = InMemoryJobRepository()
-        self.manifests = ManifestStore(LocalStorage(root))
-        self.publisher = RecordingPublisher()
-        self.failer = JobFailer(self.jobs, self.manifests, self.publisher)
+        super().__init__(root)
         self.sweep = DeadlineSweep(self.jobs, self.failer, lambda: DEADLINES)
 
-    def add(self, keys: JobKeys) -> None:
-        record = JobRecord.for_job(keys, correlation_id="c", now=iso(CREATED))
-        self.jobs.create(record)
+    def add(self, keys: JobKeys, **record: Any) -> JobRecord:
+        job = super().add(keys, now=iso(CREATED), **record)
         self.jobs.items[(keys.tenant_id, keys.job_id)]["updatedAt"] = iso(CREATED)
-        self.manifests.create(keys, Manifest.for_job(keys))
+        return job
 
 
 def test_the_sweep_fails_every_overdue_job_of_every_tenant_once(tmp_path: Path) -> None:

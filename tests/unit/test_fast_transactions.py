@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from talkavocado.local import fast_transactions
+from talkavocado_local import fast_transactions
 
 
 @pytest.fixture

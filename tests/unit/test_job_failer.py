@@ -7,41 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.errors import ErrorType
-from talkavocado.domain.jobs import JobError, JobRecord
+from talkavocado.domain.jobs import JobError
 from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import Manifest
-from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
-from talkavocado.workers.failure import JobFailer
-from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
+from tests.fakes import World, run_every_step
 
 KEYS = JobKeys("test", "tenant-a", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
 ERROR = JobError(type=ErrorType.CODEC_UNSUPPORTED, message="no audio track", step="transcription")
 
 
-class World:
-    def __init__(self, root: Path) -> None:
-        self.jobs = InMemoryJobRepository()
-        self.manifests = ManifestStore(LocalStorage(root))
-        self.publisher = RecordingPublisher()
-        self.failer = JobFailer(self.jobs, self.manifests, self.publisher)
-        self.jobs.create(JobRecord.for_job(KEYS, correlation_id="c-1", status="processing"))
-        self.manifests.create(KEYS, Manifest.for_job(KEYS, status="processing"))
-
-    def record(self) -> JobRecord:
-        record = self.jobs.get(KEYS.tenant_id, KEYS.job_id)
-        assert record is not None
-        return record
-
-    def manifest(self) -> Manifest:
-        return self.manifests.load(KEYS)[0]
-
-
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    return World(tmp_path)
+    world = World(tmp_path)
+    world.add(KEYS, correlation_id="c-1", status="processing")
+    return world
 
 
 def test_failing_a_job_marks_manifest_and_record_and_announces_it(world: World) -> None:
@@ -71,3 +51,17 @@ def test_a_job_that_completed_meanwhile_stays_completed(world: World) -> None:
     assert world.record().status == "completed"
     assert world.manifest().status == "completed"  # the manifest follows the record
     assert world.publisher.events == []
+
+
+def test_a_failure_whose_manifest_write_was_lost_is_projected_when_seen_again(
+    world: World,
+) -> None:
+    failing = world.record()
+    mutate_job(
+        world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.fail(ERROR, "2026-01-01T00:00:00.000Z")
+    )
+    assert world.manifest().status == "processing"  # a crash right after the record's write
+    world.failer.fail(failing, ERROR)  # the redelivery
+    assert (world.record().status, world.manifest().status) == ("failed", "failed")
+    [event] = world.publisher.events
+    assert event.detail_type == "JobFailed"

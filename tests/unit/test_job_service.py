@@ -13,6 +13,7 @@ from talkavocado.domain.errors import (
     InputNotUploaded,
     InvalidTransition,
     JobAlreadyExists,
+    JobDataMissing,
     JobNotFound,
     ValidationFailed,
 )
@@ -22,22 +23,18 @@ from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.services.job_queries import JobQueries, Listing
 from talkavocado.services.job_service import CreateJob, InputSpec, JobService
-from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
-from tests.fakes import InMemoryJobRepository, RecordingPublisher, run_every_step
+from talkavocado.wiring import job_settings
+from tests import fakes
+from tests.fakes import run_every_step
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"
 
 
-class World:
+class World(fakes.World):
     def __init__(self, root: Path, start_on_create: bool = True) -> None:
-        self.settings = replace(
-            Settings.from_env(), storage_path=root, start_on_create=start_on_create
-        )
-        self.jobs = InMemoryJobRepository()
-        self.storage = LocalStorage(root)
-        self.manifests = ManifestStore(self.storage)
-        self.publisher = RecordingPublisher()
+        super().__init__(root)
+        self.settings = replace(job_settings(Settings.from_env()), start_on_create=start_on_create)
         self.service = JobService(self.settings, self.jobs, self.storage, self.publisher)
         self.queries = JobQueries(self.jobs, self.storage)
 
@@ -93,7 +90,9 @@ def test_no_event_when_start_on_create_is_off(tmp_path: Path) -> None:
     assert world.publisher.events == []
 
 
-def test_second_create_with_the_same_job_id_is_a_conflict_with_a_pointer(world: World) -> None:
+def test_second_create_with_the_same_job_id_is_a_conflict_with_a_pointer(
+    world: World,
+) -> None:
     create(world, job_id=JOB)
     with pytest.raises(JobAlreadyExists) as refused:
         create(world, job_id=JOB)
@@ -117,7 +116,9 @@ def test_an_orphan_manifest_from_a_crashed_create_is_adopted(world: World) -> No
     assert record.correlation_id == manifest.correlation_id == "retry"
 
 
-def test_retrying_the_create_of_an_abandoned_job_republishes_job_created(world: World) -> None:
+def test_retrying_the_create_of_an_abandoned_job_republishes_job_created(
+    world: World,
+) -> None:
     create(world, job_id=JOB)
     item = world.jobs.items[("demo-tenant", JOB)]
     item["createdAt"] = item["startedAt"] = "2020-01-01T00:00:00.000Z"
@@ -358,7 +359,9 @@ def test_a_failed_job_is_retried_as_a_new_run_from_its_first_step(world: World) 
     assert isinstance(event, JobCreated) and event.run == 2
 
 
-def test_a_retry_interrupted_before_its_event_publishes_it_when_asked_again(world: World) -> None:
+def test_a_retry_interrupted_before_its_event_publishes_it_when_asked_again(
+    world: World,
+) -> None:
     failed_job(world)
     mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.retry())  # crashed before publishing
     record = world.service.retry_job("demo-tenant", JOB)
@@ -485,10 +488,28 @@ def test_a_retry_from_start_runs_every_step_again(world: World) -> None:
     assert isinstance(event, JobCreated) and event.run == 2
 
 
-def test_a_resumed_retry_interrupted_before_its_event_publishes_it_again(world: World) -> None:
+def test_a_resumed_retry_interrupted_before_its_event_publishes_it_again(
+    world: World,
+) -> None:
     failed_at_render(world)
     mutate_job(world.jobs, "demo-tenant", JOB, lambda j: j.retry("video-render"))  # crash
     record = world.service.retry_job("demo-tenant", JOB)
     assert record.run == 2
     resumed = (step_named("video-render").consumes, 2)
     assert [(e.detail_type, e.run) for e in world.publisher.events] == [resumed]
+
+
+@pytest.mark.parametrize("change", ["cancel", "retry"])
+def test_a_change_to_a_job_whose_manifest_is_gone_is_refused_unmade(
+    world: World, change: str
+) -> None:
+    keys = (
+        failed_job(world)
+        if change == "retry"
+        else JobKeys("test", "demo-tenant", create(world, job_id=JOB).job_id or JOB)
+    )
+    world.storage.path_of(keys, keys.manifest).unlink()
+    before = world.jobs.get("demo-tenant", JOB)
+    with pytest.raises(JobDataMissing):
+        getattr(world.service, f"{change}_job")("demo-tenant", JOB)
+    assert world.jobs.get("demo-tenant", JOB) == before

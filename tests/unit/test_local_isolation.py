@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.isolation import in_own_context
 from talkavocado.support.observability import bind_job, bind_work, logger, metrics
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.isolation import in_own_context
 
 INVOCATIONS = 24
 

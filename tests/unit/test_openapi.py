@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from talkavocado.local.cli import main
+from talkavocado_local.cli import main
 
 
 def test_the_openapi_document_lists_the_routes_and_the_bearer_token(
@@ -14,7 +14,7 @@ def test_the_openapi_document_lists_the_routes_and_the_bearer_token(
 ) -> None:
     assert main(["openapi"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert {"/jobs", "/jobs/{job_id}", "/jobs/{job_id}/start", "/jobs/{job_id}/retry"} <= set(
+    assert {"/jobs", "/jobs/{jobId}", "/jobs/{jobId}/start", "/jobs/{jobId}/retry"} <= set(
         document["paths"]
     )
     scheme = document["components"]["securitySchemes"]["bearerToken"]

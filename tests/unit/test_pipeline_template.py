@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from talkavocado.domain.pipeline import DEAD_LETTER_HANDLER, PIPELINE, Step
-from talkavocado.local.template import Template
 from talkavocado.workers.batch import parse_event
 from talkavocado.workers.dead_letter import step_of_dead_letter_queue
+from talkavocado_local.template import Template
 from tests.conftest import EVENTS_DIR, TEMPLATE
 
 MAX_RECEIVE_COUNT_BOUND = 10
@@ -115,12 +115,6 @@ def test_no_queue_rule_or_worker_exists_outside_the_pipeline_and_its_lifecycle(
     functions = {f.logical_id for f in template.functions()}
     others = {"ApiFunction", "AuthorizerFunction", DEAD_LETTER_HANDLER, "DeadlineSweepFunction"}
     assert functions == {f"{p}Function" for p in declared} | others
-
-
-def test_the_idempotency_table_is_declared_with_a_ttl(template: Template) -> None:
-    table = resource(template, "IdempotencyTable", "AWS::DynamoDB::Table")
-    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
 
 
 @pytest.mark.parametrize("step", PIPELINE, ids=lambda s: s.name)

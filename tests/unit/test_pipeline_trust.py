@@ -13,14 +13,12 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.errors import DependencyUnavailable, ErrorType, InvalidTransition
 from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE, STEP_NAMES, Step, step_named
-from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import mutate_job
 from talkavocado.workers.batch import RetryPolicy, SqsBatch
 from talkavocado.workers.context import StepContext, StepOutcome
@@ -28,7 +26,7 @@ from talkavocado.workers.dead_letter import MAX_ATTEMPTS, DeadLetterHandler
 from talkavocado.workers.failure import JobFailer
 from talkavocado.workers.runner import StepRunner
 from talkavocado.workers.worker import StepWorker
-from tests.fakes import InMemoryJobRepository, RecordingPublisher
+from tests import fakes
 
 KEYS = JobKeys("test", "acme", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
 NOW = "2026-01-01T00:00:00.000Z"
@@ -39,20 +37,13 @@ class NoVisibility:
         """Retries are not exercised here."""
 
 
-class World:
-    def __init__(self, root: Path, **record: Any) -> None:
-        self.jobs = InMemoryJobRepository()
-        self.manifests = ManifestStore(LocalStorage(root))
-        self.storage = LocalStorage(root)
-        self.publisher = RecordingPublisher()
-        self.ran: list[str] = []
-        self.jobs.create(JobRecord.for_job(KEYS, correlation_id="c", **record))
-        self.manifests.create(KEYS, Manifest.for_job(KEYS, status=record.get("status", "pending")))
+class World(fakes.World):
+    """One job, and the steps that record what ran."""
 
-    def record(self) -> JobRecord:
-        found = self.jobs.get(KEYS.tenant_id, KEYS.job_id)
-        assert found is not None
-        return found
+    def __init__(self, root: Path, **record: Any) -> None:
+        super().__init__(root)
+        self.ran: list[str] = []
+        self.add(KEYS, **record)
 
     def body(self, context: StepContext) -> StepOutcome:
         self.ran.append(context.step.name)
@@ -227,7 +218,6 @@ def test_an_invalid_event_is_dropped_without_a_retry(transcribing: World) -> Non
     worker = StepWorker(
         transcribing.runner(step_named("transcription")),
         SqsBatch("transcription", NoVisibility(), RetryPolicy()),
-        None,
     )
     body = json.loads(envelope(event_of("AudioExtracted")))
     body["detail"]["run"] = "not a run"
@@ -250,7 +240,7 @@ def test_a_retryable_failure_is_reported_for_its_record_alone(transcribing: Worl
         transcribing.storage,
         transcribing.publisher,
     )
-    worker = StepWorker(runner, SqsBatch("transcription", NoVisibility(), RetryPolicy()), None)
+    worker = StepWorker(runner, SqsBatch("transcription", NoVisibility(), RetryPolicy()))
     failing = sqs_record(envelope(event_of("AudioExtracted")), "transcription").raw_event
     stale = {**failing, "messageId": "m-2", "body": envelope(event_of("AudioExtracted", run=7))}
     answer = worker.handle({"Records": [failing, stale]}, None)
@@ -270,7 +260,9 @@ def retry_meanwhile(world: World) -> None:
     mutate_job(world.jobs, KEYS.tenant_id, KEYS.job_id, lambda j: j.retry())
 
 
-def test_a_failure_of_an_earlier_run_does_not_fail_the_retried_run(transcribing: World) -> None:
+def test_a_failure_of_an_earlier_run_does_not_fail_the_retried_run(
+    transcribing: World,
+) -> None:
     stale = transcribing.record()
     retry_meanwhile(transcribing)
     failer = JobFailer(transcribing.jobs, transcribing.manifests, transcribing.publisher)
@@ -350,7 +342,9 @@ def test_a_step_start_of_an_earlier_run_changes_nothing(transcribing: World) -> 
 # --- a job whose manifest went missing ends, and its dead letters are bounded -
 
 
-def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(transcribing: World) -> None:
+def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(
+    transcribing: World,
+) -> None:
     transcribing.storage.path_of(KEYS, KEYS.manifest).unlink()
     transcribing.deliver(step_named("transcription"))
     record = transcribing.record()
@@ -360,7 +354,9 @@ def test_a_step_of_a_job_whose_manifest_is_missing_fails_it_clearly(transcribing
     assert [e.detail_type for e in transcribing.publisher.events] == ["JobFailed"]
 
 
-def test_a_dead_letter_of_a_job_without_manifest_still_fails_it(transcribing: World) -> None:
+def test_a_dead_letter_of_a_job_without_manifest_still_fails_it(
+    transcribing: World,
+) -> None:
     transcribing.storage.path_of(KEYS, KEYS.manifest).unlink()
     dead_letter(transcribing, "AudioExtracted", "transcription")
     assert transcribing.record().status == "failed"
@@ -422,3 +418,69 @@ def test_each_run_has_its_own_outcome_event_id(pending: World) -> None:
     failer.fail(pending.record(), error)
     first, second = [e for e in pending.publisher.events if isinstance(e, JobOutcome)]
     assert (first.run, second.run) == (1, 2) and first.event_id != second.event_id
+
+
+def runner_with(world: World, body: Any) -> StepRunner:
+    return StepRunner(
+        step_named("transcription"),
+        body,
+        world.jobs,
+        world.manifests,
+        world.storage,
+        world.publisher,
+    )
+
+
+def test_a_second_delivery_while_the_step_runs_does_not_run_it_too(transcribing: World) -> None:
+    """SQS delivers at least once: a duplicate that arrives while the step runs
+    under another delivery finds it claimed and changes nothing."""
+    ran: list[str] = []
+
+    def body(context: StepContext) -> StepOutcome:
+        ran.append("body")
+        if len(ran) == 1:  # the duplicate arrives mid-step
+            runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
+        return StepOutcome("completed", "done")
+
+    before = transcribing.record().steps["transcription"].attempts
+    runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
+    state = transcribing.record().steps["transcription"]
+    assert ran == ["body"]
+    assert (state.status, state.attempts, state.claimed_until) == ("completed", before + 1, None)
+    assert [e.detail_type for e in transcribing.publisher.events] == ["TranscriptReady"]
+
+
+def test_a_claim_left_by_an_invocation_that_died_ends_with_its_time(transcribing: World) -> None:
+    def died(job: JobRecord) -> None:
+        job.start_step("transcription", NOW, claim_until="2026-01-01T00:15:00.000Z")
+
+    mutate_job(transcribing.jobs, KEYS.tenant_id, KEYS.job_id, died)
+    before = transcribing.record().steps["transcription"].attempts
+    transcribing.deliver(step_named("transcription"))  # redelivered long after
+    state = transcribing.record().steps["transcription"]
+    assert transcribing.ran == ["transcription"]
+    assert (state.status, state.attempts) == ("completed", before + 1)
+
+
+@pytest.mark.parametrize("raised", [DependencyUnavailable("throttled"), OSError("disk full")])
+def test_a_delivery_that_stops_short_of_recording_leaves_the_step_unclaimed(
+    transcribing: World, raised: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retryable error, or a failure after the body (here: the manifest
+    write), leaves the step for the next delivery to run at once."""
+    if isinstance(raised, DependencyUnavailable):
+
+        def body(context: StepContext) -> StepOutcome:
+            raise raised
+
+    else:
+        body = transcribing.body
+
+        def broken_update(*args: Any) -> Manifest:
+            raise raised
+
+        monkeypatch.setattr(transcribing.manifests, "update", broken_update)
+    with pytest.raises(type(raised)):
+        runner_with(transcribing, body).process(event_of("AudioExtracted"), lambda: 600.0)
+    state = transcribing.record().steps["transcription"]
+    assert (state.status, state.claimed_until) == ("running", None)

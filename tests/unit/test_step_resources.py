@@ -9,7 +9,7 @@ import pytest
 
 from talkavocado.codegen import step_resources
 from talkavocado.domain.pipeline import PIPELINE, STEP_NAMES
-from talkavocado.local.template import Template
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 

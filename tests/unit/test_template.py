@@ -11,8 +11,8 @@ import pytest
 from talkavocado.adapters.dynamodb_jobs import BY_CREATED_AT_INDEX, BY_OPEN_INDEX, BY_STATUS_INDEX
 from talkavocado.config import Settings
 from talkavocado.domain.keys import ENVS
-from talkavocado.local.invoke import load_handler
-from talkavocado.local.template import Route, Template
+from talkavocado_local.invoke import load_handler
+from talkavocado_local.template import Route, Template
 from tests.conftest import TEMPLATE
 
 
@@ -29,7 +29,6 @@ def test_names_resolve_with_the_env(template: Template) -> None:
     tables = template.of_type("AWS::DynamoDB::Table")
     [bus] = template.of_type("AWS::Events::EventBus").values()
     assert tables["JobsTable"]["TableName"] == "talkavocado-stage-jobs"
-    assert tables["IdempotencyTable"]["TableName"] == "talkavocado-stage-idempotency"
     assert bus["Name"] == "talkavocado-stage"
 
 
@@ -38,12 +37,11 @@ def test_function_environment_matches_the_code_defaults(
 ) -> None:
     [api] = [f for f in template.functions() if f.logical_id == "ApiFunction"]
     monkeypatch.setenv("TALKAVOCADO_ENV", "stage")
-    for name in ("JOBS_TABLE", "EVENT_BUS_NAME", "IDEMPOTENCY_TABLE", "START_ON_CREATE"):
+    for name in ("JOBS_TABLE", "EVENT_BUS_NAME", "START_ON_CREATE"):
         monkeypatch.delenv(name, raising=False)
     defaults = Settings.from_env()
     assert api.environment["JOBS_TABLE"] == defaults.jobs_table
     assert api.environment["EVENT_BUS_NAME"] == defaults.event_bus
-    assert api.environment["IDEMPOTENCY_TABLE"] == defaults.idempotency_table
 
 
 def test_table_indexes_are_the_ones_the_repository_queries(template: Template) -> None:

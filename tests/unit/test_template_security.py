@@ -10,11 +10,10 @@ import pytest
 
 from talkavocado.codegen import step_resources
 from talkavocado.domain.pipeline import PIPELINE, Step
-from talkavocado.local.template import Template
+from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
 
 JOBS = ["dynamodb:GetItem", "dynamodb:PutItem"]  # read, then compare-and-swap put
-IDEMPOTENCY = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 PUBLISH = ["events:PutEvents"]
 RETRY_DELAY = ["sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"]
 MISSING_IS_404 = ["s3:ListBucket"]
@@ -25,7 +24,7 @@ def reads_writes(reads: list[str], writes: list[str]) -> dict[str, list[str]]:
     return {"s3:GetObject": reads, "s3:PutObject": writes}
 
 
-STEP = {*JOBS, *IDEMPOTENCY, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404}  # every step's runner
+STEP = {*JOBS, *PUBLISH, *RETRY_DELAY, *MISSING_IS_404}  # every step's runner
 
 
 # What each function's code calls, and on which objects of its job ({env}/*/...).
@@ -89,8 +88,10 @@ NEEDED: dict[str, dict[str, Any]] = {
             "dynamodb:UpdateItem",
             "sqs:SendMessage",
             *RETRY_DELAY,
+            *MISSING_IS_404,
         },
-        "objects": {},
+        # What a notice signs is built from the job's record and manifest.
+        "objects": {"s3:GetObject": [MANIFEST]},
     },
     "DeadlineSweepFunction": {
         # Query on the byOpen index only; the step queues' settings are its budgets.

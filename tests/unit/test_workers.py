@@ -12,13 +12,13 @@ from talkavocado.domain.errors import (
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.domain.events import AudioExtracted, JobFailed
+from talkavocado.domain.events import AudioExtracted, JobFailed, event_for
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import AudioSection, Manifest
 from talkavocado.support.retry import backoff_seconds
 from talkavocado.workers.batch import parse_event
-from talkavocado.workers.context import classify, event_for
+from talkavocado.workers.context import classify
 from talkavocado.workers.dead_letter import step_of_dead_letter_queue
 
 JOB = "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69"

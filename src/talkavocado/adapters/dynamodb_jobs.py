@@ -29,6 +29,13 @@ from talkavocado.support.clock import now_iso
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
 BY_OPEN_INDEX = "byOpen"
+# The attributes of a page's start key: the table's keys, and an index's sort key.
+_TABLE_KEYS = frozenset({"tenantId", "jobSort"})
+_START_KEYS = {
+    None: _TABLE_KEYS,
+    BY_CREATED_AT_INDEX: _TABLE_KEYS | {"createdAt"},
+    BY_STATUS_INDEX: _TABLE_KEYS | {"statusSort"},
+}
 
 
 def _record(item: dict[str, Any]) -> JobRecord:
@@ -126,7 +133,7 @@ class DynamoJobRepository:
             "ConsistentRead": True,
             "Limit": limit,
         }
-        items, following = query_page(self._client, arguments, tenant_id, cursor)
+        items, following = query_page(self._client, arguments, tenant_id, cursor, _START_KEYS[None])
         entries = [HistoryEntry.model_validate(plain(item)) for item in items]
         return HistoryPage(entries, following)
 
@@ -161,5 +168,7 @@ class DynamoJobRepository:
         }
         if filters:
             arguments["FilterExpression"] = " AND ".join(filters)
-        items, cursor = query_page(self._client, arguments, tenant_id, query.cursor)
+        items, cursor = query_page(
+            self._client, arguments, tenant_id, query.cursor, _START_KEYS[index]
+        )
         return JobPage([_record(item) for item in items], cursor)

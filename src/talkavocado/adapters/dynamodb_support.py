@@ -40,18 +40,50 @@ def condition_failed(error: ClientError) -> bool:
     )
 
 
+# DynamoDB's longest sort key, in bytes (a partition key may take 2048).
+MAX_KEY_BYTES = 1024
+
+
+def start_key(
+    cursor: Mapping[str, Any], key_names: frozenset[str], tenant_id: str
+) -> dict[str, Any]:
+    """``cursor`` as the query's ``ExclusiveStartKey``, if it is one that the
+    query could have answered: exactly the index's and the table's key
+    attributes, each a string (every key of ours is), the first the tenant's.
+    A page token is the client's to send back, so anything else is refused
+    here, before botocore or DynamoDB would refuse it less politely."""
+    if not isinstance(cursor, Mapping) or set(cursor) != key_names:
+        raise ValidationFailed("nextToken is not valid", field="nextToken")
+    for value in cursor.values():
+        if (
+            not isinstance(value, Mapping)
+            or set(value) != {"S"}
+            or not isinstance(value["S"], str)
+            or not 0 < len(value["S"].encode(errors="replace")) <= MAX_KEY_BYTES
+        ):
+            raise ValidationFailed("nextToken is not valid", field="nextToken")
+    if cursor["tenantId"] != {"S": tenant_id}:
+        raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
+    return {name: {"S": value["S"]} for name, value in cursor.items()}
+
+
 def query_page(
-    client: Any, arguments: Mapping[str, Any], tenant_id: str, cursor: Mapping[str, Any] | None
+    client: Any,
+    arguments: Mapping[str, Any],
+    tenant_id: str,
+    cursor: Mapping[str, Any] | None,
+    key_names: frozenset[str],
 ) -> tuple[list[Item], Mapping[str, Any] | None]:
-    """The page's items and where the next page starts (None: the last)."""
+    """The page's items and where the next page starts (None: the last).
+    ``key_names``: the attributes of a start key of this query (the index's
+    keys and the table's)."""
     query = dict(arguments)
     if cursor is not None:
-        if cursor.get("tenantId") != {"S": tenant_id}:
-            raise ValidationFailed("nextToken belongs to another listing", field="nextToken")
-        query["ExclusiveStartKey"] = dict(cursor)
+        query["ExclusiveStartKey"] = start_key(cursor, key_names, tenant_id)
     try:
         response = client.query(**query)
     except ClientError as error:
+        # Still possible: a start key outside the key condition's range.
         if cursor is not None and error_code(error) == "ValidationException":
             raise ValidationFailed("nextToken is not valid", field="nextToken") from None
         raise

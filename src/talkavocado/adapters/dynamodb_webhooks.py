@@ -181,7 +181,9 @@ class DynamoWebhookRepository:
             "ConsistentRead": True,
             "Limit": limit,
         }
-        items, following = query_page(self._client, arguments, tenant_id, cursor)
+        items, following = query_page(
+            self._client, arguments, tenant_id, cursor, frozenset({"tenantId", "itemKey"})
+        )
         bookkeeping = ("tenantId", "itemKey", "expiresAt")
         found = [
             Delivery.model_validate({k: v for k, v in plain(item).items() if k not in bookkeeping})

@@ -37,6 +37,8 @@ _TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _ERROR_TAIL = 400
 SIGNAL_EXIT = 255  # ffmpeg's exit status after a SIGINT or SIGTERM
 _REFUSED_FORMAT = re.compile(r"Format not on whitelist|Protocol '[^']*' not on whitelist")
+# A decoder refusing a frame over its -max_pixels.
+_OVERSIZED_FRAME = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
 
 # The containers recordings arrive in, by demuxer name. Not here on purpose:
 # hls, dash, concat, image sequences, tty and other text formats, devices.
@@ -164,6 +166,15 @@ def _report_of(argv: list[str], timeout: float) -> tuple[int, str]:
 def run(argv: list[str], timeout: float) -> str:
     """Run ffmpeg; return its stderr (its report). Errors become StepFailed."""
     returncode, report = _report_of(argv, timeout)
+    # A decoder skips a frame over its -max_pixels and goes on: the output
+    # would lack it, so the run fails whatever ffmpeg's exit status.
+    if oversized := _OVERSIZED_FRAME.search(report):
+        width, height = oversized.groups()
+        raise StepFailed(
+            ErrorType.PICTURE_TOO_LARGE,
+            f"a frame of the picture is {width}x{height}, more pixels than this "
+            "deployment renders (MaxFramePixels)",
+        )
     if returncode != 0:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, _explain(report))
     return report
@@ -187,11 +198,14 @@ def _explain(report: str) -> str:
     )
 
 
-def probe(path: Path, timeout: float) -> MediaInfo:
-    """What the file really contains, read by ffmpeg from its content."""
+def probe(path: Path, timeout: float, max_pixels: int | None = None) -> MediaInfo:
+    """What the file really contains, read by ffmpeg from its content. With
+    ``max_pixels``, a larger picture is still reported at its size, from its
+    headers, without its first frame being decoded."""
     if path.stat().st_size == 0:
         raise StepFailed(ErrorType.CODEC_UNSUPPORTED, "the file is empty (0 bytes)")
-    _, report = _report_of(["-i", str(path)], timeout)
+    ceiling = ["-max_pixels", str(max_pixels)] if max_pixels else []
+    _, report = _report_of([*ceiling, "-i", str(path)], timeout)
     # Without an output ffmpeg always exits 1; a readable file still lists its streams.
     streams = _STREAM.findall(report)
     if not streams:

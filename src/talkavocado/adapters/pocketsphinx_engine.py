@@ -130,6 +130,38 @@ def _decode_fresh(decoder: Any, offset: float, speech: bytes) -> str:
     return words
 
 
+class _Running:
+    """The decoder processes running now. Each runs in a session of its own,
+    as ffmpeg does, so a Ctrl-C meant for the local runtime does not stop
+    them under a step; the runtime interrupts them itself once its grace
+    period on shutdown is over."""
+
+    def __init__(self) -> None:
+        self.processes: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self.processes.add(process)
+
+    def discard(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self.processes.discard(process)
+
+    def interrupt_all(self) -> int:
+        """Stop every decoder: their steps fail as retryable."""
+        with self._lock:
+            running = list(self.processes)
+        for process in running:
+            if process.poll() is None:
+                process.terminate()
+        return len(running)
+
+
+RUNNING = _Running()
+interrupt_all = RUNNING.interrupt_all
+
+
 class _DecoderProcess:
     """One decoder in a child process: an utterance in on stdin, its words out
     on stdout. Its thread takes the next utterance from the queue that all
@@ -141,7 +173,9 @@ class _DecoderProcess:
             [sys.executable, "-m", __name__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            start_new_session=True,
         )
+        RUNNING.add(self._process)
         self._work = work
         self.results: list[list[tuple[str, float, float]]] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -168,7 +202,9 @@ class _DecoderProcess:
     def finish(self) -> None:
         """Once the end of the work is queued: the decoder's exit checked."""
         self._thread.join()
-        if self._process.wait() != 0:
+        status = self._process.wait()
+        RUNNING.discard(self._process)
+        if status != 0:
             # Killed (a signal, a timeout, memory): not the recording's fault.
             raise StepFailed(
                 ErrorType.TRANSIENT_DEPENDENCY,
@@ -179,6 +215,7 @@ class _DecoderProcess:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        RUNNING.discard(self._process)
 
 
 class PocketSphinxEngine:

@@ -43,7 +43,12 @@ class PolicyRefused(Exception):
 
 
 class SizeRefused(PolicyRefused):
-    """A file outside the policy's content-length range."""
+    """A file outside the policy's content-length range: ``too_large``, or
+    under its lower bound (an empty file, say)."""
+
+    def __init__(self, message: str, too_large: bool) -> None:
+        super().__init__(message)
+        self.too_large = too_large
 
 
 def length_range(document: dict[str, Any]) -> tuple[int, int] | None:
@@ -68,8 +73,11 @@ def check(document: dict[str, Any], fields: dict[str, str], size: int, now: floa
         operator, subject, *values = condition
         if operator == "content-length-range":
             low, high = int(subject), int(values[0])
-            if not low <= size <= high:
-                raise SizeRefused(f"the file must be {low} to {high} bytes; it is {size}")
+            if size > high:
+                raise SizeRefused(f"the file must be at most {high} bytes; it is {size}", True)
+            if size < low:
+                small = "the file is empty" if size == 0 else f"the file is {size} bytes"
+                raise SizeRefused(f"{small}; it must be at least {low}", False)
             continue
         name = str(subject).lstrip("$")
         bound.add(name.lower())
@@ -103,7 +111,7 @@ class UploadSigner:
         self._secret = secret.encode()
 
     def _sign(self, policy: str) -> str:
-        return hmac.new(self._secret, policy.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._secret, policy.encode(errors="replace"), hashlib.sha256).hexdigest()
 
     def target(
         self, key: str, content_type: str | None, max_bytes: int, expires_in: int
@@ -127,7 +135,9 @@ class UploadSigner:
         """The policy a form carries, once its signature is checked."""
         policy = fields.get(POLICY_FIELD, "")
         signature = fields.get(SIGNATURE_FIELD, "")
-        if not hmac.compare_digest(self._sign(policy), signature):
+        # As bytes: compare_digest refuses a str that is not ASCII.
+        expected, given = self._sign(policy).encode(), signature.encode(errors="replace")
+        if not hmac.compare_digest(expected, given):
             raise PolicyRefused("the upload policy's signature is invalid")
         return decode(policy)
 

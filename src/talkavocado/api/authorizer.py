@@ -8,6 +8,7 @@ template turns into a 503: the issuer could not be reached)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,6 +26,7 @@ from talkavocado.domain.errors import (
     ValidationFailed,
 )
 from talkavocado.domain.keys import parse_job_id
+from talkavocado.ports import TokenVerifier
 from talkavocado.services.auth import Caller, authenticate
 from talkavocado.support.observability import (
     CORRELATION_HEADER,
@@ -34,26 +36,35 @@ from talkavocado.support.observability import (
     logger,
     metrics,
 )
-from talkavocado.wiring import settings, token_verifier
 
 UNAUTHORIZED = "Unauthorized"
 
 
-def authorize(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AuthorizerSettings:
+    """What the authorizer judges a request by (the entry point builds it)."""
+
+    verifier: TokenVerifier | None
+    tenant_claim: str
+    allow_anonymous: bool
+
+
+def authorize(
+    event: APIGatewayAuthorizerRequestEvent, context: LambdaContext, settings: AuthorizerSettings
+) -> dict[str, Any]:
     headers = event.headers  # case-insensitive
     correlation_id = correlation_id_from(
         headers.get(CORRELATION_HEADER), event.request_context.request_id
     )
     bind_work(correlation_id=correlation_id, step="authorizer")
     bind_job(job_id=_job_id(event))
-    config = settings()
-    claim = config.tenant_claim
+    claim = settings.tenant_claim
     try:
         caller = authenticate(
             headers.get("Authorization"),
-            token_verifier(),
+            settings.verifier,
             claim,
-            allow_anonymous=config.allow_unauthenticated,
+            allow_anonymous=settings.allow_anonymous,
         )
     except Unauthenticated as refused:
         logger.info("request refused", extra={"status": 401, "reason": refused.message})

@@ -48,6 +48,26 @@ STATUS_BY_ERROR: dict[type[TalkAvocadoError], HTTPStatus] = {
 }
 
 
+# The codes of refusals made before any function runs (the local front's own:
+# no such route, an unreadable request, an upload its policy does not allow),
+# in the same words as the errors above.
+CODE_BY_STATUS: dict[HTTPStatus, str] = {
+    HTTPStatus.BAD_REQUEST: ValidationFailed.code,
+    HTTPStatus.FORBIDDEN: TenantMismatch.code,
+    HTTPStatus.NOT_FOUND: JobNotFound.code,
+    HTTPStatus.METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+    HTTPStatus.CONFLICT: JobAlreadyExists.code,
+    HTTPStatus.LENGTH_REQUIRED: "LENGTH_REQUIRED",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: PayloadTooLarge.code,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaType.code,
+}
+
+
+def code_of(status: HTTPStatus) -> str:
+    """The error code of a refusal that only has its status."""
+    return CODE_BY_STATUS.get(status, TalkAvocadoError.code)
+
+
 def status_of(error: TalkAvocadoError) -> HTTPStatus:
     for error_type in type(error).__mro__:
         if error_type in STATUS_BY_ERROR:
@@ -55,10 +75,16 @@ def status_of(error: TalkAvocadoError) -> HTTPStatus:
     return HTTPStatus.INTERNAL_SERVER_ERROR
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> str:
+def error_body(
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    correlation_id: str | None = None,
+) -> str:
+    """The one error shape; ``correlation_id``: the request's, if not the logger's."""
     return ErrorResponse(
         error=ErrorDetail(code=code, message=message, details=details or {}),
-        correlation_id=current_correlation_id(),
+        correlation_id=correlation_id or current_correlation_id(),
     ).model_dump_json(by_alias=True)
 
 

@@ -6,6 +6,7 @@ keys of what the steps before its own wrote."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from talkavocado.domain.events import EVENT_TYPES
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import PIPELINE, Step
 
-SAMPLE_JOB = JobKeys("dev", "demo-tenant", "3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69")
+# Each sample names a job of its own, so that each can be invoked on its own
+# (`talkavocado invoke` makes the job where it does not exist: local/seed.py).
+SAMPLE_NAMESPACE = uuid.UUID("8d3f0c52-6a1e-4b7d-9c2f-5e4a3b2c1d0e")
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:talkavocado-dev-{step}"
 
 
@@ -21,8 +24,13 @@ def file_name(step: Step) -> str:
     return f"sqs_{step.name.replace('-', '_')}.json"
 
 
+def sample_job(name: str) -> JobKeys:
+    """The job of the sample ``name`` (a step's, or another queue's)."""
+    return JobKeys("dev", "demo-tenant", str(uuid.uuid5(SAMPLE_NAMESPACE, name)))
+
+
 def _detail(step: Step) -> dict[str, Any]:
-    keys = SAMPLE_JOB
+    keys = sample_job(step.name)
     earlier = PIPELINE[: PIPELINE.index(step)]
     written = {key for done in earlier for key in keys.outputs_of(done.name)}
 

@@ -151,10 +151,6 @@ def _step_block(step: Step) -> str:
               Effect: Allow
               Action: [dynamodb:GetItem, dynamodb:PutItem]
               Resource: !GetAtt JobsTable.Arn
-            - Sid: IdempotencyRecords
-              Effect: Allow
-              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem]
-              Resource: !GetAtt IdempotencyTable.Arn
             - Sid: ReadOwnInputs
               Effect: Allow
               Action: s3:GetObject

@@ -123,6 +123,9 @@ class ErrorType(StrEnum):
     TIMEOUT = "TIMEOUT"
     TRANSIENT_DEPENDENCY = "TRANSIENT_DEPENDENCY"
     INPUT_TOO_LONG = "INPUT_TOO_LONG"
+    # More pixels a frame or a second than the render takes (MaxFramePixels,
+    # MaxPixelRate).
+    PICTURE_TOO_LARGE = "PICTURE_TOO_LARGE"
     # No input was stored within the upload window (and its grace period).
     UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
     UNKNOWN = "UNKNOWN"

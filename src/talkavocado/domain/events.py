@@ -15,7 +15,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from talkavocado.domain.errors import ErrorType
+from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
+from talkavocado.domain.manifest import Manifest
 from talkavocado.support.camel import CamelModel
 
 EVENT_SOURCE = "talkavocado.pipeline"
@@ -146,3 +148,30 @@ EVENT_TYPES: dict[str, type[PipelineEvent]] = {
     )
 }
 OUTCOMES: tuple[str, ...] = ("JobCompleted", "JobFailed", "JobCancelled")
+
+
+def event_for(
+    detail_type: str, job: JobRecord, manifest: Manifest, error: JobError | None = None
+) -> PipelineEvent:
+    """The event announcing the job's current state: its identity and run
+    from the record, every artifact key from the manifest."""
+    fields = {
+        "env": job.env,
+        "tenant_id": job.tenant_id,
+        "job_id": job.job_id,
+        "correlation_id": job.correlation_id,
+        "run": job.run,
+        "manifest_key": job.manifest_key,
+        "source_key": manifest.source_video_key,
+        "audio_key": manifest.audio.key if manifest.audio else None,
+        "transcript_key": manifest.transcript.json_key if manifest.transcript else None,
+        "captions_key": manifest.transcript.srt_key if manifest.transcript else None,
+        "plan_key": manifest.plan.key if manifest.plan else None,
+        "render_keys": [render.key for render in manifest.renders],
+    }
+    if error is not None:
+        fields["error"] = EventError(type=error.type, message=error.message, step=error.step)
+    event_type = EVENT_TYPES[detail_type]
+    if issubclass(event_type, JobOutcome):
+        fields.update(created_at=job.created_at, finished_at=job.finished_at)
+    return event_type(**fields)

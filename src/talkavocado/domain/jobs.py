@@ -84,6 +84,15 @@ class StepState(_Camel):
     started_at: str | None = None
     completed_at: str | None = None
     error: JobError | None = None
+    # While a delivery runs the step: until when its invocation may run. A
+    # second delivery meanwhile (SQS delivers at least once) does not run it
+    # too; a claim left by an invocation that died ends with its time.
+    claimed_until: str | None = None
+
+
+class StepClaimed(InvalidTransition):
+    """The step is running under another delivery, whose invocation may
+    still be running: this one must not run it too."""
 
 
 StartedBy = Literal["create", "call", "upload"]
@@ -261,9 +270,12 @@ class JobRecord(_Camel):
         """``step`` started in the current run and has not finished."""
         return self.status == "processing" and self.steps[step].status == "running"
 
-    def start_step(self, step: str, now: str) -> None:
-        """Mark ``step`` running (again, after a retryable failure); the first
-        step to start also moves the job to processing (MarkProcessing)."""
+    def start_step(self, step: str, now: str, claim_until: str | None = None) -> None:
+        """Mark ``step`` running (again, after a retryable failure or an
+        invocation that died), claimed by this delivery until
+        ``claim_until``; the first step to start also moves the job to
+        processing (MarkProcessing). A step claimed by a delivery whose time
+        has not run out is not started again (``StepClaimed``)."""
         if self.status == "pending":
             self._move_to("processing")
         if self.status != "processing":
@@ -271,15 +283,28 @@ class JobRecord(_Camel):
         state = self.steps.setdefault(step, StepState())
         if state.status in FINISHED_STEP_STATUSES:
             raise InvalidTransition(f"step {step} is already {state.status}", job=self.pointer)
+        if state.status == "running" and state.claimed_until and state.claimed_until > now:
+            raise StepClaimed(
+                f"step {step} is running under another delivery until {state.claimed_until}",
+                job=self.pointer,
+            )
+        state.claimed_until = claim_until
         state.status = "running"
         state.run = self.run
         state.attempts += 1
         state.started_at = state.started_at or now
         self._note("step-started", now, step=step, attempt=state.attempts)
 
+    def release_step(self, step: str) -> None:
+        """The delivery that claimed ``step`` stopped short of recording it:
+        the next delivery may run it at once."""
+        self.steps[step].claimed_until = None
+
     def note_step_error(self, step: str, error: JobError) -> None:
-        """A retryable error: the step stays running; the error is kept."""
+        """A retryable error: the step stays running, unclaimed, for its
+        next delivery; the error is kept."""
         self.steps[step].error = error
+        self.steps[step].claimed_until = None
         self._note("step-retrying", step=step, attempt=self.steps[step].attempts, error=error)
 
     def finish_step(self, step: str, status: Literal["completed", "skipped"], now: str) -> None:
@@ -289,6 +314,7 @@ class JobRecord(_Camel):
         state.status = status
         state.completed_at = now
         state.error = None
+        state.claimed_until = None
         self._note(f"step-{status}", now, step=step, attempt=state.attempts)  # type: ignore[arg-type]
 
     def complete(self) -> None:
@@ -314,7 +340,7 @@ class JobRecord(_Camel):
         """A failed job runs again as run + 1, from ``resume_at`` (default its
         first step): the steps before it keep what they completed, with the
         run they completed in; it and every step after it start afresh. The
-        earlier run's late events and idempotency records no longer apply."""
+        earlier run's late events no longer apply."""
         self._move_to("processing")
         self.run += 1
         self.error = None
@@ -361,6 +387,7 @@ class JobRecord(_Camel):
             state.status = "failed"
             state.completed_at = now
             state.error = error
+            state.claimed_until = None
         kind: HistoryKind = "expired" if error.type == ErrorType.UPLOAD_EXPIRED else "failed"
         attempt = state.attempts if state is not None and state.attempts else None
         self._note(kind, now, step=error.step, attempt=attempt, error=error)

@@ -6,7 +6,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.api.app import handle
+from talkavocado.api.routing import ApiServices
 from talkavocado.support.observability import logger, metrics, tracer
+from talkavocado.wiring import job_queries, job_service, settings, webhook_service
 
 
 # A response may hold a secret shown once (a new webhook's): not kept in traces.
@@ -16,4 +18,8 @@ from talkavocado.support.observability import logger, metrics, tracer
 )
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, context)
+    return handle(event, context, _services)
+
+
+def _services() -> ApiServices:
+    return ApiServices(job_service(), job_queries(), webhook_service(), settings().tenant_claim)

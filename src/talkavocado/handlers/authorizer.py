@@ -9,8 +9,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from talkavocado.api.authorizer import authorize
+from talkavocado.api.authorizer import AuthorizerSettings, authorize
 from talkavocado.support.observability import logger, metrics, tracer
+from talkavocado.wiring import settings, token_verifier
 
 
 @tracer.capture_lambda_handler
@@ -22,4 +23,8 @@ from talkavocado.support.observability import logger, metrics, tracer
 def lambda_handler(
     event: APIGatewayAuthorizerRequestEvent, context: LambdaContext
 ) -> dict[str, Any]:
-    return authorize(event, context)
+    config = settings()
+    judged_by = AuthorizerSettings(
+        token_verifier(), config.tenant_claim, allow_anonymous=config.allow_unauthenticated
+    )
+    return authorize(event, context, judged_by)

@@ -20,10 +20,13 @@ AUDIO_BITRATE_KBPS = 128
 # ffmpeg's fast AAC coder: two and a half times faster than its default on
 # speech, at no loss measured (42 dB SNR against 35 dB at 128 kb/s).
 FAST_AAC = ("-aac_coder", "fast")
+# How far past the plan's last kept time the render reads its source.
+READ_MARGIN_SECONDS = 1.0
 
 
-def audio_extraction_args(source: Path, output: Path) -> list[str]:
-    """The first audio track as mono MP3, on the source's timeline."""
+def audio_extraction_args(source: Path, output: Path, at_most: float) -> list[str]:
+    """The first audio track as mono MP3, on the source's timeline, ending
+    after ``at_most`` seconds however long the input turns out to be."""
     return [
         "-i",
         str(source),
@@ -40,6 +43,8 @@ def audio_extraction_args(source: Path, output: Path) -> list[str]:
         "libmp3lame",
         "-b:a",
         f"{AUDIO_BITRATE_KBPS}k",
+        "-t",
+        f"{at_most:.3f}",
         str(output),
     ]
 
@@ -104,13 +109,19 @@ def cut_render_args(
     fps: float | None,
     output: Path,
     sample_rate: int | None = None,
+    max_frame_pixels: int | None = None,
 ) -> list[str]:
     """H.264 + AAC (or AAC alone for an audio-only source), at the source's
     frame rate and resolution. ``keeps`` are frame-aligned (align_to_frames).
     Each segment is cut by index, never by rounded seconds: its frames by
     frame number on the regular frame grid, its sound by sample number from
     the same boundaries, so the render holds exactly the kept frames, and no
-    rounding adds up over hundreds of cuts."""
+    rounding adds up over hundreds of cuts.
+
+    The source is read no further than the plan's end (and a second), and
+    with ``max_frame_pixels`` its decoder refuses any larger frame: a
+    container whose timestamps restart, or a picture that grows after its
+    first frames, cannot make the render decode more than was admitted."""
     # Both streams are first made regular on the source's timeline: constant
     # frame rate (variable-rate phone recordings, joined files), the first
     # frame held from 0 when the picture starts late and the last one held
@@ -159,7 +170,10 @@ def cut_render_args(
     if has_video:
         # H.264 in 4:2:0 needs even dimensions: an odd last row or column is dropped.
         graph.append("[joined]crop=trunc(iw/2)*2:trunc(ih/2)*2[v]")
-    args = ["-y", "-i", str(source), "-filter_complex", ";".join(graph)]
+    reading = ["-t", f"{keeps[-1][1] + READ_MARGIN_SECONDS:.3f}"]
+    if has_video and max_frame_pixels:
+        reading += ["-max_pixels", str(max_frame_pixels)]
+    args = ["-y", *reading, "-i", str(source), "-filter_complex", ";".join(graph)]
     if has_video:
         args += [
             "-map",

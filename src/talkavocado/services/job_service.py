@@ -23,18 +23,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from talkavocado.config import Settings
 from talkavocado.domain.errors import (
     ConcurrentUpdate,
     InputNotUploaded,
     InvalidKey,
     InvalidTransition,
     JobAlreadyExists,
+    JobDataMissing,
     JobNotFound,
     StorageObjectMissing,
     ValidationFailed,
 )
-from talkavocado.domain.events import JobCreated, JobOutcome
+from talkavocado.domain.events import JobCreated, JobOutcome, event_for
 from talkavocado.domain.jobs import (
     DONE_STEP_STATUSES,
     TERMINAL_STATUSES,
@@ -42,6 +42,7 @@ from talkavocado.domain.jobs import (
     StartedBy,
 )
 from talkavocado.domain.keys import (
+    Env,
     JobKeys,
     new_job_id,
     parse_job_id,
@@ -51,13 +52,12 @@ from talkavocado.domain.keys import (
 from talkavocado.domain.manifest import InputSection, Manifest
 from talkavocado.domain.pipeline import STEP_NAMES, step_named
 from talkavocado.ports import EventPublisher, JobRepository, Storage, UploadTarget
+from talkavocado.services.announce import Announcer
 from talkavocado.services.job_queries import existing
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import JobMovedOn, change_status, mutate_job
 from talkavocado.support.clock import now_iso, parse_time
 from talkavocado.support.observability import bind_job, logger
-from talkavocado.workers.announce import Announcer
-from talkavocado.workers.context import event_for
 
 # A job still pending this long after its start was accepted (no step has
 # started) is taken to have lost its JobCreated.
@@ -85,10 +85,20 @@ class CreatedJob:
     upload: UploadTarget | None  # where to PUT the input, when it is not stored yet
 
 
+@dataclass(frozen=True)
+class JobSettings:
+    """What the job use cases are configured by (the composition root reads them)."""
+
+    env: Env
+    start_on_create: bool
+    max_upload_bytes: int
+    upload_window_seconds: int
+
+
 class JobService:
     def __init__(
         self,
-        settings: Settings,
+        settings: JobSettings,
         jobs: JobRepository,
         storage: Storage,
         publisher: EventPublisher,
@@ -204,8 +214,8 @@ class JobService:
 
     def cancel_job(self, tenant_id: str, job_id: str) -> JobRecord:
         """Stop a pending or processing job (POST /jobs/{jobId}/cancel); asking
-        again is harmless. The manifest first, then the record; if the job
-        finished meanwhile, the record decides and the manifest follows it."""
+        again is harmless. The record decides, the manifest follows it (also
+        when the job finished meanwhile)."""
         record = existing(self._jobs, tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
         if record.status == "cancelled":  # asked again: announce it if a crash did not
@@ -213,9 +223,10 @@ class JobService:
             return record
         if record.status not in ("pending", "processing"):
             raise InvalidTransition(f"the job has already {record.status}", job=record.pointer)
+        self._require_manifest(keys)
         try:
             record, manifest = change_status(
-                self._jobs, self._manifests, keys, "cancelled", lambda job: job.cancel()
+                self._jobs, self._manifests, keys, lambda job: job.cancel()
             )
         except JobMovedOn as moved:
             if moved.record.status != "cancelled":
@@ -234,8 +245,8 @@ class JobService:
         """Run a failed job again as run + 1 (POST /jobs/{jobId}/retry): from
         the step that failed, reusing the earlier steps' artifacts while they
         are all stored (else from the first step whose artifacts are gone), or
-        from its first step when asked. The manifest first, then the record,
-        then the event of the step it resumes at; asked again after a crash
+        from its first step when asked. The record, then the manifest, then the
+        event of the step it resumes at; asked again after a crash
         before the event, it publishes the event."""
         record = existing(self._jobs, tenant_id, job_id)
         keys = JobKeys(record.env, record.tenant_id, record.job_id)
@@ -249,9 +260,10 @@ class JobService:
             )
         if not self._input_ready(record):
             raise InputNotUploaded("the input file is no longer stored", key=record.source_key)
+        self._require_manifest(keys)
         resume_at = STEP_NAMES[0] if from_start else self._resume_point(record, keys)
         record, manifest = change_status(
-            self._jobs, self._manifests, keys, "processing", lambda job: job.retry(resume_at)
+            self._jobs, self._manifests, keys, lambda job: job.retry(resume_at)
         )
         self._publisher.publish(event_for(step_named(resume_at).consumes, record, manifest))
         logger.info("job retried", extra={"run": record.run, "resumeAt": resume_at})
@@ -273,6 +285,16 @@ class JobService:
         self._publisher.publish(
             event_for(step_named(record.resume_step).consumes, record, manifest)
         )
+
+    def _require_manifest(self, keys: JobKeys) -> None:
+        """A change is projected onto the manifest: refuse it, unmade, when
+        the manifest is gone (the job can no longer be read either)."""
+        if not self._storage.exists(keys, keys.manifest):
+            logger.error("the job's manifest is missing", extra={"key": keys.manifest})
+            raise JobDataMissing(
+                "the job's stored documents are missing; it can no longer be changed",
+                jobId=keys.job_id,
+            )
 
     def _stored_version(self, keys: JobKeys, key: str) -> str | None:
         """The input's version now stored, or None while it is not uploaded."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from talkavocado.domain.errors import StorageObjectMissing
+from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import SCHEMA_VERSION, Manifest, decode, encode
 from talkavocado.ports import Storage
@@ -45,3 +47,25 @@ class ManifestStore:
             return manifest
 
         return retry_on_conflict(attempt, f"manifest {keys.manifest}")
+
+    def project(
+        self, keys: JobKeys, record: JobRecord, note: Callable[[Manifest], None] | None = None
+    ) -> Manifest:
+        """The one writer of the manifest's status: a copy of the record's,
+        which is the truth (with ``note``, in the same write). A failed job's
+        missing manifest is not made up: the failure is answered as it is."""
+
+        def mark(manifest: Manifest) -> None:
+            manifest.status = record.status
+            if note is not None:
+                note(manifest)
+
+        try:
+            return self.update(keys, mark)
+        except StorageObjectMissing:
+            if record.status != "failed":
+                raise
+            unsaved = Manifest.for_job(keys, status="failed")
+            if note is not None:
+                note(unsaved)
+            return unsaved

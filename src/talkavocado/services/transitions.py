@@ -1,15 +1,15 @@
 """Changing a job: its record by compare-and-swap (``mutate_job``), or its
-status across the manifest and the record (``change_status``), always for
-one run only. Use cases make every change through these."""
+status (``change_status``: the record, then its projection onto the
+manifest), always for one run only. Use cases make every change through these."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from talkavocado.domain.errors import InvalidTransition, JobNotFound, StorageObjectMissing
+from talkavocado.domain.errors import InvalidTransition, JobNotFound
 from talkavocado.domain.jobs import JobRecord
 from talkavocado.domain.keys import JobKeys
-from talkavocado.domain.manifest import JobStatus, Manifest
+from talkavocado.domain.manifest import Manifest
 from talkavocado.ports import JobRepository
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.support.retry import retry_on_conflict
@@ -56,7 +56,7 @@ def mutate_job(
 
 class JobMovedOn(InvalidTransition):
     """The record refused a status change: the job moved on meanwhile.
-    ``record`` and ``manifest`` are where it is now, in step again."""
+    ``record`` and ``manifest`` are where it is now."""
 
     def __init__(self, record: JobRecord, manifest: Manifest) -> None:
         super().__init__(f"the job is {record.status}", job=record.pointer)
@@ -68,46 +68,22 @@ def change_status(
     jobs: JobRepository,
     manifests: ManifestStore,
     keys: JobKeys,
-    status: JobStatus,
     change: Callable[[JobRecord], None],
     note: Callable[[Manifest], None] | None = None,
     run: int | None = None,
 ) -> tuple[JobRecord, Manifest]:
-    """Move a job to ``status``: the manifest first (with ``note``), then the
-    record (``change``), so whoever reads the record's status finds the
-    manifest already saying it. If the record refuses, the record decides:
-    the manifest follows it and ``JobMovedOn`` says where the job is. With
-    ``run``, a change for an earlier run raises ``StaleRun`` before anything
-    is written."""
-    if run is not None:
-        current = jobs.get(keys.tenant_id, keys.job_id)
-        if current is None:
-            raise JobNotFound("job not found", jobId=keys.job_id)
-        _check_run(current, run)
-
-    def mark(manifest: Manifest) -> None:
-        manifest.status = status
-        if note is not None:
-            note(manifest)
-
+    """Move a job by ``change`` on its record, the one truth of its status,
+    then project the record onto the manifest (with ``note``). If the record
+    refuses, the manifest is projected from where the job is and
+    ``JobMovedOn`` says where. With ``run``, a change for an earlier run
+    raises ``StaleRun`` and writes nothing."""
     try:
-        manifest = manifests.update(keys, mark)
-    except StorageObjectMissing:
-        if status != "failed":
-            raise
-        # Nothing to write first: the record alone can still say the job failed.
-        manifest = Manifest.for_job(keys, status="failed")
-        if note is not None:
-            note(manifest)
-    try:
-        return mutate_job(jobs, keys.tenant_id, keys.job_id, change, run=run), manifest
-    except InvalidTransition as refused:
+        record = mutate_job(jobs, keys.tenant_id, keys.job_id, change, run=run)
+    except StaleRun:
+        raise
+    except InvalidTransition:
         latest = jobs.get(keys.tenant_id, keys.job_id)
         if latest is None:
             raise
-        if latest.status != status:
-            now_status = latest.status
-            manifest = manifests.update(keys, lambda m: setattr(m, "status", now_status))
-        if isinstance(refused, StaleRun):  # retried since the check: the new run decides
-            raise
-        raise JobMovedOn(latest, manifest) from None
+        raise JobMovedOn(latest, manifests.project(keys, latest)) from None
+    return record, manifests.project(keys, record, note)

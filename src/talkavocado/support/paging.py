@@ -17,8 +17,10 @@ Scope = list[str | None]
 def cursor_of(token: str, tenant_id: str, scope: Scope) -> dict[str, Any]:
     """The storage cursor ``token`` carries, if made for this tenant and scope."""
     try:
-        document = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        document = json.loads(base64.urlsafe_b64decode(token.encode(errors="replace")))
+    # binascii.Error and UnicodeDecodeError are ValueErrors; RecursionError:
+    # arrays nested thousands deep.
+    except (ValueError, RecursionError):
         raise ValidationFailed("nextToken is not valid", field="nextToken") from None
     if (
         not isinstance(document, dict)

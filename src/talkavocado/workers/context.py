@@ -17,7 +17,6 @@ from talkavocado.domain.errors import (
     TalkAvocadoError,
     ValidationFailed,
 )
-from talkavocado.domain.events import EVENT_TYPES, EventError, JobOutcome, PipelineEvent
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import Manifest
@@ -69,30 +68,3 @@ def classify(error: BaseException, step: str) -> JobError:
     else:
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return JobError(type=error_type, message=message[:1000], step=step)
-
-
-def event_for(
-    detail_type: str, job: JobRecord, manifest: Manifest, error: JobError | None = None
-) -> PipelineEvent:
-    """The event announcing the job's current state: its identity and run
-    from the record, every artifact key from the manifest."""
-    fields = {
-        "env": job.env,
-        "tenant_id": job.tenant_id,
-        "job_id": job.job_id,
-        "correlation_id": job.correlation_id,
-        "run": job.run,
-        "manifest_key": job.manifest_key,
-        "source_key": manifest.source_video_key,
-        "audio_key": manifest.audio.key if manifest.audio else None,
-        "transcript_key": manifest.transcript.json_key if manifest.transcript else None,
-        "captions_key": manifest.transcript.srt_key if manifest.transcript else None,
-        "plan_key": manifest.plan.key if manifest.plan else None,
-        "render_keys": [render.key for render in manifest.renders],
-    }
-    if error is not None:
-        fields["error"] = EventError(type=error.type, message=error.message, step=error.step)
-    event_type = EVENT_TYPES[detail_type]
-    if issubclass(event_type, JobOutcome):
-        fields.update(created_at=job.created_at, finished_at=job.finished_at)
-    return event_type(**fields)

@@ -5,17 +5,16 @@ its error in the manifest), each safe to repeat."""
 from __future__ import annotations
 
 from talkavocado.domain.errors import InvalidTransition
-from talkavocado.domain.events import JobOutcome
+from talkavocado.domain.events import JobOutcome, event_for
 from talkavocado.domain.jobs import TERMINAL_STATUSES, JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
 from talkavocado.ports import EventPublisher, JobRepository
+from talkavocado.services.announce import Announcer
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import JobMovedOn, StaleRun, change_status
 from talkavocado.support.clock import now_iso
 from talkavocado.support.observability import logger
-from talkavocado.workers.announce import Announcer
-from talkavocado.workers.context import event_for
 
 
 class JobFailer:
@@ -44,7 +43,6 @@ class JobFailer:
                 self._jobs,
                 self._manifests,
                 keys,
-                "failed",
                 lambda j: _fail(j, error, now, job.version if only_as_read else None),
                 note=lambda m: _note_error(m, error, now),
                 run=job.run,

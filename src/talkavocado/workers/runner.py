@@ -2,9 +2,16 @@
 
 For each delivered event: check it belongs to the job it names, skip what is
 stale, already decided or out of the pipeline's order (a step runs only after
-its previous step completed in the same run), run the step body once
-(Powertools idempotency, key ``tenantId#jobId#step#run``), record the outcome in the manifest and on
-the job record, and publish the next event.
+its previous step completed in the same run), run the step body once,
+record the outcome in the manifest and on the job record, and publish the
+next event.
+
+Once: the job record decides, by conditional writes for one run. Starting
+the step claims it for as long as this invocation may run; a second delivery
+that finds it claimed, or recorded, does not run it. A claim ends when the
+step is recorded, fails, or meets a retryable error, and by itself when the
+invocation that made it could no longer be running (SQS redelivers a
+message only after six times that long).
 
 Crash safety: work is recorded before the next event is published. A
 redelivery that finds the step already recorded re-publishes the next event
@@ -18,26 +25,27 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from talkavocado.domain.errors import ErrorType, InvalidKey, InvalidTransition, StorageObjectMissing
-from talkavocado.domain.events import EVENT_TYPES, JobOutcome, PipelineEvent
+from talkavocado.domain.events import JobOutcome, PipelineEvent, event_for
 from talkavocado.domain.jobs import DONE_STEP_STATUSES, TERMINAL_STATUSES, JobError, JobRecord
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import LogEntry, Manifest
 from talkavocado.domain.pipeline import FINALIZER, Step, next_step
 from talkavocado.ports import EventPublisher, JobRepository, Storage
+from talkavocado.services.announce import Announcer
 from talkavocado.services.manifest_store import ManifestStore
 from talkavocado.services.transitions import StaleRun, mutate_job
-from talkavocado.support.clock import now_iso
+from talkavocado.support.clock import iso, now_iso
 from talkavocado.support.observability import logger, record_step_metrics
-from talkavocado.workers.announce import Announcer
-from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify, event_for
+from talkavocado.workers.context import StepBody, StepContext, StepOutcome, classify
 from talkavocado.workers.failure import JobFailer
 
-Work = dict[str, Any]
-Idempotency = Callable[[Callable[..., Any]], Callable[..., Any]]
+# The longest a Lambda invocation runs: no claim outlives its invocation.
+MAX_CLAIM_SECONDS = 900.0
 
 
 class RejectedEvent(Exception):
@@ -54,7 +62,6 @@ class StepRunner:
         manifests: ManifestStore,
         storage: Storage,
         publisher: EventPublisher,
-        idempotency: Idempotency | None = None,
     ) -> None:
         self.step = step
         self._body = body
@@ -64,7 +71,6 @@ class StepRunner:
         self._publisher = publisher
         self._announcer = Announcer(jobs, publisher)
         self._failer = JobFailer(jobs, manifests, publisher)
-        self._execute_once = idempotency(self._execute) if idempotency else self._execute
 
     def process(self, event: PipelineEvent, remaining_seconds: Callable[[], float]) -> None:
         try:
@@ -88,13 +94,11 @@ class StepRunner:
             return
         refusal = job.refusal_to_run(self.step.name)
         if refusal is not None:
-            # Before the idempotent run: a refused event must not use up its key.
             logger.warning("event refused; nothing changed", extra={"reason": refusal})
             return
-        work = {"key": f"{job.tenant_id}#{job.job_id}#{self.step.name}#{job.run}"}
-        following = self._execute_once(work=work, job=job, remaining=remaining_seconds)
+        following = self._execute(job, remaining_seconds)
         if following is not None:
-            self._publish(EVENT_TYPES[following["detailType"]].model_validate(following["detail"]))
+            self._publish(following)
 
     def _job_for(self, event: PipelineEvent) -> JobRecord:
         keys = event.keys
@@ -112,30 +116,54 @@ class StepRunner:
             raise RejectedEvent("event env does not match the job's")
         return job
 
-    def _execute(
-        self, work: Work, job: JobRecord, remaining: Callable[[], float]
-    ) -> dict[str, Any] | None:
-        """Run the step once and record it; return the next event to publish
-        (stored by the idempotency layer, keyed on ``work``, for duplicate
-        deliveries)."""
-        started_at = now_iso()
+    def _execute(self, job: JobRecord, remaining: Callable[[], float]) -> PipelineEvent | None:
+        """Claim the step, run it and record it; the next event to publish."""
+        now = datetime.now(UTC)
+        started_at = iso(now)
+        claim = iso(now + timedelta(seconds=min(remaining(), MAX_CLAIM_SECONDS)))
         try:
             job = mutate_job(
                 self._jobs,
                 job.tenant_id,
                 job.job_id,
-                lambda j: j.start_step(self.step.name, started_at),
+                lambda j: j.start_step(self.step.name, started_at, claim),
                 known=job,
                 run=job.run,
             )
-        except InvalidTransition as refused:
+        except InvalidTransition as refused:  # recorded, claimed by another delivery, or over
             logger.info("step not started", extra={"reason": refused.message})
             return None
+        released: list[bool] = []
+        try:
+            return self._run_claimed(job, remaining, released)
+        except BaseException:
+            if not released:
+                self._release(job, claim)
+            raise
+
+    def _release(self, job: JobRecord, claim: str) -> None:
+        """Stopped short of recording the step: the next delivery may run it
+        at once (otherwise, once the claim has run out)."""
+
+        def release(j: JobRecord) -> None:
+            if j.steps[self.step.name].claimed_until != claim:
+                raise InvalidTransition("the claim is no longer this delivery's")
+            j.release_step(self.step.name)
+
+        with suppress(Exception):
+            mutate_job(self._jobs, job.tenant_id, job.job_id, release, run=job.run)
+
+    def _run_claimed(
+        self, job: JobRecord, remaining: Callable[[], float], released: list[bool]
+    ) -> PipelineEvent | None:
+        """``released`` is appended to once the record no longer holds the
+        claim (the step failed, met a retryable error, or was recorded)."""
         keys = JobKeys(job.env, job.tenant_id, job.job_id)
         try:
             manifest, _ = self._manifests.load(keys)
         except StorageObjectMissing:
             missing = "the job's manifest is missing from storage"
+            released.append(True)
             self._failer.fail(
                 job, JobError(type=ErrorType.INPUT_MISSING, message=missing, step=self.step.name)
             )
@@ -155,6 +183,7 @@ class StepRunner:
         except Exception as raised:
             error = classify(raised, self.step.name)
             record_step_metrics(self.step.name, "failed", _ms_since(clock), error.type)
+            released.append(True)  # by the error's record, or the failure's
             if error.type.retryable:
                 mutate_job(
                     self._jobs,
@@ -179,6 +208,7 @@ class StepRunner:
 
         try:
             job = mutate_job(self._jobs, job.tenant_id, job.job_id, finish, known=job, run=job.run)
+            released.append(True)
         except StaleRun as retried:  # retried while the step ran
             logger.info("step result dropped", extra={"reason": retried.message})
             return None
@@ -195,8 +225,7 @@ class StepRunner:
             "step finished",
             extra={"outcome": outcome.status, "summary": outcome.summary, "durationMs": duration},
         )
-        following = event_for(self.step.emits, job, manifest)
-        return {"detailType": following.detail_type, "detail": following.model_dump(mode="json")}
+        return event_for(self.step.emits, job, manifest)
 
     def _record(self, manifest: Manifest, outcome: StepOutcome) -> None:
         outcome.apply(manifest)

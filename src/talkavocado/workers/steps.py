@@ -36,7 +36,7 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
-from talkavocado.media.limits import input_limit_minutes
+from talkavocado.media.limits import decode_cap_seconds, decoded_past_limit, input_limit_minutes
 from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
@@ -119,27 +119,50 @@ class MediaSteps:
             FINALIZER.name: finalize,
         }
 
+    def _probe(self, context: StepContext, source: Path) -> ffmpeg.MediaInfo:
+        """The source's streams, a picture over the limits not decoded."""
+        return ffmpeg.probe(source, _time_left(context), self._settings.pictures.decoder_ceiling)
+
+    def _admit(self, info: ffmpeg.MediaInfo) -> float:
+        """The input's length limit in minutes at its picture size, once its
+        picture is known to be one the render takes (README, "Input length
+        limit" and "Picture limits"): more pixels a frame or a second would
+        outgrow the render's memory or timeout."""
+        if info.has_video:
+            refusal = self._settings.pictures.refusal(info.width, info.height, info.fps)
+            if refusal is not None:
+                raise StepFailed(ErrorType.PICTURE_TOO_LARGE, refusal)
+        return input_limit_minutes(
+            self._settings.max_input_minutes, info.width, info.height, info.fps
+        )
+
     def extract_audio(self, context: StepContext) -> StepOutcome:
         source = _source(context)
-        info = ffmpeg.probe(source, _time_left(context))
+        info = self._probe(context, source)
         if not info.has_audio:
             raise StepFailed(
                 ErrorType.CODEC_UNSUPPORTED, "the file has no audio track: there is nothing to cut"
             )
-        limit = input_limit_minutes(
-            self._settings.max_input_minutes, info.width, info.height, info.fps
-        )
+        limit = self._admit(info)
         if info.duration > limit * 60:
             # Longer inputs would outlast the later steps' Lambda timeouts (README).
-            picture = f" at {info.width}x{info.height}, {info.fps:g} fps" if info.fps else ""
-            raise StepFailed(
-                ErrorType.INPUT_TOO_LONG,
-                f"the input lasts {info.duration / 60:.1f} minutes; this deployment "
-                f"processes at most {limit:.1f} minutes{picture}",
-            )
+            raise _too_long(f"the input lasts {info.duration / 60:.1f} minutes", limit, info)
         audio = context.scratch / f"{context.keys.job_id}.mp3"
-        report = ffmpeg.run(audio_extraction_args(source, audio), _time_left(context))
+        # The stated duration is the container's word: the extraction stops
+        # a little past the limit whatever it said, and sound that reaches
+        # that far is too long (timestamps that restart, gaps filled with
+        # silence).
+        report = ffmpeg.run(
+            audio_extraction_args(source, audio, decode_cap_seconds(limit)), _time_left(context)
+        )
         extracted = ffmpeg.reported_duration(report)
+        if decoded_past_limit(extracted, limit):
+            raise _too_long(
+                f"the input's sound goes on past {limit:.1f} minutes (its container "
+                f"states {info.duration / 60:.1f})",
+                limit,
+                info,
+            )
         declared = info.duration * TRUNCATION_RATIO - 0.5
         # Sound that ends before the picture does is not damage: the picture
         # must come short of the stated duration too.
@@ -294,10 +317,14 @@ class MediaSteps:
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
         transcript = Transcript.model_validate_json(heard)
-        info = ffmpeg.probe(source, _time_left(context))
+        info = self._probe(context, source)
+        limit = self._admit(info)
         keeps = align_to_frames(plan.keeps(), info.fps if info.has_video else None)
         if not keeps:
             raise StepFailed(ErrorType.VALIDATION_FAILED, "the cut plan keeps less than a frame")
+        if keeps[-1][1] > decode_cap_seconds(limit):
+            # The plan covers the extracted audio, which stops at the limit.
+            raise _too_long(f"the cut plan reaches {keeps[-1][1] / 60:.1f} minutes", limit, info)
         expected = sum(end - start for start, end in keeps)
         # "Within one frame": a video frame, or for sound alone an AAC frame
         # (plus the 10 ms resolution of ffmpeg's time report).
@@ -309,7 +336,15 @@ class MediaSteps:
         keys = context.keys
         base = context.scratch / "base_cuts.mp4"
         ffmpeg.run(
-            cut_render_args(source, keeps, info.has_video, info.fps, base, info.sample_rate),
+            cut_render_args(
+                source,
+                keeps,
+                info.has_video,
+                info.fps,
+                base,
+                info.sample_rate,
+                self._settings.pictures.decoder_ceiling,
+            ),
             _time_left(context),
         )
         rendered = _check_render(base, info, expected, frame, _time_left(context))
@@ -371,6 +406,14 @@ class MediaSteps:
 
         summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
         return StepOutcome("completed", summary, record)
+
+
+def _too_long(what: str, limit: float, info: ffmpeg.MediaInfo) -> StepFailed:
+    picture = f" at {info.width}x{info.height}, {info.fps:g} fps" if info.fps else ""
+    return StepFailed(
+        ErrorType.INPUT_TOO_LONG,
+        f"{what}; this deployment processes at most {limit:.1f} minutes{picture} (MaxInputMinutes)",
+    )
 
 
 def _skip(stream: IO[bytes], size: int | None) -> int:

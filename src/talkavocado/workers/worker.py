@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from talkavocado.domain.errors import ValidationFailed
@@ -15,17 +14,11 @@ from talkavocado.workers.runner import StepRunner
 
 
 class StepWorker:
-    def __init__(
-        self, runner: StepRunner, batch: SqsBatch, idempotency: IdempotencyConfig | None
-    ) -> None:
+    def __init__(self, runner: StepRunner, batch: SqsBatch) -> None:
         self._runner = runner
         self._batch = batch
-        self._idempotency = idempotency
 
     def handle(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-        if self._idempotency is not None and context is not None:
-            # An in-progress claim expires with the invocation that made it.
-            self._idempotency.register_lambda_context(context)
         return self._batch.handle(event, context, lambda record: self._process(record, context))
 
     def _process(self, record: SQSRecord, context: LambdaContext | None) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from talkavocado.local.invoke import REGION, LocalContext
-from talkavocado.local.template import ACCOUNT_ID, GatewayResponse
+from talkavocado_local.invoke import REGION, LocalContext
+from talkavocado_local.template import ACCOUNT_ID, GatewayResponse
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 log = logging.getLogger(__name__)
@@ -37,7 +37,12 @@ class Decision:
     refusal: str | None = None
 
 
-def authorize(handler: Handler, function: str, proxy_event: dict[str, Any]) -> Decision:
+def authorize(
+    handler: Handler,
+    function: str,
+    proxy_event: dict[str, Any],
+    context: LocalContext | None = None,
+) -> Decision:
     request = proxy_event["requestContext"]
     method_arn = (
         f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{request['apiId']}/{request['stage']}"
@@ -56,7 +61,7 @@ def authorize(handler: Handler, function: str, proxy_event: dict[str, Any]) -> D
         },
     }
     try:
-        result = handler(event, LocalContext.for_function(function))
+        result = handler(event, context or LocalContext.for_function(function))
     except Exception as error:
         if str(error) == "Unauthorized":
             return Decision({}, "UNAUTHORIZED")

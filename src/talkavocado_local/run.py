@@ -22,10 +22,10 @@ from typing import Any, TextIO, cast
 from talkavocado import wiring
 from talkavocado.domain.errors import ValidationFailed
 from talkavocado.domain.keys import JobKeys, parse_tenant_id, safe_filename
-from talkavocado.local.notify import notifications
-from talkavocado.local.runtime import LocalRuntime
 from talkavocado.media.planner import CutPlan
 from talkavocado.support.observability import logger
+from talkavocado_local.notify import notifications
+from talkavocado_local.runtime import LocalRuntime
 
 POLL_SECONDS = 0.2
 TERMINAL = ("completed", "failed", "cancelled")
@@ -152,8 +152,9 @@ def run_video(
     job's outcome is also pushed to a webhook: ``notify``, or the run's own
     receiver, whose notification is printed."""
     tenant_id = parse_tenant_id(tenant_id)
-    if not video.is_file():
-        raise ValidationFailed(f"{video}: no such file")
+    if timeout <= 0:
+        raise ValidationFailed(f"the timeout must be a positive number of seconds, not {timeout}")
+    size = _input_size(video)
     mime_type = _mime_type(video)
     filename = safe_filename(video.name)
 
@@ -166,8 +167,9 @@ def run_video(
             assert runtime.api is not None
             client = Client(runtime.api.url, tenant_id, token)
             with notifications(client, notify, out) as watch:
-                code = _drive(client, video, filename, mime_type, timeout, out)
-                if watch is not None:
+                code, finished = _drive(client, video, size, filename, mime_type, timeout, out)
+                # Only a job that ended announces its end: nothing to wait for otherwise.
+                if watch is not None and finished:
                     watch.report(out)
                 return code
         finally:
@@ -176,12 +178,32 @@ def run_video(
             print(f"function logs: {log_file}", file=out)
 
 
+def _input_size(video: Path) -> int:
+    """The file's size, once it is known to be a file with something in it."""
+    if video.is_dir():
+        raise ValidationFailed(f"{video}: is a directory, not a video file")
+    if not video.exists():
+        raise ValidationFailed(f"{video}: no such file")
+    if not video.is_file():
+        raise ValidationFailed(f"{video}: not a regular file")
+    size = video.stat().st_size
+    if size == 0:
+        raise ValidationFailed(f"{video}: the file is empty (0 bytes): there is nothing to cut")
+    return size
+
+
 def _drive(
-    client: Client, video: Path, filename: str, mime_type: str, timeout: float, out: TextIO
-) -> int:
+    client: Client,
+    video: Path,
+    size: int,
+    filename: str,
+    mime_type: str,
+    timeout: float,
+    out: TextIO,
+) -> tuple[int, bool]:
+    """The exit status, and whether the job ended (completed, failed or cancelled)."""
     settings = wiring.settings()
     job_id = str(uuid.uuid4())
-    size = video.stat().st_size
     print(f"{video.name} ({size / 1_000_000:.1f} MB)", file=out)
     status, created = client.call(
         "POST",
@@ -192,19 +214,19 @@ def _drive(
         },
     )
     if status != 201:
-        print(f"job refused ({status}): {json.dumps(created)}", file=out)
-        return 1
+        print(f"job refused ({status}): {_reason(created)}", file=out)
+        return 1, False
     print(f"tenant {created['tenantId']}", file=out)
     keys = JobKeys(settings.env, created["tenantId"], job_id)
     # The same flow as any client: the file to the upload target, then start.
     status = upload_file(created["upload"], video)
     if status >= 300:
         print(f"upload refused ({status})", file=out)
-        return 1
+        return 1, False
     status, accepted = client.call("POST", f"/jobs/{job_id}/start")
     if status != 202:
-        print(f"job not started ({status}): {json.dumps(accepted)}", file=out)
-        return 1
+        print(f"job not started ({status}): {_reason(accepted)}", file=out)
+        return 1, False
     print(f"job {job_id}", file=out)
 
     started = time.monotonic()
@@ -215,8 +237,8 @@ def _drive(
         if job["status"] in TERMINAL:
             break
         if time.monotonic() - started > timeout:
-            print(f"gave up waiting after {timeout:.0f} s; the job is {job['status']}", file=out)
-            return 1
+            print(f"gave up waiting after {timeout:g} s; the job is {job['status']}", file=out)
+            return 1, False
         time.sleep(POLL_SECONDS)
 
     print(f"job {job['status']} in {time.monotonic() - started:.1f} s", file=out)
@@ -231,7 +253,17 @@ def _drive(
         *[(name, key) for name, key in _artifacts(job)],
     ]:
         print(f"  {label:<10} {root / key}", file=out)
-    return 0 if job["status"] == "completed" else 1
+    return (0 if job["status"] == "completed" else 1), True
+
+
+def _reason(answer: Any) -> str:
+    """An API error as a person reads it: its message and each problem."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(error, dict):
+        return json.dumps(answer)
+    problems = (error.get("details") or {}).get("problems") or []
+    reasons = [f"{problem.get('field')}: {problem.get('reason')}" for problem in problems]
+    return "; ".join([str(error.get("message")), *reasons])
 
 
 def _print_cuts(plan_document: bytes, out: TextIO) -> None:

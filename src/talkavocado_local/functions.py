@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from talkavocado import wiring
 from talkavocado.domain.errors import ValidationFailed
-from talkavocado.local.invoke import REGION, LocalContext, load_handler
-from talkavocado.local.isolation import in_own_context
-from talkavocado.local.template import FunctionSpec, Template
+from talkavocado_local.invoke import REGION, LocalContext, load_handler
+from talkavocado_local.isolation import in_own_context
+from talkavocado_local.seed import seed
+from talkavocado_local.template import FunctionSpec, Template
 
-# Where `talkavocado up` says how to reach it, next to its saved state.
-ADDRESS_FILE = "stack.json"
+# Where each `talkavocado up` says how to reach it, next to its saved state:
+# one file per running stack (stack-<pid>-<emulator port>.json), so that a
+# stack that stops removes its own file and never another's.
+ADDRESS_GLOB = "stack-*.json"
 _STAND_IN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
@@ -36,17 +41,28 @@ class StackAddress:
     env: str
     upload_url: str | None = None
     upload_secret: str | None = None
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def file_name(self) -> str:
+        return f"stack-{self.pid}-{urlsplit(self.endpoint).port or 0}.json"
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ADDRESS_FILE
+        path = folder / self.file_name
+        path.touch(0o600)
+        path.chmod(0o600)  # it holds the upload route's secret: private before it is written
         path.write_text(json.dumps(asdict(self)))
-        path.chmod(0o600)  # it holds the upload route's secret
         return path
+
+    def release(self, folder: Path) -> None:
+        """This stack's file goes; another stack's stays."""
+        (folder / self.file_name).unlink(missing_ok=True)
 
     @classmethod
     def find(cls, folder: Path) -> StackAddress:
-        """The running stack: AWS_ENDPOINT_URL if set, else what `up` wrote."""
+        """The running stack: AWS_ENDPOINT_URL if set, else the stack that
+        `up` started last among those still running."""
         if os.environ.get("AWS_ENDPOINT_URL"):
             return cls(
                 endpoint=os.environ["AWS_ENDPOINT_URL"],
@@ -55,12 +71,30 @@ class StackAddress:
                 upload_url=os.environ.get("LOCAL_UPLOAD_URL"),
                 upload_secret=os.environ.get("LOCAL_UPLOAD_SECRET"),
             )
-        try:
-            return cls(**json.loads((folder / ADDRESS_FILE).read_text()))
-        except FileNotFoundError:
+        running = []
+        for path in folder.glob(ADDRESS_GLOB):
+            try:
+                address = cls(**json.loads(path.read_text()))
+                running.append((path.stat().st_mtime, address))
+            except (OSError, ValueError, TypeError):
+                continue  # removed meanwhile, or half written
+        alive = [(when, address) for when, address in running if _alive(address.pid)]
+        if not alive:
             raise ValidationFailed(
                 "no local stack is running: start one with `make up` (or set AWS_ENDPOINT_URL)"
-            ) from None
+            )
+        return max(alive, key=lambda found: found[0])[1]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a stack killed outright leaves its file)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def stack_template(template_path: Path, address: StackAddress) -> Template:
@@ -77,8 +111,17 @@ def function_named(template: Template, function_id: str) -> FunctionSpec:
     raise ValidationFailed(f"template.yaml has no function {function_id!r} (it has {names})")
 
 
-def invoke(template_path: Path, function_id: str, event: Any) -> Any:
-    """Run one function's handler on ``event`` against the running stack."""
+def invoke(
+    template_path: Path,
+    function_id: str,
+    event: Any,
+    seed_input: Path | None = None,
+    notes: TextIO | None = None,
+) -> Any:
+    """Run one function's handler on ``event`` against the running stack. A
+    queue sample whose job does not exist gets it first, made from
+    ``seed_input`` (default: the bundled sample video) and brought to where
+    the event finds it (local/seed.py)."""
     address = StackAddress.find(state_folder())
     os.environ.update(
         {
@@ -98,8 +141,16 @@ def invoke(template_path: Path, function_id: str, event: Any) -> Any:
         }
     os.environ.update({**function.environment, **local})
     wiring.reset()
+    seeded = seed(event, seed_input or default_seed_input(template_path))
+    if seeded is not None:
+        print(seeded.describe(), file=notes or sys.stderr)
     handler = in_own_context(load_handler(function.handler))
-    return handler(event, LocalContext.for_function(function.logical_id, function.timeout))
+    return handler(event, LocalContext.of(function))
+
+
+def default_seed_input(template_path: Path) -> Path:
+    """The bundled sample video (what `make run` takes)."""
+    return Path(template_path).parent / "tests" / "fixtures" / "sample_talk.mp4"
 
 
 def env_vars(template_path: Path, endpoint: str | None = None) -> dict[str, dict[str, str]]:

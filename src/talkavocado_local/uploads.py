@@ -119,7 +119,8 @@ def _store(form: _Form, signer: UploadSigner) -> Answer:
     try:
         signer.accept(form.fields, form.file.size)
     except SizeRefused as refused:
-        return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(refused)
+        too_large = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+        return too_large if refused.too_large else HTTPStatus.BAD_REQUEST, str(refused)
     except PolicyRefused as refused:
         return HTTPStatus.FORBIDDEN, str(refused)
     key = form.fields.get("key", "")

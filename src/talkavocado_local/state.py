@@ -11,8 +11,8 @@ few seconds. What a restart changes, on purpose:
 
 - messages that were in flight come back visible: what a stop interrupted is
   delivered again (as SQS does once a visibility timeout ends);
-- idempotency records of invocations in progress are dropped: nothing runs
-  across a restart, and a redelivered step must be able to run.
+- the claims of running steps are dropped: nothing runs across a restart,
+  and a redelivered step must be able to run at once.
 
 Media stays in the storage folder. The event bus, rules and queues come from
 template.yaml on every start. With ``STORAGE_BACKEND=s3`` the emulator's
@@ -31,12 +31,18 @@ from typing import IO, Any
 
 from moto.sqs.models import sqs_backends
 
-from talkavocado.local.template import ACCOUNT_ID, Template
 from talkavocado.support.observability import logger
+from talkavocado_local.template import ACCOUNT_ID, Template
 
 SNAPSHOT_EVERY_SECONDS = 5.0
 _BATCH = 10  # SQS SendMessageBatch; DynamoDB BatchWriteItem takes 25
-_IN_PROGRESS = {"S": "INPROGRESS"}
+
+
+def _unclaimed(row: dict[str, Any]) -> dict[str, Any]:
+    """A job record's row without the claims of its running steps."""
+    for state in row.get("steps", {}).get("M", {}).values():
+        state.get("M", {}).pop("claimedUntil", None)
+    return row
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ class StateKeeper:
         for table, rows in document.get("tables", {}).items():
             if table not in self._tables:
                 continue
-            kept = [row for row in rows if row.get("status") != _IN_PROGRESS]
+            kept = [_unclaimed(row) for row in rows]
             for start in range(0, len(kept), 25):
                 requests = [{"PutRequest": {"Item": row}} for row in kept[start : start + 25]]
                 self._dynamodb.batch_write_item(RequestItems={table: requests})

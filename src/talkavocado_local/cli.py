@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import threading
+from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from talkavocado.domain.errors import TalkAvocadoError
 
 def _forget(storage_root: Path, env: str) -> None:
     """``--fresh``: the saved state of this env, and its media, go."""
-    from talkavocado.local.state import StateFile
+    from talkavocado_local.state import StateFile
 
     StateFile(storage_root, env).forget()
     shutil.rmtree(storage_root / env, ignore_errors=True)
@@ -27,9 +28,16 @@ def _forget(storage_root: Path, env: str) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     from talkavocado.config import Settings
-    from talkavocado.local.functions import StackAddress, state_folder
-    from talkavocado.local.runtime import LocalRuntime
+    from talkavocado_local.functions import StackAddress, state_folder
+    from talkavocado_local.runtime import LocalRuntime
 
+    log_format = args.log_format or ("human" if sys.stdout.isatty() else "json")
+    if log_format == "human":
+        from talkavocado.support.observability import logger
+        from talkavocado_local.human_logs import HumanStream
+
+        logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
+        logs.setStream(HumanStream(logs.stream))
     if args.fresh:
         config = Settings.from_env()
         _forget(config.storage_path, config.env)
@@ -50,7 +58,8 @@ def _up(args: argparse.Namespace) -> int:
         os.environ.get("TALKAVOCADO_ENV") or "dev",
         os.environ.get("LOCAL_UPLOAD_URL"),
         os.environ.get("LOCAL_UPLOAD_SECRET"),
-    ).save(state_folder())
+    )
+    address.save(state_folder())
     emulator = "embedded emulator" if runtime.emulator else "external endpoint"
     print(f"TalkAvocado API on {runtime.api.url}", file=sys.stderr)
     print(f"AWS endpoint ({emulator}): {runtime.endpoint}", file=sys.stderr)
@@ -67,7 +76,7 @@ def _up(args: argparse.Namespace) -> int:
         pass
     finally:
         print("stopping...", file=sys.stderr)
-        address.unlink(missing_ok=True)
+        address.release(state_folder())
         runtime.stop()
         print("stopped", file=sys.stderr)
     return 0
@@ -94,9 +103,9 @@ def _print_state(runtime: Any) -> None:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from talkavocado.local.functions import invoke
-    from talkavocado.local.runtime import default_template_path
     from talkavocado.support.observability import logger
+    from talkavocado_local.functions import invoke
+    from talkavocado_local.runtime import default_template_path
 
     text = sys.stdin.read() if str(args.event) == "-" else args.event.read_text()
     try:
@@ -108,7 +117,8 @@ def _invoke(args: argparse.Namespace) -> int:
     logs = cast(logging.StreamHandler, logger.registered_handler)  # type: ignore[type-arg]
     previous = logs.setStream(sys.stderr)
     try:
-        response = invoke(args.template or default_template_path(), args.function, event)
+        template = args.template or default_template_path()
+        response = invoke(template, args.function, event, args.input)
     finally:
         logs.setStream(previous)
     print(json.dumps(response, indent=2, default=str))
@@ -116,8 +126,8 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _env_vars(args: argparse.Namespace) -> int:
-    from talkavocado.local.functions import env_vars
-    from talkavocado.local.runtime import default_template_path
+    from talkavocado_local.functions import env_vars
+    from talkavocado_local.runtime import default_template_path
 
     document = env_vars(args.template or default_template_path(), args.endpoint)
     text = json.dumps(document, indent=2)
@@ -130,7 +140,7 @@ def _env_vars(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from talkavocado.local.run import run_video
+    from talkavocado_local.run import run_video
 
     return run_video(
         args.video, args.tenant, args.timeout, args.log_file, token=args.token, notify=args.notify
@@ -146,7 +156,7 @@ def _openapi(_: argparse.Namespace) -> int:
 
 def _contracts(args: argparse.Namespace) -> int:
     from talkavocado.codegen import contracts, sample_events, step_resources
-    from talkavocado.local.runtime import default_template_path
+    from talkavocado_local.runtime import default_template_path
 
     template = args.template or default_template_path()
     events = Path(template).parent / "events"
@@ -167,9 +177,36 @@ def _contracts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return seconds
+
+
+class _Commands:
+    """Subcommands whose ``--help`` starts with what they do (their help line)."""
+
+    def __init__(self, commands: Any) -> None:
+        self._commands = commands
+
+    def add_parser(self, name: str, help: str) -> argparse.ArgumentParser:
+        description = help[0].upper() + help[1:] + "."
+        parser: argparse.ArgumentParser = self._commands.add_parser(
+            name, help=help, description=description
+        )
+        return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="talkavocado", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('talkavocado')}"
+    )
+    commands = _Commands(parser.add_subparsers(dest="command", required=True))
 
     up = commands.add_parser("up", help="run the API and the pipeline locally, no Docker, no AWS")
     up.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
@@ -181,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh",
         action="store_true",
         help="start empty: forget the saved jobs and queues, and remove this env's media",
+    )
+    up.add_argument(
+        "--log-format",
+        choices=("human", "json"),
+        default=None,
+        help="the functions' log lines: human (time, level, step, tenant/job, message) or "
+        "JSON, one object a line (default: human on a terminal, else json)",
     )
     up.add_argument(
         "--sweep-every",
@@ -209,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="tenant id (default demo-tenant; with --token, the token's tenant)",
     )
     run.add_argument(
-        "--timeout", type=float, default=900, help="seconds to wait for the job (default 900)"
+        "--timeout",
+        type=_positive_seconds,
+        default=900,
+        help="seconds to wait for the job (default 900)",
     )
     run.add_argument(
         "--token",
@@ -231,6 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("function", help="its logical id in template.yaml, e.g. ApiFunction")
     invoke.add_argument(
         "--event", type=Path, required=True, help="the event, a JSON file (- for stdin)"
+    )
+    invoke.add_argument(
+        "--input",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the video a queue sample's job is made from where it does not exist yet "
+        "(default: tests/fixtures/sample_talk.mp4)",
     )
     invoke.add_argument("--template", type=Path, default=None, help="SAM template (template.yaml)")
     invoke.set_defaults(run=_invoke)

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from talkavocado.local.background import Background
-from talkavocado.local.invoke import LocalContext
-from talkavocado.local.template import FunctionSpec, Template
 from talkavocado.support.observability import logger
+from talkavocado_local.background import Background
+from talkavocado_local.invoke import LocalContext
+from talkavocado_local.template import FunctionSpec, Template
 
 POLL_WAIT_SECONDS = 1
 MAX_BATCH = 10
@@ -100,9 +100,7 @@ class QueuePoller(Background):
         event = {"Records": [sqs_record(m, self.source.queue_arn, self._region) for m in messages]}
         function = self.source.function
         try:
-            response = self._handler(
-                event, LocalContext.for_function(function.logical_id, function.timeout)
-            )
+            response = self._handler(event, LocalContext.of(function))
             failed = (
                 {
                     failure["itemIdentifier"]

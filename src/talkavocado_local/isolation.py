@@ -14,8 +14,8 @@ import os
 from contextvars import ContextVar
 from typing import Any
 
-from talkavocado.local.invoke import Handler
 from talkavocado.support.observability import logger, metrics
+from talkavocado_local.invoke import Handler
 
 
 def _per_context(instance: object, attributes: tuple[str, ...]) -> None:

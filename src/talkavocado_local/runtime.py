@@ -13,20 +13,20 @@ from pathlib import Path
 import boto3
 
 from talkavocado import wiring
-from talkavocado.adapters import ffmpeg, whisper_engine
+from talkavocado.adapters import ffmpeg, pocketsphinx_engine, whisper_engine
 from talkavocado.config import Settings
 from talkavocado.domain.keys import parse_env
-from talkavocado.local.background import Background
-from talkavocado.local.emulator import Emulator, provision
-from talkavocado.local.http_front import ApiServer
-from talkavocado.local.invoke import REGION, load_handler, one_at_a_time
-from talkavocado.local.isolation import in_own_context
-from talkavocado.local.pollers import QueuePoller, event_sources
-from talkavocado.local.schedules import ScheduleTimer, schedules
-from talkavocado.local.state import Mismatch, Restored, StateFile, StateKeeper, reconcile
-from talkavocado.local.template import Template
-from talkavocado.local.uploads import UPLOAD_PATH, receive
 from talkavocado.support.observability import logger
+from talkavocado_local.background import Background
+from talkavocado_local.emulator import Emulator, provision
+from talkavocado_local.http_front import ApiServer
+from talkavocado_local.invoke import REGION, load_handler, one_at_a_time
+from talkavocado_local.isolation import in_own_context
+from talkavocado_local.pollers import QueuePoller, event_sources
+from talkavocado_local.schedules import ScheduleTimer, schedules
+from talkavocado_local.state import Mismatch, Restored, StateFile, StateKeeper, reconcile
+from talkavocado_local.template import Template
+from talkavocado_local.uploads import UPLOAD_PATH, receive
 
 # How long running steps may take to finish when the stack stops.
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -65,7 +65,7 @@ def default_template_path() -> Path:
     here = Path("template.yaml")
     if here.is_file():
         return here
-    return Path(__file__).resolve().parents[3] / "template.yaml"
+    return Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 class LocalRuntime:
@@ -154,6 +154,7 @@ class LocalRuntime:
             self._api_port,
             _receive_upload,
             self.template.gateway_responses(),
+            {function.logical_id: function for function in functions},
         )
         self._set_env(
             {
@@ -228,6 +229,7 @@ class LocalRuntime:
         if any(runner.busy for runner in runners):
             logger.warning("interrupting the steps still running; they run again after a start")
             ffmpeg.interrupt_all()
+            pocketsphinx_engine.interrupt_all()
             whisper_engine.interrupt_all()
             for runner in runners:
                 runner.join(DRAIN_AFTER_INTERRUPT_SECONDS)

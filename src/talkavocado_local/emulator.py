@@ -20,8 +20,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from talkavocado.local import fast_transactions
-from talkavocado.local.template import Template
+from talkavocado_local import fast_transactions
+from talkavocado_local.template import Template
 
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

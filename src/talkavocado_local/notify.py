@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from talkavocado.local.run import Client
+    from talkavocado_local.run import Client
 
 WAIT_SECONDS = 15.0
 

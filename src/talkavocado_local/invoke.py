@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from talkavocado.local.template import ACCOUNT_ID
+from talkavocado_local.template import ACCOUNT_ID, FunctionSpec
 
 REGION = "us-east-1"
 
@@ -53,8 +53,16 @@ class LocalContext:
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def for_function(cls, function_name: str, timeout_s: int = 10) -> LocalContext:
-        return cls(function_name=function_name, timeout_ms=timeout_s * 1000)
+    def for_function(
+        cls, function_name: str, timeout_s: int = 10, memory_mb: int = 512
+    ) -> LocalContext:
+        return cls(function_name, memory_limit_in_mb=memory_mb, timeout_ms=timeout_s * 1000)
+
+    @classmethod
+    def of(cls, function: FunctionSpec) -> LocalContext:
+        """A fresh invocation's context: the template's Timeout and MemorySize
+        (the function's own, else Globals')."""
+        return cls.for_function(function.logical_id, function.timeout, function.memory_mb)
 
     @property
     def invoked_function_arn(self) -> str:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from talkavocado.local.background import Background
-from talkavocado.local.invoke import REGION, LocalContext
-from talkavocado.local.template import ACCOUNT_ID, FunctionSpec, Template
 from talkavocado.support.observability import logger
+from talkavocado_local.background import Background
+from talkavocado_local.invoke import REGION, LocalContext
+from talkavocado_local.template import ACCOUNT_ID, FunctionSpec, Template
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -72,7 +72,7 @@ class ScheduleTimer(Background):
             try:
                 self._handler(
                     scheduled_event(function),
-                    LocalContext.for_function(function.logical_id, function.timeout),
+                    LocalContext.of(function),
                 )
             except Exception:
                 logger.exception(
