@@ -287,3 +287,39 @@ def test_a_spotted_filler_is_cut_with_the_quiet_beside_it_and_no_word() -> None:
     assert cut.reason == 'filler "um"'
     assert cut.start >= 0.9 + DEFAULTS.padding - 1e-9 and cut.end <= 2.1 - DEFAULTS.padding + 1e-9
     assert cut.start < 1.3 and cut.end > 1.6
+
+
+def test_a_filler_heard_late_is_cut_where_its_sound_is_never_into_the_next_sentence() -> None:
+    # The measured case: "um" sounds 25.44-25.79 s, quiet until the next
+    # sentence at 26.19 s; Whisper heard "um," at 25.84-26.28 s (in the
+    # pause, reaching into "Their") and "They'll" from 26.40 s. "seeds."
+    # stretched 0.04 s into the filler's sound.
+    spoken = words(
+        ("seeds.", 24.96, 25.48),
+        ("um,", 25.84, 26.28),
+        ("They'll", 26.40, 26.64),
+        ("teach", 26.64, 27.0),
+    )
+    quiet = [(25.24, 25.44), (25.79, 26.19), (27.0, 28.0)]
+    plan = plan_cuts(28.0, quiet, spoken, DEFAULTS)
+    [cut] = [c for c in plan.cuts() if "filler" in c.reason]
+    assert cut.start <= 25.44 and cut.end >= 25.79  # the whole filler
+    assert cut.start >= 25.24 + DEFAULTS.padding - 1e-9  # air after "seeds."
+    assert cut.end <= 26.19 - DEFAULTS.padding + 1e-9  # air before "Their"
+
+
+def test_a_filler_heard_early_reaching_back_into_a_sentence_is_cut_where_its_sound_is() -> None:
+    spoken = words(("light,", 27.98, 28.3), ("um,", 28.2, 29.0), ("Explain", 29.3, 29.8))
+    quiet = [(28.3, 28.5), (28.88, 29.28)]
+    plan = plan_cuts(30.0, quiet, spoken, DEFAULTS)
+    [cut] = [c for c in plan.cuts() if "filler" in c.reason]
+    assert cut.start >= 28.3 + DEFAULTS.padding - 1e-9 and cut.start <= 28.5
+    assert cut.end >= 28.88 and cut.end <= 29.28 - DEFAULTS.padding + 1e-9
+
+
+def test_a_filler_spoken_into_the_next_word_keeps_its_heard_span() -> None:
+    # No quiet between "um" and "so": the signal cannot place it, the words' times do.
+    spoken = words(("end.", 1.0, 1.5), ("um", 2.5, 2.8), ("so", 2.8, 3.1), ("we", 3.1, 3.4))
+    plan = plan_cuts(4.0, [(1.5, 2.5), (3.4, 4.0)], spoken, DEFAULTS)
+    fillers = [c for c in plan.cuts() if "filler" in c.reason]
+    assert fillers and all(c.end <= 2.8 + 1e-9 for c in fillers)

@@ -170,11 +170,16 @@ def real_word_there(
     sound: tuple[float, float], words: Sequence[Word], fillers: Sequence[str]
 ) -> Word | None:
     """The main transcript's real word (not a filler) spoken in ``sound``."""
-    start, end = sound
     not_words = _filler_words(fillers)
+    return _word_in(sound, [w for w in words if _normalise(w.word) not in not_words])
+
+
+def _word_in(sound: tuple[float, float], words: Sequence[Word]) -> Word | None:
+    """The first of ``words`` spoken in ``sound`` (WORD_THERE_SHARE)."""
+    start, end = sound
     for word in words:
         overlap = min(end, word.end) - max(start, word.start)
-        if overlap <= 0 or _normalise(word.word) in not_words:
+        if overlap <= 0:
             continue
         shortest = min(end - start, word.end - word.start)
         if overlap >= WORD_THERE_SHARE * shortest:
@@ -209,6 +214,55 @@ def _apart_in_signal(
         for a, b in quiet
         for edge in (start, end)
     )
+
+
+def _sounds(duration: float, quiet: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The stretches of sound: the recording minus its quiet stretches."""
+    found, cursor = [], 0.0
+    for start, end in sorted(quiet):
+        if start > cursor:
+            found.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < duration:
+        found.append((cursor, duration))
+    return found
+
+
+def filler_sound(
+    filler: tuple[float, float, str],
+    quiet: Sequence[tuple[float, float]],
+    duration: float,
+    speech: Sequence[Word],
+) -> tuple[float, float] | None:
+    """The sound that is a filler the recogniser heard, when the signal shows
+    it: a sound in which none of ``speech`` (the transcript's words that are
+    no filler) is spoken, which the filler's
+    span overlaps or reaches through a quiet stretch at its edges (Whisper's
+    times can place a lone "um" in the pause after it, and stretch it into
+    the next sentence's first sound). The one it overlaps most, else the
+    nearest. None when there is none (a filler spoken into the next word with
+    no quiet between): its heard span stands."""
+    start, end, _ = filler
+    reach_start, reach_end = start, end
+    for a, b in quiet:
+        if a <= start <= b:
+            reach_start = min(reach_start, a)
+        if a <= end <= b:
+            reach_end = max(reach_end, b)
+    own = [
+        (a, b)
+        for a, b in _sounds(duration, quiet)
+        if a <= reach_end and b >= reach_start and _word_in((a, b), speech) is None
+    ]
+    if not own:
+        return None
+
+    def fit(sound: tuple[float, float]) -> tuple[float, float]:
+        a, b = sound
+        overlap = min(b, end) - max(a, start)
+        return (-max(overlap, 0.0), max(a - end, start - b, 0.0))
+
+    return min(own, key=fit)
 
 
 def _subtract(
@@ -251,14 +305,26 @@ def plan_cuts(
     Whisper's times can place a whole word in the pause after its sound)."""
     p = parameters
     heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
-    filler_spans = sorted([*heard, *spotted_fillers(spotted, words, p.fillers)])
+    spotted_cut = spotted_fillers(spotted, words, p.fillers)
     pauses = [(a, min(b, duration)) for a, b in silences if min(b, duration) - a >= p.min_pause]
-    speech = [
-        piece
+    # A filler's own words are not speech, wherever the signal places its cut.
+    spoken = [
+        w
         for w in words
-        if not any(s <= w.start < e or s < w.end <= e for s, e, _ in filler_spans)
-        for piece in _heard_in_sound(w, pauses)
+        if not any(s <= w.start < e or s < w.end <= e for s, e, _ in [*heard, *spotted_cut])
     ]
+    speech = [piece for w in spoken for piece in _heard_in_sound(w, pauses)]
+    # Where the signal shows a filler's sound (the second look's are such
+    # sounds), that sound is cut, not the words' times: True. Else its words'
+    # times, less the words around it: False.
+    filler_spans: list[tuple[float, float, str, bool]] = sorted(
+        [*((*f, True) for f in spotted_cut)]
+        + [
+            (*sound, text, True) if sound is not None else (start, end, text, False)
+            for start, end, text in heard
+            for sound in [filler_sound((start, end, text), silences, duration, spoken)]
+        ]
+    )
 
     candidates: list[tuple[float, float, str]] = []
     for start, end in silences:
@@ -272,13 +338,16 @@ def plan_cuts(
         )
         for a, b in _subtract(inner, speech, p.padding):
             candidates.append((a, b, f"pause {end - start:.2f} s"))
-    for start, end, text in filler_spans:
+    for start, end, text, in_signal in filler_spans:
         # Into the quiet beside it, keeping air next to the words around it.
         for a, b in silences:
             if b >= start - FILLER_EDGE and a <= end + FILLER_EDGE:
                 start = min(start, a + (p.padding if a > 0 else 0))
                 end = max(end, min(b, duration) - (p.padding if b < duration else 0))
-        for a, b in _subtract((start, end), speech, 0.0):
+        # A sound the signal shows is the filler's, with the quiet around it,
+        # holds no real word: word times stretching into it protect nothing.
+        pieces = [(start, end)] if in_signal else _subtract((start, end), speech, 0.0)
+        for a, b in pieces:
             candidates.append((a, b, f'filler "{text}"'))
 
     merged: list[tuple[float, float, str]] = []
