@@ -36,7 +36,8 @@ def retime(words: Sequence[Word], keeps: Sequence[tuple[float, float]]) -> list[
     """For each kept segment (source times), the words heard in it, re-timed
     onto the render's timeline. A word belongs to the segment that keeps
     most of it, clipped to that segment (a recogniser's word edges can
-    stretch into a pause that was cut); a word wholly cut is left out."""
+    stretch into a pause that was cut); a word wholly cut (all but less than a
+    millisecond) is left out."""
     found: list[list[Word]] = [[] for _ in keeps]
     offsets, offset = [], 0.0
     for start, end in keeps:
@@ -48,14 +49,13 @@ def retime(words: Sequence[Word], keeps: Sequence[tuple[float, float]]) -> list[
             continue
         index = overlaps.index(max(overlaps))
         start, end = keeps[index]
-        found[index].append(
-            word.model_copy(
-                update={
-                    "start": round(offsets[index] + max(word.start, start) - start, 3),
-                    "end": round(offsets[index] + min(word.end, end) - start, 3),
-                }
-            )
+        shown = (
+            round(offsets[index] + max(word.start, start) - start, 3),
+            round(offsets[index] + min(word.end, end) - start, 3),
         )
+        if shown[1] <= shown[0]:  # less than a millisecond of it kept: cut
+            continue
+        found[index].append(word.model_copy(update={"start": shown[0], "end": shown[1]}))
     return found
 
 
