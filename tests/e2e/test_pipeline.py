@@ -96,6 +96,10 @@ def test_the_sample_reaches_completed_with_every_step_and_artifact(stack: Stack)
         "transcript": f"{prefix}transcripts/transcript.json",
         "plan": f"{prefix}plan/cut_plan.json",
         "renders": [f"{prefix}renders/base_cuts.mp4", f"{prefix}renders/preview.mp4"],
+        "captions": {
+            "srt": f"{prefix}captions/captions.srt",
+            "vtt": f"{prefix}captions/captions.vtt",
+        },
     }
     manifest = manifest_of(stack, tenant, job_id)
     assert manifest["status"] == "completed"

@@ -32,8 +32,8 @@ class StepNeeds:
 
 NEEDS: dict[str, StepNeeds] = {
     "audio-extraction": StepNeeds(120, 1024, (INPUT,), ("audio/*",)),
-    "transcription": StepNeeds(900, 2048, ("audio/*",), ("transcripts/*",)),
-    "smart-cut-planner": StepNeeds(120, 1024, ("audio/*", "transcripts/*"), ("plan/*",)),
+    "transcription": StepNeeds(900, 2048, ("audio/*.wav",), ("transcripts/*",)),
+    "smart-cut-planner": StepNeeds(120, 1024, ("audio/*.mp3", "transcripts/*"), ("plan/*",)),
     # 10 GB: Lambda's 6 vCPU, which x264 keeps busy; the work is CPU-bound, so a
     # render costs about the same GB-seconds as on 3 GB, in a third of the time.
     "video-render": StepNeeds(

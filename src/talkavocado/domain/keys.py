@@ -120,6 +120,12 @@ class JobKeys:
         return self.prefix + f"audio/{self.job_id}.mp3"
 
     @property
+    def audio_pcm(self) -> str:
+        """The same audio as the recogniser reads it: 16 kHz mono 16-bit PCM
+        in a WAV file (the transcription step needs no decoder)."""
+        return self.prefix + f"audio/{self.job_id}.wav"
+
+    @property
     def transcript_json(self) -> str:
         return self.prefix + "transcripts/transcript.json"
 
@@ -155,7 +161,7 @@ class JobKeys:
     def outputs_of(self, step: str) -> list[str]:
         """What a pipeline step writes, which a later run may reuse."""
         return {
-            "audio-extraction": [self.audio],
+            "audio-extraction": [self.audio, self.audio_pcm],
             "transcription": [self.transcript_json, self.captions_srt],
             "smart-cut-planner": [self.cut_plan],
             "video-render": [

@@ -23,7 +23,8 @@ from talkavocado.support.clock import TIMESTAMP_PATTERN, now_iso
 # "aac" (the audio-only render of an audio-only input); transcript.confidence
 # is optional (absent when the engine reports no confidence).
 # 1.2.0 (additive): captions, the cut video's SRT and WebVTT captions and its
-# transcript, written by the render.
+# transcript, written by the render; audio.pcmKey, the 16 kHz mono 16-bit
+# PCM (a WAV file) the recogniser reads.
 SCHEMA_VERSION: Literal["1.2.0"] = "1.2.0"
 SchemaVersion = Literal["1.0.0", "1.1.0", "1.2.0"]
 SCHEMA_FILE = "manifest.schema.json"
@@ -50,6 +51,9 @@ class AudioSection(CamelModel):
     bitrate_kbps: Annotated[float, Field(ge=0)]
     sample_rate: Literal[16000, 22050, 44100, 48000]
     extracted_at: Timestamp
+    # The same audio as 16 kHz mono 16-bit PCM (WAV), which transcription
+    # reads without a decoder. Absent in manifests before 1.2.0.
+    pcm_key: Key | None = None
 
 
 class TranscriptSection(CamelModel):

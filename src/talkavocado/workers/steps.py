@@ -9,7 +9,8 @@ writes a placeholder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import wave
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -92,6 +93,33 @@ def _source(context: StepContext) -> Path:
     )
 
 
+def _pcm_of(wav: Path, sample_rate: int) -> Iterator[bytes]:
+    """The 16-bit mono samples of the WAV file that audio extraction wrote,
+    in chunks; its header is checked before the recogniser starts: one at
+    another rate or layout is not the recogniser's input."""
+    again = "extract the audio again (retry the job)"
+    try:
+        with wave.open(str(wav), "rb") as reader:
+            layout = (reader.getnchannels(), reader.getsampwidth(), reader.getframerate())
+    except (wave.Error, EOFError) as error:
+        raise StepFailed(
+            ErrorType.INPUT_MISSING, f"the extracted PCM is not a WAV file ({error}): {again}"
+        ) from None
+    if layout != (1, 2, sample_rate):
+        raise StepFailed(
+            ErrorType.INPUT_MISSING,
+            f"the extracted PCM is {layout[0]} channel(s) of {8 * layout[1]}-bit samples at "
+            f"{layout[2]} Hz, not mono 16-bit at {sample_rate} Hz: {again}",
+        )
+
+    def chunks() -> Iterator[bytes]:
+        with wave.open(str(wav), "rb") as reader:
+            while chunk := reader.readframes(PCM_CHUNK // 2):
+                yield chunk
+
+    return chunks()
+
+
 class MediaSteps:
     def __init__(
         self,
@@ -148,12 +176,14 @@ class MediaSteps:
             # Longer inputs would outlast the later steps' Lambda timeouts (README).
             raise _too_long(f"the input lasts {info.duration / 60:.1f} minutes", limit, info)
         audio = context.scratch / f"{context.keys.job_id}.mp3"
+        pcm = context.scratch / f"{context.keys.job_id}.wav"
         # The stated duration is the container's word: the extraction stops
         # a little past the limit whatever it said, and sound that reaches
         # that far is too long (timestamps that restart, gaps filled with
         # silence).
         report = ffmpeg.run(
-            audio_extraction_args(source, audio, decode_cap_seconds(limit)), _time_left(context)
+            audio_extraction_args(source, audio, pcm, decode_cap_seconds(limit)),
+            _time_left(context),
         )
         extracted = ffmpeg.reported_duration(report)
         if decoded_past_limit(extracted, limit):
@@ -176,6 +206,7 @@ class MediaSteps:
                 f"{info.duration:.1f} s could be read",
             )
         context.storage.upload(context.keys, context.keys.audio, audio)
+        context.storage.upload(context.keys, context.keys.audio_pcm, pcm)
         section = AudioSection(
             key=context.keys.audio,
             codec="mp3",
@@ -183,6 +214,7 @@ class MediaSteps:
             bitrate_kbps=AUDIO_BITRATE_KBPS,
             sample_rate=AUDIO_SAMPLE_RATE,
             extracted_at=now_iso(),
+            pcm_key=context.keys.audio_pcm,
         )
 
         def record(manifest: Manifest) -> None:
@@ -192,10 +224,15 @@ class MediaSteps:
         return StepOutcome("completed", summary, record)
 
     def transcribe(self, context: StepContext) -> StepOutcome:
-        audio = _fetch(context, context.keys.audio, "extracted audio")
+        # The PCM that audio extraction wrote beside the MP3: this step runs
+        # no decoder (its Lambda package holds no ffmpeg). A job whose PCM is
+        # gone (or was extracted before it was written) fails here, and a
+        # retry starts again at audio extraction (JobKeys.outputs_of).
+        audio = _fetch(
+            context, context.keys.audio_pcm, "extracted audio (16 kHz PCM for the recogniser)"
+        )
         engine = self.engine
-        with ffmpeg.pcm_stream(audio, engine.sample_rate) as pcm:
-            segments = engine.transcribe(iter(lambda: pcm.read(PCM_CHUNK), b""))
+        segments = engine.transcribe(_pcm_of(audio, engine.sample_rate))
         duration = context.manifest.audio.duration_sec if context.manifest.audio else 0.0
         transcript = Transcript(
             language=engine.language,
