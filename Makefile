@@ -121,6 +121,18 @@ $(addprefix build-,$(CORE_FUNCTIONS)):
 build-AuthorizerFunction:
 	$(MAKE) lambda-package EXTRAS=[auth]
 
+# Transcription: faster-whisper and its model, no media tools (it reads the PCM
+# that audio extraction wrote). faster-whisper and tokenizers go in without their
+# dependencies: the extra names those the step runs (pyproject.toml says what
+# stays out and why; tokenizers needs huggingface-hub only to download). numpy's
+# own tests (15 MB) are never imported.
+FASTER_WHISPER := $(shell grep -o '"faster-whisper==[^"]*"' pyproject.toml | tr -d '"')
+build-TranscriptionFunction:
+	$(MAKE) lambda-package EXTRAS=[transcription-package]
+	$(PYTHON) -m pip install --quiet --no-deps --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
+		"$(FASTER_WHISPER)" "tokenizers>=0.13,<1"
+	find "$(ARTIFACTS_DIR)"/numpy -type d -name tests -prune -exec rm -rf {} +
+
 # Every other function is a pipeline step's (make contracts writes them): with the media tools.
 build-%:
 	$(MAKE) lambda-package EXTRAS=[media]

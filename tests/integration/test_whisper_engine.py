@@ -6,6 +6,8 @@ transcription is a retryable failure."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +87,55 @@ def test_an_interrupted_transcription_is_retryable(monkeypatch: pytest.MonkeyPat
     assert failed.value.type == ErrorType.TRANSIENT_DEPENDENCY
     assert failed.value.type.retryable
     assert "interrupted" in failed.value.message
+
+
+# What the transcription function's package leaves out (Makefile,
+# build-TranscriptionFunction): the engine must work without any of it.
+LEFT_OUT = ("av", "huggingface_hub", "onnxruntime", "hf_xet", "imageio_ffmpeg", "pocketsphinx")
+WITHOUT_THEM = f"""
+import importlib.abc, sys
+from pathlib import Path
+
+class LeftOut(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {LEFT_OUT!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, LeftOut())
+from talkavocado.adapters.whisper_engine import AbsentModule, WhisperEngine
+
+pcm = Path(sys.argv[1]).read_bytes()
+segments = WhisperEngine(workers=1).transcribe([pcm])
+print(" ".join(w.word for s in segments for w in s.words))
+assert isinstance(sys.modules["av"], AbsentModule)
+import faster_whisper
+for use in (lambda: faster_whisper.decode_audio(sys.argv[1]),
+            lambda: faster_whisper.download_model("tiny.en")):
+    try:
+        use()
+    except ImportError as error:
+        print(error)
+    else:
+        raise SystemExit("decoded or downloaded without the module that does it")
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in {LEFT_OUT!r})
+assert loaded == ["av", "huggingface_hub"], loaded
+"""
+
+
+def test_transcription_needs_no_decoder_vad_nor_downloader(tmp_path: Path) -> None:
+    pcm = tmp_path / "sample.pcm"
+    pcm.write_bytes(b"".join(pcm_chunks(SAMPLE)))
+    ran = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THEM, str(pcm)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    heard, decoding, downloading = ran.stdout.splitlines()[-3:]
+    assert heard.startswith("Hello, and welcome to Talk Avocado.")
+    assert heard.endswith("see you next time.")
+    assert "PyAV is not installed here" in decoding
+    assert "huggingface_hub is not installed here" in downloading

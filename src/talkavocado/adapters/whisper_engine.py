@@ -10,19 +10,26 @@ most CLIP_SECONDS at quiet points found in the signal (never inside
 speech), so each clip is one window of the model, and each clip is decoded
 on its own (beam search, temperature 0 only, no conditioning on earlier
 text): the same audio gives the same words, whichever worker decodes which
-clip, and clips are decoded on every core at once."""
+clip, and clips are decoded on every core at once.
+
+The engine never decodes a file nor downloads a model: where PyAV or
+huggingface_hub is not installed (the transcription function's Lambda
+package), ``AbsentModule`` stands in for it and fails on first use."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import os
+import sys
 import threading
+import types
 from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from talkavocado.domain.errors import ConfigurationError, ErrorType, StepFailed
 from talkavocado.media.transcript import Segment, Word
@@ -134,6 +141,46 @@ def speech_clips(samples: Any, sample_rate: int = SAMPLE_RATE) -> list[tuple[int
     return bounded
 
 
+class AbsentModule(types.ModuleType):
+    """Stands in for a module faster_whisper imports when it is imported but
+    this engine never uses, where it is not installed: the transcription
+    function's Lambda package leaves them out to fit the 250 MB a zip may
+    unpack to (README, "Deploy to AWS"). The first use of anything in it
+    fails, naming what was used and why it is absent: nothing runs in its
+    place."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(name)
+        self._why = why
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("__"):  # the import system's and tools' questions
+            raise AttributeError(name)
+        raise ImportError(f"{self.__name__}.{name} was used, but {self._why}")
+
+
+# faster_whisper imports these at module level; the engine uses neither.
+NOT_NEEDED = {
+    # Decodes files (faster_whisper.audio): the engine hands it samples. 92 MB.
+    "av": "PyAV is not installed here: the engine hands faster-whisper decoded "
+    "16 kHz samples and never decodes files",
+    # Downloads models (faster_whisper.utils.download_model): the model is
+    # the pinned package's, checked by sha256. 17 MB with its dependencies.
+    "huggingface_hub": "huggingface_hub is not installed here: the engine loads the "
+    "pinned package's model and never downloads one",
+}
+
+
+def _without_unused() -> None:
+    """Before faster_whisper is imported: each module of NOT_NEEDED, or where
+    it is not installed, its stand-in that fails on first use."""
+    for name, why in NOT_NEEDED.items():
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            sys.modules[name] = AbsentModule(name, why)
+
+
 class _Interruptions:
     """The transcriptions running now: the local runtime interrupts them
     when its grace period on shutdown is over (as it does ffmpeg), and an
@@ -172,6 +219,7 @@ class WhisperEngine:
 
     def __init__(self, model_dir: Path | None = None, workers: int | None = None) -> None:
         directory = verified_model(model_dir or bundled_model())
+        _without_unused()
         try:
             from faster_whisper import WhisperModel
         except ImportError:
