@@ -87,11 +87,12 @@ sam-build: $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam build --region us-east-1
 
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
-## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor)
+## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor);
+## word error rate on real speech
 ## (each runs to the end; a missed target fails the target once all have run)
 bench: $(STAMP)
 	@status=0; \
-	for module in api_latency pipeline media truth; do \
+	for module in api_latency pipeline media truth wer; do \
 		$(BIN)/python -m bench.$$module || status=1; \
 	done; \
 	exit $$status
