@@ -88,11 +88,12 @@ sam-build: $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam build --region us-east-1
 
 ## bench: API and pipeline latency, throughput and cost, as ratios to bare AWS calls;
-## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor)
+## the media steps beside bare ffmpeg; exactness on generated talks (beside auto-editor);
+## word error rate on real speech
 ## (each runs to the end; a missed target fails the target once all have run)
 bench: $(STAMP)
 	@status=0; \
-	for module in api_latency pipeline media truth; do \
+	for module in api_latency pipeline media truth wer; do \
 		$(BIN)/python -m bench.$$module || status=1; \
 	done; \
 	exit $$status
@@ -125,6 +126,18 @@ build-ApiFunction:
 
 build-AuthorizerFunction:
 	$(MAKE) lambda-package EXTRAS=[auth]
+
+# Transcription: faster-whisper and its model, no media tools (it reads the PCM
+# that audio extraction wrote). faster-whisper and tokenizers go in without their
+# dependencies: the extra names those the step runs (pyproject.toml says what
+# stays out and why; tokenizers needs huggingface-hub only to download). numpy's
+# own tests (15 MB) are never imported.
+FASTER_WHISPER := $(shell grep -o '"faster-whisper==[^"]*"' pyproject.toml | tr -d '"')
+build-TranscriptionFunction:
+	$(MAKE) lambda-package EXTRAS=[transcription-package]
+	$(PYTHON) -m pip install --quiet --no-deps --target "$(ARTIFACTS_DIR)" $(LAMBDA_PLATFORM) \
+		"$(FASTER_WHISPER)" "tokenizers>=0.13,<1"
+	find "$(ARTIFACTS_DIR)"/numpy -type d -name tests -prune -exec rm -rf {} +
 
 # Every other function is a pipeline step's (make contracts writes them): with the media tools.
 build-%:

@@ -122,7 +122,8 @@ def _floor(step: str, root: Path, source: Path, scratch: Path) -> float | None:
     audio = root / KEYS.audio
     if step == "audio-extraction":
         cap = decode_cap_seconds(DEFAULT_MAX_INPUT_MINUTES)
-        return _timed(["-y", *audio_extraction_args(source, scratch / "a.mp3", cap)])
+        args = audio_extraction_args(source, scratch / "a.mp3", scratch / "a.wav", cap)
+        return _timed(["-y", *args])
     if step == "smart-cut-planner":
         # Its two reads of the audio: the quiet stretches, and the PCM of the second look.
         return _timed(

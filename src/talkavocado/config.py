@@ -68,7 +68,7 @@ DEFAULT_MAX_INPUT_MINUTES = 60
 # 1080p at 30 fps does (what the length limit's shrinking assumes).
 DEFAULT_MAX_FRAME_PIXELS = 7680 * 4320
 DEFAULT_MAX_PIXEL_RATE = 7680 * 4320 * 30
-TRANSCRIPTION_ENGINES = ("pocketsphinx", "faster-whisper")
+TRANSCRIPTION_ENGINES = ("faster-whisper", "pocketsphinx")
 STORAGE_BACKENDS = ("local", "s3")
 PLANNER_VARIABLES = {
     "PLAN_MIN_PAUSE_SECONDS": "min_pause",

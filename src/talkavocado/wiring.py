@@ -192,7 +192,9 @@ def step_body(name: str) -> StepBody:
 
 @_once
 def transcription_engine() -> TranscriptionEngine:
-    """The recogniser TRANSCRIPTION_ENGINE names, loaded once per process."""
+    """The recogniser TRANSCRIPTION_ENGINE names, loaded once per process:
+    faster-whisper with the pinned package's model (or WHISPER_MODEL_DIR's,
+    checked against the same digests) unless it names pocketsphinx."""
     if settings().transcription_engine == "faster-whisper":
         from talkavocado.adapters.whisper_engine import WhisperEngine
 

@@ -454,4 +454,8 @@ def _print_cuts(plan: dict[str, Any], out: TextIO) -> None:
 def _artifacts(job: dict[str, Any]) -> list[tuple[str, str]]:
     artifacts = job["artifacts"]
     found = [(name, artifacts[name]) for name in ("audio", "transcript", "plan") if artifacts[name]]
-    return found + [("render", key) for key in artifacts["renders"]]
+    found += [("render", key) for key in artifacts["renders"]]
+    captions = artifacts.get("captions") or {}
+    return found + [
+        (f"captions {kind}", captions[kind]) for kind in ("srt", "vtt") if kind in captions
+    ]

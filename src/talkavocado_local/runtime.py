@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 
 from talkavocado import wiring
-from talkavocado.adapters import ffmpeg, pocketsphinx_engine
+from talkavocado.adapters import ffmpeg, pocketsphinx_engine, whisper_engine
 from talkavocado.config import Settings
 from talkavocado.domain.keys import parse_env
 from talkavocado.support.observability import logger
@@ -241,6 +241,7 @@ class LocalRuntime:
             logger.warning("interrupting the steps still running; they run again after a start")
             ffmpeg.interrupt_all()
             pocketsphinx_engine.interrupt_all()
+            whisper_engine.interrupt_all()
             for runner in runners:
                 runner.join(DRAIN_AFTER_INTERRUPT_SECONDS)
         self.pollers, self.timers = [], []

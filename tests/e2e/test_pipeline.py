@@ -106,6 +106,10 @@ def test_the_sample_reaches_completed_with_every_step_and_artifact(stack: Stack)
         "plan": f"{prefix}plan/cut_plan.json",
         "renders": [f"{prefix}renders/base_cuts.mp4", f"{prefix}renders/preview.mp4"],
         "peaks": f"{prefix}audio/peaks.json",
+        "captions": {
+            "srt": f"{prefix}captions/captions.srt",
+            "vtt": f"{prefix}captions/captions.vtt",
+        },
     }
     manifest = manifest_of(stack, tenant, job_id, "completed")
     assert manifest["status"] == "completed"
@@ -146,6 +150,7 @@ def test_a_broken_file_fails_its_job_with_a_clear_error_and_nothing_half_written
         "plan": None,
         "renders": [],
         "peaks": None,
+        "captions": None,
     }
     job_dir = stack.storage / "test" / tenant / job_id
     assert sorted(p.name for p in job_dir.iterdir()) == ["input", "manifest.json"]

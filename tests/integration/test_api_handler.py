@@ -157,6 +157,7 @@ def test_get_returns_the_job_in_the_seed_shape(created: dict[str, Any]) -> None:
         "plan": None,
         "renders": [],
         "peaks": None,
+        "captions": None,
     }
     assert body["manifestKey"] == created["manifestKey"]
     assert headers["X-Correlation-Id"] == ["sample-correlation-2"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bench.exactness import PCM_RATE, pcm_of
 
 from talkavocado import wiring
 from talkavocado.adapters import ffmpeg
@@ -82,9 +84,8 @@ class MediaJob:
 def new_job(root: Path, source: Path) -> MediaJob:
     keys = JobKeys("test", "acme", JOB)
     manifest = Manifest.for_job(keys, status="processing")
-    job = MediaJob(
-        root, MediaSteps(Settings.from_env(), wiring.transcription_engine), manifest, keys
-    )
+    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter)
+    job = MediaJob(root, steps, manifest, keys)
     key = keys.input
     job.storage.upload(keys, key, source)
     manifest.source_video_key = key
@@ -134,12 +135,49 @@ def test_audio_extraction_writes_the_waveforms_peaks(sample_job: MediaJob) -> No
     assert max(highs) > 40 and min(high - low for low, high in zip(lows, highs, strict=True)) < 4
 
 
+def test_audio_extraction_writes_the_recognisers_pcm_beside_the_mp3(sample_job: MediaJob) -> None:
+    audio = sample_job.manifest.audio
+    assert audio is not None and audio.pcm_key == sample_job.keys.audio_pcm
+    with wave.open(str(sample_job.file(audio.pcm_key)), "rb") as pcm:
+        assert (pcm.getnchannels(), pcm.getsampwidth(), pcm.getframerate()) == (1, 2, 16000)
+        assert pcm.getnframes() / 16000 == pytest.approx(audio.duration_sec, abs=0.05)
+
+
+def test_transcription_reads_the_pcm_alone_and_fails_clearly_without_it(tmp_path: Path) -> None:
+    job = new_job(tmp_path, SAMPLE)
+    job.run("audio-extraction")
+    job.file(job.keys.audio).unlink()  # the MP3 is not needed: no decoder runs
+    assert "words" in job.run("transcription")
+    job.file(job.keys.audio_pcm).unlink()
+    with pytest.raises(StepFailed) as failed:
+        job.run("transcription")
+    assert failed.value.type == ErrorType.INPUT_MISSING
+    assert "16 kHz PCM" in str(failed.value)
+
+
+def test_pcm_at_another_rate_is_refused_before_the_recogniser_starts(tmp_path: Path) -> None:
+    job = new_job(tmp_path, SAMPLE)
+    job.run("audio-extraction")
+    with wave.open(str(job.file(job.keys.audio_pcm)), "wb") as pcm:
+        pcm.setnchannels(2)
+        pcm.setsampwidth(2)
+        pcm.setframerate(44100)
+        pcm.writeframes(bytes(4 * 44100))
+    with pytest.raises(StepFailed) as failed:
+        job.run("transcription")
+    assert failed.value.type == ErrorType.INPUT_MISSING
+    assert "not mono 16-bit at 16000 Hz" in str(failed.value)
+    job.file(job.keys.audio_pcm).write_bytes(b"not a wav file")
+    with pytest.raises(StepFailed, match="not a WAV file"):
+        job.run("transcription")
+
+
 def test_transcription_writes_timed_words_and_valid_captions(sample_job: MediaJob) -> None:
     keys = sample_job.keys
     transcript = Transcript.model_validate_json(sample_job.file(keys.transcript_json).read_bytes())
     words = list(transcript.words())
     assert len(words) > 20
-    assert transcript.engine == "pocketsphinx" and transcript.language == "en"
+    assert transcript.engine == "faster-whisper" and transcript.language == "en"
     starts = [w.start for w in words]
     assert starts == sorted(starts)
     assert all(w.start < w.end for w in words)
@@ -147,7 +185,7 @@ def test_transcription_writes_timed_words_and_valid_captions(sample_job: MediaJo
     assert srt.startswith("1\n00:00:")
     assert all(w.word in srt for w in words)
     section = sample_job.manifest.transcript
-    assert section is not None and section.model.startswith("pocketsphinx:")
+    assert section is not None and section.model == "faster-whisper:tiny.en"
     assert [s.key for s in sample_job.manifest.subtitles] == [keys.captions_srt]
 
 
@@ -213,6 +251,47 @@ def test_the_render_lasts_the_kept_time_and_keeps_sound_with_picture(sample_job:
     assert video < source.duration - plan.cut_duration + 1 / source.fps + 1e-6
 
 
+def test_each_caption_of_the_cut_video_is_heard_in_the_render_where_it_is_shown(
+    sample_job: MediaJob,
+) -> None:
+    keys = sample_job.keys
+    section = sample_job.manifest.captions
+    assert section is not None and section.cues >= 4
+    assert (section.srt_key, section.vtt_key) == (keys.cut_captions_srt, keys.cut_captions_vtt)
+    cut = Transcript.model_validate_json(sample_job.file(keys.cut_transcript).read_bytes())
+    srt = sample_job.file(keys.cut_captions_srt).read_text()
+    vtt = sample_job.file(keys.cut_captions_vtt).read_text()
+    assert srt.startswith("1\n00:00:") and vtt.startswith("WEBVTT")
+    assert srt.count(" --> ") == vtt.count(" --> ") == section.cues == len(cut.segments)
+    source = ffmpeg.probe(SAMPLE, 30)
+    assert source.fps is not None
+    frame = 1 / source.fps
+    rendered = pcm_of(sample_job.file(keys.base_cuts_render))
+    assert cut.duration == pytest.approx(len(rendered) / PCM_RATE, abs=0.05)
+
+    def heard(start: float, end: float) -> bool:  # louder than -40 dBFS somewhere
+        first, last = max(0, round(start * PCM_RATE)), round(end * PCM_RATE)
+        return any(abs(s) > 328 for s in rendered[first:last])
+
+    for cue in cut.segments:
+        first, last = cue.words[0], cue.words[-1]
+        # Shown from its first word to its last, within a frame, in the render.
+        assert cue.start <= first.start + frame and cue.end >= last.end - frame, cue
+        assert heard(first.start - frame, first.end + frame), (cue.text, first)
+        assert heard(last.start - frame, last.end + frame), (cue.text, last)
+        assert cue.end <= cut.duration + frame
+
+
+def store_plan(job: MediaJob, plan: CutPlan) -> None:
+    """A plan for the render, with the (empty) transcript it reads too for
+    the cut video's captions."""
+    job.storage.put(job.keys, job.keys.cut_plan, plan.to_json())
+    heard = Transcript(
+        language="en", engine="e", model="m", duration=plan.source_duration, segments=[]
+    )
+    job.storage.put(job.keys, job.keys.transcript_json, heard.to_json())
+
+
 def test_a_plan_keeping_less_than_a_frame_fails_the_render_as_invalid(tmp_path: Path) -> None:
     job = new_job(tmp_path, SAMPLE)
     duration = ffmpeg.probe(SAMPLE, 30).duration
@@ -227,8 +306,7 @@ def test_a_plan_keeping_less_than_a_frame_fails_the_render_as_invalid(tmp_path: 
         kept_duration=0.01,
         cut_duration=round(duration - 0.01, 3),
     )
-    (tmp_path / "plan.json").write_bytes(plan.to_json())
-    job.storage.upload(job.keys, job.keys.cut_plan, tmp_path / "plan.json")
+    store_plan(job, plan)
     with pytest.raises(StepFailed) as failed:
         job.run("video-render")
     assert failed.value.type == ErrorType.VALIDATION_FAILED
@@ -326,6 +404,7 @@ def test_broken_inputs_fail_with_codec_unsupported_and_write_nothing(
     assert failed.value.type == ErrorType.CODEC_UNSUPPORTED
     assert message in failed.value.message
     assert not job.file(job.keys.audio).exists()
+    assert not job.file(job.keys.audio_pcm).exists()
     assert job.manifest.audio is None
 
 
@@ -347,6 +426,7 @@ def test_an_input_longer_than_the_limit_fails_at_once_with_input_too_long(
     assert not failed.value.type.retryable
     assert "at most 1.0 minutes at 64x48, 5 fps" in failed.value.message
     assert not job.file(job.keys.audio).exists()
+    assert not job.file(job.keys.audio_pcm).exists()
 
 
 def _decoded_lengths(monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -378,6 +458,7 @@ def test_sound_going_on_past_its_stated_length_is_decoded_only_to_the_limit(
     assert "at most 1.0 minutes (MaxInputMinutes)" in failed.value.message
     assert decoded and max(decoded) <= 61.05  # stopped a second past the limit, not at 180 s
     assert not job.file(job.keys.audio).exists()
+    assert not job.file(job.keys.audio_pcm).exists()
     assert job.manifest.audio is None
 
 
@@ -407,6 +488,7 @@ def test_a_frame_over_the_limit_is_refused_naming_it_before_any_decoding(
     assert "at most 1.0 megapixels per frame (MaxFramePixels)" in failed.value.message
     assert decoded == []  # refused from the probe alone
     assert not job.file(job.keys.audio).exists()
+    assert not job.file(job.keys.audio_pcm).exists()
 
 
 def test_more_pixels_a_second_than_the_limit_are_refused_naming_it(
@@ -452,8 +534,7 @@ def test_the_render_refuses_a_plan_reaching_past_the_limit(
         kept_duration=180.0,
         cut_duration=0.0,
     )
-    (tmp_path / "plan.json").write_bytes(plan.to_json())
-    job.storage.upload(job.keys, job.keys.cut_plan, tmp_path / "plan.json")
+    store_plan(job, plan)
     decoded = _decoded_lengths(monkeypatch)
     with pytest.raises(StepFailed) as failed:
         job.run("video-render")

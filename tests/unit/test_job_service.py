@@ -480,6 +480,15 @@ def test_a_retry_resumes_earlier_when_an_artifact_is_gone(world: World) -> None:
     assert event.detail_type == "AudioExtracted"
 
 
+def test_a_retry_resumes_at_extraction_when_the_recognisers_pcm_is_gone(world: World) -> None:
+    keys = JobKeys("test", "demo-tenant", JOB)
+    failed_at_render(world, missing=[keys.audio_pcm])
+    record = world.service.retry_job("demo-tenant", JOB)
+    assert record.steps["audio-extraction"].status == "pending"
+    [event] = world.publisher.events
+    assert isinstance(event, JobCreated) and event.run == 2
+
+
 def test_a_retry_from_start_runs_every_step_again(world: World) -> None:
     failed_at_render(world)
     record = world.service.retry_job("demo-tenant", JOB, from_start=True)

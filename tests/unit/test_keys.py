@@ -92,6 +92,7 @@ def test_job_keys_follow_the_canonical_layout() -> None:
     assert keys.manifest == f"dev/demo-tenant/{JOB}/manifest.json"
     assert keys.input == f"dev/demo-tenant/{JOB}/input/source"
     assert keys.audio == f"dev/demo-tenant/{JOB}/audio/{JOB}.mp3"
+    assert keys.audio_pcm == f"dev/demo-tenant/{JOB}/audio/{JOB}.wav"
     assert keys.transcript_json == f"dev/demo-tenant/{JOB}/transcripts/transcript.json"
     assert keys.captions_srt == f"dev/demo-tenant/{JOB}/transcripts/captions.source.srt"
     assert keys.cut_plan == f"dev/demo-tenant/{JOB}/plan/cut_plan.json"

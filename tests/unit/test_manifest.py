@@ -37,7 +37,7 @@ def document(**overrides: Any) -> dict[str, Any]:
 def test_a_new_manifest_validates_and_states_its_schema_version() -> None:
     doc = new_manifest().to_document()
     validate_document(doc)
-    assert doc["schemaVersion"] == "1.3.0"
+    assert doc["schemaVersion"] == "1.4.0"
 
 
 def test_a_version_1_0_0_document_is_still_valid() -> None:

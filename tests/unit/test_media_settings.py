@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from talkavocado import wiring
+from talkavocado.adapters.whisper_engine import MODEL_FILES, bundled_model, verified_model
 from talkavocado.config import Settings
-from talkavocado.errors import ConfigurationError, ErrorType, StepFailed
+from talkavocado.errors import ConfigurationError
 from talkavocado.media.planner import PlannerParameters
 
 
@@ -16,10 +17,32 @@ def test_faster_whisper_without_a_model_directory_is_a_clear_error(
     monkeypatch.setenv("TRANSCRIPTION_ENGINE", "faster-whisper")
     monkeypatch.setenv("WHISPER_MODEL_DIR", str(tmp_path / "no-model-here"))
     wiring.reset()
-    with pytest.raises(StepFailed) as failed:
+    with pytest.raises(ConfigurationError) as failed:
         wiring.transcription_engine()
-    assert failed.value.type == ErrorType.VALIDATION_FAILED
-    assert "WHISPER_MODEL_DIR" in failed.value.message
+    assert "no model.bin" in failed.value.message
+
+
+def test_faster_whisper_is_the_default_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRANSCRIPTION_ENGINE", raising=False)
+    assert Settings.from_env().transcription_engine == "faster-whisper"
+
+
+def test_a_model_file_other_than_the_pinned_one_is_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    bundled = bundled_model()
+    for name in MODEL_FILES:
+        (tmp_path / name).symlink_to(bundled / name)
+    (tmp_path / "vocabulary.txt").unlink()
+    (tmp_path / "vocabulary.txt").write_text("a\nb\n")
+    with pytest.raises(ConfigurationError) as failed:
+        verified_model(tmp_path)
+    assert "vocabulary.txt" in failed.value.message
+    assert "Systran/faster-whisper-tiny.en" in failed.value.message
+
+
+def test_the_bundled_model_has_the_upstream_digests() -> None:
+    assert verified_model(bundled_model()) == bundled_model()
 
 
 def test_an_unknown_engine_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,16 +65,19 @@ NEEDED: dict[str, dict[str, Any]] = {
     },
     "TranscriptionFunction": {
         "actions": STEP,
-        "objects": reads_writes([MANIFEST, "audio/*"], [MANIFEST, "transcripts/*"]),
+        "objects": reads_writes([MANIFEST, "audio/*.wav"], [MANIFEST, "transcripts/*"]),
     },
     "SmartCutPlannerFunction": {
         "actions": STEP,
-        "objects": reads_writes([MANIFEST, "audio/*", "transcripts/*"], [MANIFEST, "plan/*"]),
+        "objects": reads_writes([MANIFEST, "audio/*.mp3", "transcripts/*"], [MANIFEST, "plan/*"]),
     },
     "VideoRenderFunction": {
         "actions": STEP,
         "objects": {
-            **reads_writes([MANIFEST, "input/source", "plan/*"], [MANIFEST, "renders/*"]),
+            **reads_writes(
+                [MANIFEST, "input/source", "plan/*", "transcripts/*"],
+                [MANIFEST, "renders/*", "captions/*"],
+            ),
             "s3:GetObjectVersion": ["input/source"],
         },
     },

@@ -29,7 +29,7 @@ import tempfile
 import threading
 from array import array
 from collections.abc import Iterable, Iterator
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
@@ -224,7 +224,15 @@ class PocketSphinxEngine:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, decoders: int | None = None) -> None:
-        self.model = f"pocketsphinx-{version('pocketsphinx')}-en-us"
+        try:
+            installed = version("pocketsphinx")
+        except PackageNotFoundError:
+            # The transcription function's Lambda package holds faster-whisper only.
+            raise ConfigurationError(
+                "pocketsphinx is not installed here: pip install 'talkavocado[media]'",
+                field="TRANSCRIPTION_ENGINE",
+            ) from None
+        self.model = f"pocketsphinx-{installed}-en-us"
         self._decoders = decoders or len(os.sched_getaffinity(0))
 
     def transcribe(self, pcm: Iterable[bytes]) -> list[Segment]:

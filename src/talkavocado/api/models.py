@@ -113,6 +113,11 @@ class CreateJobResponse(_Wire):
         )
 
 
+class CaptionPointers(_Wire):
+    srt: str
+    vtt: str
+
+
 class ArtifactPointers(_Wire):
     audio: str | None = None
     transcript: str | None = None
@@ -120,6 +125,7 @@ class ArtifactPointers(_Wire):
     renders: list[str] = Field(default_factory=list)
     # The waveform's peaks (BBC audiowaveform's JSON): GET /jobs/{jobId}/peaks.
     peaks: str | None = None
+    captions: CaptionPointers | None = None  # the cut video's SRT and WebVTT
 
 
 class StepError(_Wire):

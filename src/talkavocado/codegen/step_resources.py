@@ -32,11 +32,13 @@ class StepNeeds:
 
 NEEDS: dict[str, StepNeeds] = {
     "audio-extraction": StepNeeds(120, 1024, (INPUT,), ("audio/*",)),
-    "transcription": StepNeeds(900, 2048, ("audio/*",), ("transcripts/*",)),
-    "smart-cut-planner": StepNeeds(120, 1024, ("audio/*", "transcripts/*"), ("plan/*",)),
+    "transcription": StepNeeds(900, 2048, ("audio/*.wav",), ("transcripts/*",)),
+    "smart-cut-planner": StepNeeds(120, 1024, ("audio/*.mp3", "transcripts/*"), ("plan/*",)),
     # 10 GB: Lambda's 6 vCPU, which x264 keeps busy; the work is CPU-bound, so a
     # render costs about the same GB-seconds as on 3 GB, in a third of the time.
-    "video-render": StepNeeds(900, 10240, (INPUT, "plan/*"), ("renders/*",)),
+    "video-render": StepNeeds(
+        900, 10240, (INPUT, "plan/*", "transcripts/*"), ("renders/*", "captions/*")
+    ),
     "job-finalizer": StepNeeds(30, 512, (), (), batch_size=10),
 }
 # A step not named above: the manifest only, one job at a time.

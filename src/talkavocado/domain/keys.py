@@ -125,12 +125,31 @@ class JobKeys:
         return self.prefix + "audio/peaks.json"
 
     @property
+    def audio_pcm(self) -> str:
+        """The same audio as the recogniser reads it: 16 kHz mono 16-bit PCM
+        in a WAV file (the transcription step needs no decoder)."""
+        return self.prefix + f"audio/{self.job_id}.wav"
+
+    @property
     def transcript_json(self) -> str:
         return self.prefix + "transcripts/transcript.json"
 
     @property
     def captions_srt(self) -> str:
         return self.prefix + "transcripts/captions.source.srt"
+
+    @property
+    def cut_captions_srt(self) -> str:
+        return self.prefix + "captions/captions.srt"
+
+    @property
+    def cut_captions_vtt(self) -> str:
+        return self.prefix + "captions/captions.vtt"
+
+    @property
+    def cut_transcript(self) -> str:
+        """The transcript of the cut video, on its timeline."""
+        return self.prefix + "captions/transcript.json"
 
     @property
     def cut_plan(self) -> str:
@@ -155,10 +174,15 @@ class JobKeys:
     def outputs_of(self, step: str) -> list[str]:
         """What a pipeline step writes, which a later run may reuse."""
         return {
-            "audio-extraction": [self.audio, self.peaks],
+            "audio-extraction": [self.audio, self.audio_pcm, self.peaks],
             "transcription": [self.transcript_json, self.captions_srt],
             "smart-cut-planner": [self.cut_plan],
-            "video-render": [self.base_cuts_render],
+            "video-render": [
+                self.base_cuts_render,
+                self.cut_captions_srt,
+                self.cut_captions_vtt,
+                self.cut_transcript,
+            ],
         }.get(step, [])
 
     def check(self, key: str) -> str:

@@ -26,8 +26,11 @@ from talkavocado.support.clock import TIMESTAMP_PATTERN, now_iso
 # 1.3.0 (additive): status may be "awaiting-review" (a job whose plan waits
 # for its review); ``video`` (the source's picture: frame rate and size);
 # plan.version and plan.editedKey (the plan a review or an edit made).
-SCHEMA_VERSION: Literal["1.3.0"] = "1.3.0"
-SchemaVersion = Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
+# 1.4.0 (additive): captions, the cut video's SRT and WebVTT captions and its
+# transcript, written by the render; audio.pcmKey, the 16 kHz mono 16-bit
+# PCM (a WAV file) the recogniser reads.
+SCHEMA_VERSION: Literal["1.4.0"] = "1.4.0"
+SchemaVersion = Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"]
 SCHEMA_FILE = "manifest.schema.json"
 MIME_PATTERN = r"^(video|audio)/[a-z0-9][a-z0-9.+-]*$"
 
@@ -54,6 +57,9 @@ class AudioSection(CamelModel):
     extracted_at: Timestamp
     # Absent for audio extracted before peaks were (schema 1.1.0).
     peaks_key: Key | None = None
+    # The same audio as 16 kHz mono 16-bit PCM (WAV), which transcription
+    # reads without a decoder. Absent in manifests before 1.4.0.
+    pcm_key: Key | None = None
 
 
 class VideoSection(CamelModel):
@@ -103,6 +109,17 @@ class SubtitleEntry(CamelModel):
     created_at: Timestamp | None = None
 
 
+class CaptionsSection(CamelModel):
+    """The cut video's captions, on the render's timeline."""
+
+    srt_key: Key
+    vtt_key: Key
+    transcript_key: Key
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    cues: Annotated[int, Field(ge=0)]
+    created_at: Timestamp
+
+
 class LogEntry(CamelModel):
     type: Literal["pipeline", "error", "debug"]
     created_at: Timestamp
@@ -138,6 +155,7 @@ class Manifest(CamelModel):
     plan: PlanSection | None = None
     renders: list[RenderEntry] = Field(default_factory=list)
     subtitles: list[SubtitleEntry] = Field(default_factory=list)
+    captions: CaptionsSection | None = None
     logs: list[LogEntry] = Field(default_factory=list)
     metadata: Metadata | None = None
 

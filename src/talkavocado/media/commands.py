@@ -16,6 +16,8 @@ from pathlib import Path
 ON_SOURCE_TIMELINE = "aresample=async=1:first_pts=0"
 PREVIEW_MAX_HEIGHT = 360
 AUDIO_SAMPLE_RATE = 44100
+# The recogniser's input: 16 kHz mono 16-bit PCM, written beside the MP3.
+PCM_SAMPLE_RATE = 16000
 AUDIO_BITRATE_KBPS = 128
 # ffmpeg's fast AAC coder: two and a half times faster than its default on
 # speech, at no loss measured (42 dB SNR against 35 dB at 128 kb/s).
@@ -24,17 +26,19 @@ FAST_AAC = ("-aac_coder", "fast")
 READ_MARGIN_SECONDS = 1.0
 
 
-def audio_extraction_args(source: Path, output: Path, at_most: float) -> list[str]:
-    """The first audio track as mono MP3, on the source's timeline, ending
-    after ``at_most`` seconds however long the input turns out to be."""
+def audio_extraction_args(source: Path, output: Path, pcm: Path, at_most: float) -> list[str]:
+    """The first audio track, on the source's timeline, decoded once and
+    written twice: as mono MP3 (``output``) and as 16 kHz mono 16-bit PCM in
+    a WAV file (``pcm``, the recogniser's input); both end after ``at_most``
+    seconds however long the input turns out to be."""
+    cap = ["-t", f"{at_most:.3f}"]
     return [
         "-i",
         str(source),
+        "-filter_complex",
+        f"[0:a:0]{ON_SOURCE_TIMELINE},asplit=2[mp3][pcm]",
         "-map",
-        "0:a:0",
-        "-vn",
-        "-af",
-        ON_SOURCE_TIMELINE,
+        "[mp3]",
         "-ac",
         "1",
         "-ar",
@@ -43,9 +47,18 @@ def audio_extraction_args(source: Path, output: Path, at_most: float) -> list[st
         "libmp3lame",
         "-b:a",
         f"{AUDIO_BITRATE_KBPS}k",
-        "-t",
-        f"{at_most:.3f}",
+        *cap,
         str(output),
+        "-map",
+        "[pcm]",
+        "-ac",
+        "1",
+        "-ar",
+        str(PCM_SAMPLE_RATE),
+        "-c:a",
+        "pcm_s16le",
+        *cap,
+        str(pcm),
     ]
 
 

@@ -132,13 +132,16 @@ def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[fl
 
 
 # A short stretch of sound standing between pauses may be a filler the
-# recogniser missed: it hears most lone fillers as something else ("um" as
-# "oh", "a", "the" or even "bomb"). Such a stretch is a filler when the
-# recogniser heard only what a filler is misheard as, or when a second look
-# (a search among fillers and short real words) finds one. "oh" is not among
-# the mishearings: "Oh." is a real word.
+# recogniser left out (Whisper leaves out most "um"s and "uh"s) or misheard.
+# It gets a second look (a search among fillers and short real words), and
+# is cut as a filler only when that look hears a filler the parameters name
+# and the main transcript holds no real word there: a sentence's first word
+# after a long pause ("First,", "So,") is never cut, whatever the look heard.
 SECOND_LOOK_SECONDS = 0.8
-MISHEARD_FILLERS = frozenset({"a", "the", "i'm", "ah", "uh", "um", "hm", "hmm", "mm", "er"})
+# A word is "there" when it spans at least this share of the sound, or the
+# sound at least this share of the word (a word's edges may stretch a
+# little into the quiet around it, or into a sound beside it).
+WORD_THERE_SHARE = 0.5
 
 
 def short_sounds(
@@ -156,17 +159,45 @@ def short_sounds(
     return found
 
 
-def misheard_fillers(
-    sounds: Sequence[tuple[float, float]], words: Sequence[Word]
+def _filler_words(fillers: Sequence[str]) -> frozenset[str]:
+    """Every word that is no real word: the default fillers' and the
+    parameters' (a filler left out of PLAN_FILLERS is kept, not taken for a
+    real word)."""
+    return frozenset(w for f in (*DEFAULT_FILLERS, *fillers) for w in f.lower().split())
+
+
+def real_word_there(
+    sound: tuple[float, float], words: Sequence[Word], fillers: Sequence[str]
+) -> Word | None:
+    """The main transcript's real word (not a filler) spoken in ``sound``."""
+    not_words = _filler_words(fillers)
+    return _word_in(sound, [w for w in words if _normalise(w.word) not in not_words])
+
+
+def _word_in(sound: tuple[float, float], words: Sequence[Word]) -> Word | None:
+    """The first of ``words`` spoken in ``sound`` (WORD_THERE_SHARE)."""
+    start, end = sound
+    for word in words:
+        overlap = min(end, word.end) - max(start, word.start)
+        if overlap <= 0:
+            continue
+        shortest = min(end - start, word.end - word.start)
+        if overlap >= WORD_THERE_SHARE * shortest:
+            return word
+    return None
+
+
+def spotted_fillers(
+    looked: Sequence[tuple[float, float, str]], words: Sequence[Word], fillers: Sequence[str]
 ) -> list[tuple[float, float, str]]:
-    """The short sounds in which the recogniser heard only what a lone filler
-    is misheard as."""
-    found = []
-    for start, end in sounds:
-        heard = [_normalise(w.word) for w in words if w.start < end and w.end > start]
-        if heard and all(word in MISHEARD_FILLERS for word in heard):
-            found.append((start, end, " ".join(heard)))
-    return found
+    """The sounds the second look heard as fillers that are cut: fillers the
+    parameters name, where the main transcript holds no real word."""
+    wanted = {f.lower().strip() for f in fillers}
+    return [
+        (start, end, text)
+        for start, end, text in looked
+        if text.lower() in wanted and real_word_there((start, end), words, fillers) is None
+    ]
 
 
 def _apart_in_signal(
@@ -183,6 +214,55 @@ def _apart_in_signal(
         for a, b in quiet
         for edge in (start, end)
     )
+
+
+def _sounds(duration: float, quiet: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The stretches of sound: the recording minus its quiet stretches."""
+    found, cursor = [], 0.0
+    for start, end in sorted(quiet):
+        if start > cursor:
+            found.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < duration:
+        found.append((cursor, duration))
+    return found
+
+
+def filler_sound(
+    filler: tuple[float, float, str],
+    quiet: Sequence[tuple[float, float]],
+    duration: float,
+    speech: Sequence[Word],
+) -> tuple[float, float] | None:
+    """The sound that is a filler the recogniser heard, when the signal shows
+    it: a sound in which none of ``speech`` (the transcript's words that are
+    no filler) is spoken, which the filler's
+    span overlaps or reaches through a quiet stretch at its edges (Whisper's
+    times can place a lone "um" in the pause after it, and stretch it into
+    the next sentence's first sound). The one it overlaps most, else the
+    nearest. None when there is none (a filler spoken into the next word with
+    no quiet between): its heard span stands."""
+    start, end, _ = filler
+    reach_start, reach_end = start, end
+    for a, b in quiet:
+        if a <= start <= b:
+            reach_start = min(reach_start, a)
+        if a <= end <= b:
+            reach_end = max(reach_end, b)
+    own = [
+        (a, b)
+        for a, b in _sounds(duration, quiet)
+        if a <= reach_end and b >= reach_start and _word_in((a, b), speech) is None
+    ]
+    if not own:
+        return None
+
+    def fit(sound: tuple[float, float]) -> tuple[float, float]:
+        a, b = sound
+        overlap = min(b, end) - max(a, start)
+        return (-max(overlap, 0.0), max(a - end, start - b, 0.0))
+
+    return min(own, key=fit)
 
 
 def _subtract(
@@ -205,6 +285,10 @@ def _subtract(
     return pieces
 
 
+def _heard_in_sound(word: Word, pauses: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    return _subtract((word.start, word.end), pauses, 0.0)
+
+
 def plan_cuts(
     duration: float,
     silences: Sequence[tuple[float, float]],
@@ -212,16 +296,35 @@ def plan_cuts(
     parameters: PlannerParameters,
     spotted: Sequence[tuple[float, float, str]] = (),
 ) -> CutPlan:
-    """``spotted``: the short sounds found to be fillers (``misheard_fillers``
-    and the second look), cut like the recogniser's own."""
+    """``spotted``: the short sounds the second look heard as fillers; cut
+    like the recogniser's own only where ``spotted_fillers`` allows.
+
+    Pauses come from the signal alone: a word protects only the part of its
+    span that is sound, never a pause of at least ``min_pause`` (a
+    recogniser's word edges can stretch far into the quiet beside it, and
+    Whisper's times can place a whole word in the pause after its sound)."""
     p = parameters
     heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
-    filler_spans = sorted([*heard, *spotted])
-    speech = [
-        (w.start, w.end)
+    spotted_cut = spotted_fillers(spotted, words, p.fillers)
+    pauses = [(a, min(b, duration)) for a, b in silences if min(b, duration) - a >= p.min_pause]
+    # A filler's own words are not speech, wherever the signal places its cut.
+    spoken = [
+        w
         for w in words
-        if not any(s <= w.start < e or s < w.end <= e for s, e, _ in filler_spans)
+        if not any(s <= w.start < e or s < w.end <= e for s, e, _ in [*heard, *spotted_cut])
     ]
+    speech = [piece for w in spoken for piece in _heard_in_sound(w, pauses)]
+    # Where the signal shows a filler's sound (the second look's are such
+    # sounds), that sound is cut, not the words' times: True. Else its words'
+    # times, less the words around it: False.
+    filler_spans: list[tuple[float, float, str, bool]] = sorted(
+        [*((*f, True) for f in spotted_cut)]
+        + [
+            (*sound, text, True) if sound is not None else (start, end, text, False)
+            for start, end, text in heard
+            for sound in [filler_sound((start, end, text), silences, duration, spoken)]
+        ]
+    )
 
     candidates: list[tuple[float, float, str]] = []
     for start, end in silences:
@@ -235,13 +338,16 @@ def plan_cuts(
         )
         for a, b in _subtract(inner, speech, p.padding):
             candidates.append((a, b, f"pause {end - start:.2f} s"))
-    for start, end, text in filler_spans:
+    for start, end, text, in_signal in filler_spans:
         # Into the quiet beside it, keeping air next to the words around it.
         for a, b in silences:
             if b >= start - FILLER_EDGE and a <= end + FILLER_EDGE:
                 start = min(start, a + (p.padding if a > 0 else 0))
                 end = max(end, min(b, duration) - (p.padding if b < duration else 0))
-        for a, b in _subtract((start, end), speech, 0.0):
+        # A sound the signal shows is the filler's, with the quiet around it,
+        # holds no real word: word times stretching into it protect nothing.
+        pieces = [(start, end)] if in_signal else _subtract((start, end), speech, 0.0)
+        for a, b in pieces:
             candidates.append((a, b, f'filler "{text}"'))
 
     merged: list[tuple[float, float, str]] = []

@@ -34,12 +34,19 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Captions:
+    srt: str
+    vtt: str
+
+
+@dataclass(frozen=True)
 class Artifacts:
     audio: str | None = None
     transcript: str | None = None
     plan: str | None = None
     renders: list[str] = field(default_factory=list)
     peaks: str | None = None
+    captions: Captions | None = None  # the cut video's
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class JobView:
             plan=m.plan.key if m.plan else None,
             renders=[r.key for r in m.renders],
             peaks=m.audio.peaks_key if m.audio else None,
+            captions=Captions(m.captions.srt_key, m.captions.vtt_key) if m.captions else None,
         )
 
     @property

@@ -9,7 +9,8 @@ writes a placeholder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import wave
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -17,6 +18,7 @@ from talkavocado.adapters import ffmpeg
 from talkavocado.config import Settings
 from talkavocado.domain.manifest import (
     AudioSection,
+    CaptionsSection,
     Manifest,
     PlanSection,
     RenderEntry,
@@ -26,6 +28,7 @@ from talkavocado.domain.manifest import (
 )
 from talkavocado.domain.pipeline import FINALIZER
 from talkavocado.errors import ErrorType, StepFailed, StorageObjectMissing
+from talkavocado.media import captions
 from talkavocado.media.commands import (
     AUDIO_BITRATE_KBPS,
     AUDIO_SAMPLE_RATE,
@@ -42,8 +45,8 @@ from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
     CutPlan,
-    misheard_fillers,
     plan_cuts,
+    real_word_there,
     short_sounds,
 )
 from talkavocado.media.transcript import Transcript, to_srt
@@ -91,6 +94,33 @@ def _source(context: StepContext) -> Path:
         "input video (upload it to the job's upload target)",
         context.job.source_version,
     )
+
+
+def _pcm_of(wav: Path, sample_rate: int) -> Iterator[bytes]:
+    """The 16-bit mono samples of the WAV file that audio extraction wrote,
+    in chunks; its header is checked before the recogniser starts: one at
+    another rate or layout is not the recogniser's input."""
+    again = "extract the audio again (retry the job)"
+    try:
+        with wave.open(str(wav), "rb") as reader:
+            layout = (reader.getnchannels(), reader.getsampwidth(), reader.getframerate())
+    except (wave.Error, EOFError) as error:
+        raise StepFailed(
+            ErrorType.INPUT_MISSING, f"the extracted PCM is not a WAV file ({error}): {again}"
+        ) from None
+    if layout != (1, 2, sample_rate):
+        raise StepFailed(
+            ErrorType.INPUT_MISSING,
+            f"the extracted PCM is {layout[0]} channel(s) of {8 * layout[1]}-bit samples at "
+            f"{layout[2]} Hz, not mono 16-bit at {sample_rate} Hz: {again}",
+        )
+
+    def chunks() -> Iterator[bytes]:
+        with wave.open(str(wav), "rb") as reader:
+            while chunk := reader.readframes(PCM_CHUNK // 2):
+                yield chunk
+
+    return chunks()
 
 
 class MediaSteps:
@@ -149,12 +179,14 @@ class MediaSteps:
             # Longer inputs would outlast the later steps' Lambda timeouts (README).
             raise _too_long(f"the input lasts {info.duration / 60:.1f} minutes", limit, info)
         audio = context.scratch / f"{context.keys.job_id}.mp3"
+        pcm = context.scratch / f"{context.keys.job_id}.wav"
         # The stated duration is the container's word: the extraction stops
         # a little past the limit whatever it said, and sound that reaches
         # that far is too long (timestamps that restart, gaps filled with
         # silence).
         report = ffmpeg.run(
-            audio_extraction_args(source, audio, decode_cap_seconds(limit)), _time_left(context)
+            audio_extraction_args(source, audio, pcm, decode_cap_seconds(limit)),
+            _time_left(context),
         )
         extracted = ffmpeg.reported_duration(report)
         if decoded_past_limit(extracted, limit):
@@ -177,6 +209,7 @@ class MediaSteps:
                 f"{info.duration:.1f} s could be read",
             )
         context.storage.upload(context.keys, context.keys.audio, audio)
+        context.storage.upload(context.keys, context.keys.audio_pcm, pcm)
         context.storage.put(context.keys, context.keys.peaks, _peaks(audio, extracted))
         section = AudioSection(
             key=context.keys.audio,
@@ -186,6 +219,7 @@ class MediaSteps:
             sample_rate=AUDIO_SAMPLE_RATE,
             extracted_at=now_iso(),
             peaks_key=context.keys.peaks,
+            pcm_key=context.keys.audio_pcm,
         )
 
         # The frame grid the render cuts on: plans and exports are shown on it.
@@ -203,10 +237,15 @@ class MediaSteps:
         return StepOutcome("completed", summary, record)
 
     def transcribe(self, context: StepContext) -> StepOutcome:
-        audio = _fetch(context, context.keys.audio, "extracted audio")
+        # The PCM that audio extraction wrote beside the MP3: this step runs
+        # no decoder (its Lambda package holds no ffmpeg). A job whose PCM is
+        # gone (or was extracted before it was written) fails here, and a
+        # retry starts again at audio extraction (JobKeys.outputs_of).
+        audio = _fetch(
+            context, context.keys.audio_pcm, "extracted audio (16 kHz PCM for the recogniser)"
+        )
         engine = self.engine
-        with ffmpeg.pcm_stream(audio, engine.sample_rate) as pcm:
-            segments = engine.transcribe(iter(lambda: pcm.read(PCM_CHUNK), b""))
+        segments = engine.transcribe(_pcm_of(audio, engine.sample_rate))
         duration = context.manifest.audio.duration_sec if context.manifest.audio else 0.0
         transcript = Transcript(
             language=engine.language,
@@ -258,17 +297,17 @@ class MediaSteps:
             _time_left(context),
         )
         words = list(transcript.words())
-        spotted: list[tuple[float, float, str]] = []
+        looked: list[tuple[float, float, str]] = []
         if parameters.fillers:  # none asked for: no filler is cut, spotted or heard
-            sounds = short_sounds(duration, quiet)
-            wanted = {filler.lower() for filler in parameters.fillers}
-            looked = [
-                found
-                for found in self._second_look(audio, sounds, context.remaining_seconds)
-                if found[2] in wanted
+            # A sound in which the transcript holds a real word is never a
+            # filler: it needs no second look.
+            sounds = [
+                sound
+                for sound in short_sounds(duration, quiet)
+                if real_word_there(sound, words, parameters.fillers) is None
             ]
-            spotted = [*misheard_fillers(sounds, words), *looked]
-        plan = plan_cuts(duration, quiet, words, parameters, spotted)
+            looked = self._second_look(audio, sounds, context.remaining_seconds)
+        plan = plan_cuts(duration, quiet, words, parameters, looked)
         if plan.kept_duration <= 0:
             raise StepFailed(
                 ErrorType.VALIDATION_FAILED, "no speech found: everything would be cut"
@@ -333,6 +372,11 @@ class MediaSteps:
         except StorageObjectMissing:
             raise StepFailed(ErrorType.INPUT_MISSING, "the cut plan is missing") from None
         plan = CutPlan.model_validate_json(document)
+        try:
+            heard = context.storage.get(context.keys, context.keys.transcript_json).data
+        except StorageObjectMissing:
+            raise StepFailed(ErrorType.INPUT_MISSING, "the transcript is missing") from None
+        transcript = Transcript.model_validate_json(heard)
         info = self._probe(context, source)
         limit = self._admit(info)
         keeps = align_to_frames(plan.keeps(), info.fps if info.has_video else None)
@@ -396,9 +440,30 @@ class MediaSteps:
             )
             context.storage.upload(keys, keys.preview_render, preview)
         context.storage.upload(keys, keys.base_cuts_render, base)
+        # Captions from the segments as the render cut them (frame-aligned).
+        cues = captions.cues(list(transcript.words()), keeps)
+        cut = Transcript(
+            language=transcript.language,
+            engine=transcript.engine,
+            model=transcript.model,
+            duration=round(rendered, 3),
+            segments=captions.cut_segments(cues),
+        )
+        context.storage.put(keys, keys.cut_captions_srt, captions.to_srt(cues).encode())
+        context.storage.put(keys, keys.cut_captions_vtt, captions.to_vtt(cues).encode())
+        context.storage.put(keys, keys.cut_transcript, cut.to_json())
+        section = CaptionsSection(
+            srt_key=keys.cut_captions_srt,
+            vtt_key=keys.cut_captions_vtt,
+            transcript_key=keys.cut_transcript,
+            language=transcript.language,
+            cues=len(cues),
+            created_at=now_iso(),
+        )
 
         def record(manifest: Manifest) -> None:
             manifest.renders = entries  # replaced, never appended
+            manifest.captions = section
 
         summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
         return StepOutcome("completed", summary, record)
