@@ -79,3 +79,7 @@ def test_a_review_job_waits_and_renders_its_edited_plan_then_a_second_run(stack:
     with urllib.request.urlopen(url, timeout=30) as export:
         assert b"<fcpxml" in export.read()
         assert export.headers["Content-Disposition"].endswith('_cut.fcpxml"')
+    # The captions of the cut are served as exports too, on the render's timeline.
+    for fmt, opening in (("srt", b"1\n"), ("vtt", b"WEBVTT")):
+        with urllib.request.urlopen(f"{stack.url}/jobs/{job_id}/exports/{fmt}{query}") as cues:
+            assert cues.read().lstrip(b"\xef\xbb\xbf").startswith(opening)

@@ -51,6 +51,7 @@ NEEDED: dict[str, dict[str, Any]] = {
                 "transcripts/transcript.json",
                 "plan/*",
                 "renders/*",
+                "captions/*",
             ],
             [MANIFEST, "input/source", "plan/*"],
         ),

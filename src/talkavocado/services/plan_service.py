@@ -131,16 +131,12 @@ class PlanService:
         return Export(f"{stem}_cut.{fmt}", MEDIA_TYPES[fmt], body)
 
     def _captions(self, keys: JobKeys, manifest: Manifest, fmt: str, stem: str) -> Export:
-        # The captions of the cut: not the source's own (the transcript's).
-        wanted = [
-            entry
-            for entry in manifest.subtitles
-            if entry.format == fmt and entry.key != keys.captions_srt
-        ]
-        if not wanted:
+        # The captions of the cut (the render writes them), not the source's own.
+        if manifest.captions is None:
             raise PlanNotFound(f"the job has no {fmt} captions of its render", format=fmt)
+        key = manifest.captions.srt_key if fmt == "srt" else manifest.captions.vtt_key
         try:
-            body = self._storage.get(keys, wanted[-1].key).data
+            body = self._storage.get(keys, key).data
         except StorageObjectMissing:
             raise PlanNotFound(f"the job's {fmt} captions are no longer stored") from None
         return Export(f"{stem}_cut.{fmt}", MEDIA_TYPES[fmt], body)
