@@ -39,7 +39,6 @@ from talkavocado.media.commands import (
 from talkavocado.media.limits import decode_cap_seconds
 from talkavocado.media.planner import CutPlan
 from talkavocado.workers.context import StepContext
-from talkavocado.workers.steps import MediaSteps
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "sample_talk.mp4"
@@ -84,7 +83,9 @@ def _run_step(root: str, step: str, results: Any) -> None:
     record = JobRecord.for_job(KEYS, correlation_id="bench", status="processing")
     from talkavocado import wiring
 
-    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter)
+    steps = wiring.media_steps(
+        Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter
+    )
     if step == "transcription":
         _ = steps.engine  # model loading is a cold start, not per-job work
     with tempfile.TemporaryDirectory() as scratch:

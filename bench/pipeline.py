@@ -41,11 +41,12 @@ import boto3
 from bench.quick import quick
 from talkavocado import wiring
 from talkavocado.adapters.local_storage import LocalStorage
-from talkavocado.config import Settings
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
+from talkavocado.ports import MediaTool
 from talkavocado.support.observability import logger
 from talkavocado.workers import steps
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
+from talkavocado.workers.steps import StepSettings
 from talkavocado_local.run import upload_file
 from talkavocado_local.runtime import LocalRuntime
 from talkavocado_local.template import Template
@@ -658,10 +659,13 @@ def _no_op(context: StepContext) -> StepOutcome:
 
 
 def no_op_steps(
-    settings: Settings, engine: Callable[[], Any], spotter: Callable[[], Any] | None = None
+    settings: StepSettings,
+    media: MediaTool,
+    engine: Callable[[], Any],
+    spotter: Callable[[], Any] | None = None,
 ) -> dict[str, StepBody]:
     """The choreography alone: every media step replaced by a no-op."""
-    bodies = real_media_steps(settings, engine, spotter)
+    bodies = real_media_steps(settings, media, engine, spotter)
     return {name: body if name == FINALIZER.name else _no_op for name, body in bodies.items()}
 
 

@@ -4,15 +4,17 @@ them over AWS or the filesystem; unit tests implement them in memory."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from talkavocado.domain.events import PipelineEvent
     from talkavocado.domain.jobs import HistoryEntry, JobRecord
     from talkavocado.domain.keys import JobKeys
     from talkavocado.domain.webhooks import Delivery, Webhook, WebhookState
+    from talkavocado.media.info import MediaInfo
     from talkavocado.media.timeline import Timeline, TimelineFormat
     from talkavocado.media.transcript import Segment
 
@@ -219,6 +221,38 @@ class MessageQueue(Protocol):
 
     def dead_letter(self, body: str) -> None:
         """Park a message that will not be tried again."""
+        ...
+
+
+class MediaTool(Protocol):
+    """The media work the steps have done on files (ffmpeg): each call a
+    sandboxed process with a timeout, a failure a ``StepFailed``."""
+
+    def probe(self, path: Path, timeout: float, max_pixels: int | None = None) -> MediaInfo:
+        """What the file holds (streams, duration, picture), decoding no picture
+        larger than ``max_pixels``."""
+        ...
+
+    def run(self, argv: list[str], timeout: float) -> str:
+        """Run one command (its arguments, after the tool's own), answering its report."""
+        ...
+
+    def reported_duration(self, report: str) -> float:
+        """The length of what a :meth:`run` wrote, as its report states it."""
+        ...
+
+    def stream_duration(self, media: Path, stream: str, fps: float | None, timeout: float) -> float:
+        """How long a file's audio (``"a"``) or picture (``"v"``) stream lasts, decoded."""
+        ...
+
+    def silences(
+        self, audio: Path, noise_db: float, min_duration: float, timeout: float
+    ) -> list[tuple[float, float]]:
+        """Stretches quieter than ``noise_db`` for at least ``min_duration`` seconds."""
+        ...
+
+    def pcm_stream(self, media: Path, sample_rate: int) -> AbstractContextManager[IO[bytes]]:
+        """The audio decoded to 16-bit mono PCM, streamed."""
         ...
 
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from talkavocado.workers.deadline_sweep import DeadlineSweep
     from talkavocado.workers.input_stored import InputStoredWorker
     from talkavocado.workers.notifier import Notifier
+    from talkavocado.workers.steps import MediaSteps, StepSettings
     from talkavocado.workers.worker import StepWorker
 
 P = ParamSpec("P")
@@ -180,9 +181,29 @@ def job_settings(config: Settings) -> JobSettings:
 
 @_once
 def _bodies() -> dict[str, StepBody]:
+    from talkavocado.adapters import ffmpeg
     from talkavocado.workers import steps
 
-    return steps.media_steps(settings(), transcription_engine, filler_spotter)
+    return steps.media_steps(step_settings(), ffmpeg, transcription_engine, filler_spotter)
+
+
+def step_settings(config: Settings | None = None) -> StepSettings:
+    from talkavocado.workers.steps import StepSettings
+
+    config = config or settings()
+    return StepSettings(config.max_input_minutes, config.pictures, config.planner)
+
+
+def media_steps(
+    config: Settings,
+    engine: Callable[[], TranscriptionEngine],
+    spotter: Callable[[], FillerSpotter] | None = None,
+) -> MediaSteps:
+    """The media steps over ffmpeg, with ``config``'s settings."""
+    from talkavocado.adapters import ffmpeg
+    from talkavocado.workers.steps import MediaSteps
+
+    return MediaSteps(step_settings(config), ffmpeg, engine, spotter)
 
 
 def step_body(name: str) -> StepBody:

@@ -301,7 +301,9 @@ def failing_in_run_1(step: str) -> Any:
     def body(context: StepContext) -> StepOutcome:
         if context.job.run == 1:
             raise StepFailed(ErrorType.UNKNOWN, "a bug, since fixed")
-        return real_bodies(wiring.settings(), wiring.transcription_engine)[step](context)
+        return real_bodies(wiring.step_settings(), ffmpeg, wiring.transcription_engine)[step](
+            context
+        )
 
     return body
 
@@ -375,9 +377,9 @@ def test_a_job_cancelled_mid_step_goes_no_further(
             if job is not None and job.status == "cancelled":
                 break
             time.sleep(0.05)
-        return real_bodies(wiring.settings(), wiring.transcription_engine)["smart-cut-planner"](
-            context
-        )
+        return real_bodies(wiring.step_settings(), ffmpeg, wiring.transcription_engine)[
+            "smart-cut-planner"
+        ](context)
 
     body_of("smart-cut-planner", plans_until_cancelled)
     tenant = new_tenant()

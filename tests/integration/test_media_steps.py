@@ -84,7 +84,9 @@ class MediaJob:
 def new_job(root: Path, source: Path) -> MediaJob:
     keys = JobKeys("test", "acme", JOB)
     manifest = Manifest.for_job(keys, status="processing")
-    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter)
+    steps = wiring.media_steps(
+        Settings.from_env(), wiring.transcription_engine, wiring.filler_spotter
+    )
     job = MediaJob(root, steps, manifest, keys)
     key = keys.input
     job.storage.upload(keys, key, source)
@@ -219,7 +221,9 @@ def test_a_second_look_short_of_time_keeps_the_sounds_it_did_not_look_at(
             return "um"
 
     shutil.copytree(sample_job.root, tmp_path, dirs_exist_ok=True)
-    steps = MediaSteps(Settings.from_env(), wiring.transcription_engine, EverythingIsAFiller)
+    steps = wiring.media_steps(
+        Settings.from_env(), wiring.transcription_engine, EverythingIsAFiller
+    )
     manifest = sample_job.manifest.model_copy(deep=True)
     job = MediaJob(tmp_path, steps, manifest, sample_job.keys)
     job.run("smart-cut-planner")

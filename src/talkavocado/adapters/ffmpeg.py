@@ -17,12 +17,12 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
 from talkavocado.errors import ErrorType, StepFailed
+from talkavocado.media.info import MediaInfo
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)")
@@ -78,25 +78,6 @@ def executable() -> str:
         raise StepFailed(ErrorType.UNKNOWN, "ffmpeg is not installed (imageio-ffmpeg)") from None
     path: str = imageio_ffmpeg.get_ffmpeg_exe()
     return path
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    duration: float
-    audio_codec: str | None
-    sample_rate: int | None
-    video_codec: str | None
-    width: int | None
-    height: int | None
-    fps: float | None
-
-    @property
-    def has_audio(self) -> bool:
-        return self.audio_codec is not None
-
-    @property
-    def has_video(self) -> bool:
-        return self.video_codec is not None
 
 
 class _Children:

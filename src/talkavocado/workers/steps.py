@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import wave
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from talkavocado.adapters import ffmpeg
-from talkavocado.config import Settings
 from talkavocado.domain.manifest import (
     AudioSection,
     CaptionsSection,
@@ -38,19 +37,26 @@ from talkavocado.media.commands import (
     cut_render_args,
     preview_args,
 )
-from talkavocado.media.limits import decode_cap_seconds, decoded_past_limit, input_limit_minutes
+from talkavocado.media.info import MediaInfo
+from talkavocado.media.limits import (
+    PictureLimits,
+    decode_cap_seconds,
+    decoded_past_limit,
+    input_limit_minutes,
+)
 from talkavocado.media.peaks import PEAKS_SAMPLE_RATE, PeaksBuilder, samples_per_pixel
 from talkavocado.media.peaks import to_json as peaks_json
 from talkavocado.media.planner import (
     PLAN_SCHEMA_VERSION,
     QUIET_POINT_SECONDS,
     CutPlan,
+    PlannerParameters,
     plan_cuts,
     real_word_there,
     short_sounds,
 )
 from talkavocado.media.transcript import Transcript, to_srt
-from talkavocado.ports import FillerSpotter, TranscriptionEngine
+from talkavocado.ports import FillerSpotter, MediaTool, TranscriptionEngine
 from talkavocado.support.clock import now_iso
 from talkavocado.support.observability import logger
 from talkavocado.workers.context import StepBody, StepContext, StepOutcome
@@ -123,17 +129,29 @@ def _pcm_of(wav: Path, sample_rate: int) -> Iterator[bytes]:
     return chunks()
 
 
+@dataclass(frozen=True)
+class StepSettings:
+    """What the media steps are configured by (the composition root reads them)."""
+
+    max_input_minutes: int
+    pictures: PictureLimits
+    planner: PlannerParameters
+
+
 class MediaSteps:
     def __init__(
         self,
-        settings: Settings,
+        settings: StepSettings,
+        media: MediaTool,
         engine: Callable[[], TranscriptionEngine],
         spotter: Callable[[], FillerSpotter] | None = None,
     ) -> None:
-        """``engine`` gives the recogniser the composition root chose, loaded
-        only by the step that transcribes (a cold start's cost), then reused;
-        ``spotter`` the planner's second look at short sounds (none: no second look)."""
+        """``media`` does the work on files; ``engine`` gives the recogniser
+        the composition root chose, loaded only by the step that transcribes
+        (a cold start's cost), then reused; ``spotter`` the planner's second
+        look at short sounds (none: no second look)."""
         self._settings = settings
+        self._media = media
         self._engine = engine
         self._spotter = spotter
 
@@ -150,11 +168,13 @@ class MediaSteps:
             FINALIZER.name: finalize,
         }
 
-    def _probe(self, context: StepContext, source: Path) -> ffmpeg.MediaInfo:
+    def _probe(self, context: StepContext, source: Path) -> MediaInfo:
         """The source's streams, a picture over the limits not decoded."""
-        return ffmpeg.probe(source, _time_left(context), self._settings.pictures.decoder_ceiling)
+        return self._media.probe(
+            source, _time_left(context), self._settings.pictures.decoder_ceiling
+        )
 
-    def _admit(self, info: ffmpeg.MediaInfo) -> float:
+    def _admit(self, info: MediaInfo) -> float:
         """The input's length limit in minutes at its picture size, once its
         picture is known to be one the render takes (README, "Input length
         limit" and "Picture limits"): more pixels a frame or a second would
@@ -184,11 +204,11 @@ class MediaSteps:
         # a little past the limit whatever it said, and sound that reaches
         # that far is too long (timestamps that restart, gaps filled with
         # silence).
-        report = ffmpeg.run(
+        report = self._media.run(
             audio_extraction_args(source, audio, pcm, decode_cap_seconds(limit)),
             _time_left(context),
         )
-        extracted = ffmpeg.reported_duration(report)
+        extracted = self._media.reported_duration(report)
         if decoded_past_limit(extracted, limit):
             raise _too_long(
                 f"the input's sound goes on past {limit:.1f} minutes (its container "
@@ -201,7 +221,7 @@ class MediaSteps:
         # must come short of the stated duration too.
         if extracted < declared and not (
             info.has_video
-            and ffmpeg.stream_duration(source, "v", None, _time_left(context)) >= declared
+            and self._media.stream_duration(source, "v", None, _time_left(context)) >= declared
         ):
             raise StepFailed(
                 ErrorType.CODEC_UNSUPPORTED,
@@ -210,7 +230,7 @@ class MediaSteps:
             )
         context.storage.upload(context.keys, context.keys.audio, audio)
         context.storage.upload(context.keys, context.keys.audio_pcm, pcm)
-        context.storage.put(context.keys, context.keys.peaks, _peaks(audio, extracted))
+        context.storage.put(context.keys, context.keys.peaks, self._peaks(audio, extracted))
         section = AudioSection(
             key=context.keys.audio,
             codec="mp3",
@@ -290,7 +310,7 @@ class MediaSteps:
             raise StepFailed(ErrorType.INPUT_MISSING, "the extracted audio is not recorded")
         duration = context.manifest.audio.duration_sec
         # Short quiet stretches too: a filler's cut reaches into the ones beside it.
-        quiet = ffmpeg.silences(
+        quiet = self._media.silences(
             audio,
             parameters.silence_threshold_db,
             min(parameters.min_pause, QUIET_POINT_SECONDS),
@@ -345,7 +365,7 @@ class MediaSteps:
             return max(0, round(seconds * spotter.sample_rate)) * 2
 
         found = []
-        with ffmpeg.pcm_stream(audio, spotter.sample_rate) as pcm:
+        with self._media.pcm_stream(audio, spotter.sample_rate) as pcm:
             position = 0
             for looked, (start, end) in enumerate(sounds):
                 if remaining() < SECOND_LOOK_RESERVE:
@@ -395,7 +415,7 @@ class MediaSteps:
         )
         keys = context.keys
         base = context.scratch / "base_cuts.mp4"
-        ffmpeg.run(
+        self._media.run(
             cut_render_args(
                 source,
                 keeps,
@@ -407,8 +427,8 @@ class MediaSteps:
             ),
             _time_left(context),
         )
-        rendered = _check_render(base, info, expected, frame, _time_left(context))
-        size = ffmpeg.probe(base, _time_left(context))
+        rendered = self._check_render(base, info, expected, frame, _time_left(context))
+        size = self._media.probe(base, _time_left(context))
         entries = [
             RenderEntry(
                 key=keys.base_cuts_render,
@@ -427,14 +447,14 @@ class MediaSteps:
             preview = base
             if (size.height or 0) > PREVIEW_MAX_HEIGHT:
                 preview = context.scratch / "preview.mp4"
-                ffmpeg.run(preview_args(base, preview), _time_left(context))
+                self._media.run(preview_args(base, preview), _time_left(context))
             entries.append(
                 RenderEntry(
                     key=keys.preview_render,
                     type="preview",
                     codec="h264",
                     duration_sec=round(rendered, 3),
-                    resolution=_resolution(ffmpeg.probe(preview, _time_left(context))),
+                    resolution=_resolution(self._media.probe(preview, _time_left(context))),
                     rendered_at=now_iso(),
                 )
             )
@@ -468,18 +488,40 @@ class MediaSteps:
         summary = f"{info.duration:.1f} s -> {rendered:.1f} s"
         return StepOutcome("completed", summary, record)
 
+    def _peaks(self, audio: Path, duration: float) -> bytes:
+        """The waveform of the extracted audio, decoded again at PEAKS_SAMPLE_RATE
+        (an hour's MP3 in a few seconds), so that the review page never decodes it."""
+        builder = PeaksBuilder(samples_per_pixel(duration))
+        with self._media.pcm_stream(audio, PEAKS_SAMPLE_RATE) as pcm:
+            for chunk in iter(lambda: pcm.read(PCM_CHUNK), b""):
+                builder.feed(chunk)
+        return peaks_json(builder.document())
 
-def _peaks(audio: Path, duration: float) -> bytes:
-    """The waveform of the extracted audio, decoded again at PEAKS_SAMPLE_RATE
-    (an hour's MP3 in a few seconds), so that the review page never decodes it."""
-    builder = PeaksBuilder(samples_per_pixel(duration))
-    with ffmpeg.pcm_stream(audio, PEAKS_SAMPLE_RATE) as pcm:
-        for chunk in iter(lambda: pcm.read(PCM_CHUNK), b""):
-            builder.feed(chunk)
-    return peaks_json(builder.document())
+    def _check_render(
+        self, render: Path, source: MediaInfo, expected: float, frame: float, timeout: float
+    ) -> float:
+        """The render lasts the sum of the kept segments (within one frame), and
+        its sound stays with its picture (within MAX_DRIFT_SECONDS)."""
+        audio = self._media.stream_duration(render, "a", None, timeout)
+        duration = audio
+        if source.has_video:
+            video = self._media.stream_duration(render, "v", source.fps, timeout)
+            drift = abs(video - audio)
+            if drift > MAX_DRIFT_SECONDS:
+                raise StepFailed(
+                    ErrorType.UNKNOWN,
+                    f"render check failed: audio and video differ by {drift * 1000:.0f} ms",
+                )
+            duration = video
+        if abs(duration - expected) > frame + 1e-6:
+            raise StepFailed(
+                ErrorType.UNKNOWN,
+                f"render check failed: {duration:.3f} s rendered, {expected:.3f} s planned",
+            )
+        return duration
 
 
-def _too_long(what: str, limit: float, info: ffmpeg.MediaInfo) -> StepFailed:
+def _too_long(what: str, limit: float, info: MediaInfo) -> StepFailed:
     picture = f" at {info.width}x{info.height}, {info.fps:g} fps" if info.fps else ""
     return StepFailed(
         ErrorType.INPUT_TOO_LONG,
@@ -498,32 +540,8 @@ def _skip(stream: IO[bytes], size: int | None) -> int:
     return skipped
 
 
-def _resolution(info: ffmpeg.MediaInfo) -> str | None:
+def _resolution(info: MediaInfo) -> str | None:
     return f"{info.width}x{info.height}" if info.width and info.height else None
-
-
-def _check_render(
-    render: Path, source: ffmpeg.MediaInfo, expected: float, frame: float, timeout: float
-) -> float:
-    """The render lasts the sum of the kept segments (within one frame), and
-    its sound stays with its picture (within MAX_DRIFT_SECONDS)."""
-    audio = ffmpeg.stream_duration(render, "a", None, timeout)
-    duration = audio
-    if source.has_video:
-        video = ffmpeg.stream_duration(render, "v", source.fps, timeout)
-        drift = abs(video - audio)
-        if drift > MAX_DRIFT_SECONDS:
-            raise StepFailed(
-                ErrorType.UNKNOWN,
-                f"render check failed: audio and video differ by {drift * 1000:.0f} ms",
-            )
-        duration = video
-    if abs(duration - expected) > frame + 1e-6:
-        raise StepFailed(
-            ErrorType.UNKNOWN,
-            f"render check failed: {duration:.3f} s rendered, {expected:.3f} s planned",
-        )
-    return duration
 
 
 def finalize(context: StepContext) -> StepOutcome:
@@ -531,8 +549,9 @@ def finalize(context: StepContext) -> StepOutcome:
 
 
 def media_steps(
-    settings: Settings,
+    settings: StepSettings,
+    media: MediaTool,
     engine: Callable[[], TranscriptionEngine],
     spotter: Callable[[], FillerSpotter] | None = None,
 ) -> dict[str, StepBody]:
-    return MediaSteps(settings, engine, spotter).bodies()
+    return MediaSteps(settings, media, engine, spotter).bodies()
