@@ -244,7 +244,10 @@ class WhisperEngine:
         samples = array("h")
         for chunk in pcm:
             samples.frombytes(chunk[: len(chunk) - len(chunk) % 2])
-        audio = np.frombuffer(samples.tobytes(), dtype=np.int16).astype(np.float32) / 32768
+        # One float32 copy of the samples, scaled in place (no bytes copy, no temporary).
+        audio = np.frombuffer(samples, dtype=np.int16).astype(np.float32)
+        del samples
+        audio /= 32768
         clips = speech_clips(audio)
         interrupted = INTERRUPTIONS.register()
         try:
