@@ -27,6 +27,7 @@ from typing import Any, TextIO, cast
 
 from talkavocado import wiring
 from talkavocado.domain.keys import JobKeys, parse_tenant_id, safe_filename
+from talkavocado.domain.pipeline import PIPELINE
 from talkavocado.errors import ValidationFailed
 from talkavocado.support.observability import logger
 from talkavocado_local.functions import StackAddress, state_folder
@@ -38,7 +39,8 @@ POLL_SECONDS = 0.2
 TERMINAL = ("completed", "failed", "cancelled")
 # A running step's progress line is printed again this often, with its time.
 TICK_SECONDS = 5.0
-LONG_STEPS = ("transcription", "video-render")
+# Steps allowed more than five minutes: their progress is worth a line.
+LONG_STEPS = tuple(step.name for step in PIPELINE if step.needs.timeout > 300)
 # Containers the render's H.264/AAC MP4 can be named as; others get .mp4.
 SAME_CONTAINER = (".mp4", ".m4v", ".mov")
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from talkavocado.codegen import step_resources
 from talkavocado.domain.pipeline import PIPELINE, Step
 from talkavocado_local.template import Template
 from tests.conftest import TEMPLATE
@@ -124,7 +123,7 @@ NEEDED: dict[str, dict[str, Any]] = {
 
 def _declared_since(step: Step) -> dict[str, Any]:
     """A step added after this table was written: what its declared needs say."""
-    needs = step_resources.NEEDS.get(step.name, step_resources.MODEST)
+    needs = step.needs
     objects = reads_writes([MANIFEST, *needs.reads], [MANIFEST, *needs.writes])
     return {"actions": STEP, "objects": objects}
 

@@ -1,16 +1,16 @@
 """events/sqs_{step}.json: a sample SQS delivery of the event each step
 consumes (for ``talkavocado invoke`` and ``sam local invoke -e``), written
 from the pipeline declaration by ``make contracts``; a sample carries the
-keys of what the steps before its own wrote."""
+keys that the steps before its own announce."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
-from talkavocado.domain.events import EVENT_TYPES
+from talkavocado.domain.events import EVENT_TYPES, PipelineEvent
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.pipeline import PIPELINE, Step
 
@@ -30,13 +30,20 @@ def sample_job(name: str) -> JobKeys:
 
 
 def _detail(step: Step) -> dict[str, Any]:
+    """The event ``step`` consumes, carrying what the steps before it
+    announce (their declared ``announces``)."""
     keys = sample_job(step.name)
-    earlier = PIPELINE[: PIPELINE.index(step)]
-    written = {key for done in earlier for key in keys.outputs_of(done.name)}
-
-    def if_written(key: str) -> str | None:
-        return key if key in written else None
-
+    announced: dict[str, list[str]] = {}
+    for done in PIPELINE[: PIPELINE.index(step)]:
+        written = dict(zip(done.writes, keys.outputs_of(done), strict=True))
+        for field, name in done.announces:
+            announced.setdefault(field, []).append(written[name])
+    fields: dict[str, Any] = {
+        field: found
+        if get_origin(PipelineEvent.model_fields[field].annotation) is list
+        else found[-1]
+        for field, found in announced.items()
+    }
     event = EVENT_TYPES[step.consumes](
         env=keys.env,
         tenant_id=keys.tenant_id,
@@ -44,11 +51,7 @@ def _detail(step: Step) -> dict[str, Any]:
         correlation_id="sample-correlation-1",
         manifest_key=keys.manifest,
         source_key=keys.input,
-        audio_key=if_written(keys.audio),
-        transcript_key=if_written(keys.transcript_json),
-        captions_key=if_written(keys.captions_srt),
-        plan_key=if_written(keys.cut_plan),
-        render_keys=[k for k in (keys.base_cuts_render, keys.preview_render) if k in written],
+        **fields,
     )
     detail: dict[str, Any] = json.loads(event.detail_json())
     return detail

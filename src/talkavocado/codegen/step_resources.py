@@ -1,48 +1,23 @@
 """The per-step parts of template.yaml, written from the pipeline's one
-declaration (talkavocado.domain.pipeline) and each step's needs below: its queue,
-dead-letter queue, rule, queue policy, function, log group and alarm, and the
-lists that name every step's resources. ``make contracts`` rewrites them
-between their markers; a test fails when template.yaml has drifted.
+declaration (talkavocado.domain.pipeline), each step's ``needs`` included: its
+queue, dead-letter queue, rule, queue policy, function, log group and alarm,
+and the lists that name every step's resources. ``make contracts`` rewrites
+them between their markers; a test fails when template.yaml has drifted.
 
-So a new step is: declare it in pipeline.py, say here what it needs, write
-its body, and run ``make contracts``."""
+So a new step is: declare it in pipeline.py, write its body, and run ``make
+contracts``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from talkavocado.domain.pipeline import PIPELINE, Step
+from talkavocado.domain.pipeline import INPUT, PIPELINE, Step
 
-INPUT = "input/source"
 VISIBILITY_PER_TIMEOUT = 6  # SQS visibility timeout: 6 x the function's timeout
 MAX_RECEIVES = 5
 
-
-@dataclass(frozen=True)
-class StepNeeds:
-    timeout: int  # seconds
-    memory: int  # MB
-    reads: tuple[str, ...]  # object key patterns under a job's prefix, beside its manifest
-    writes: tuple[str, ...]
-    batch_size: int = 1  # media steps take one job at a time
-
-
-NEEDS: dict[str, StepNeeds] = {
-    "audio-extraction": StepNeeds(120, 1024, (INPUT,), ("audio/*",)),
-    "transcription": StepNeeds(900, 2048, ("audio/*.wav",), ("transcripts/*",)),
-    "smart-cut-planner": StepNeeds(120, 1024, ("audio/*.mp3", "transcripts/*"), ("plan/*",)),
-    # 10 GB: Lambda's 6 vCPU, which x264 keeps busy; the work is CPU-bound, so a
-    # render costs about the same GB-seconds as on 3 GB, in a third of the time.
-    "video-render": StepNeeds(
-        900, 10240, (INPUT, "plan/*", "transcripts/*"), ("renders/*", "captions/*")
-    ),
-    "job-finalizer": StepNeeds(30, 512, (), (), batch_size=10),
-}
-# A step not named above: the manifest only, one job at a time.
-MODEST = StepNeeds(60, 512, (), ())
 
 _SKIP_SQS_KMS = """\
     Metadata:
@@ -80,7 +55,7 @@ def _objects(patterns: tuple[str, ...]) -> str:
 
 
 def _step_block(step: Step) -> str:
-    stem, needs = step.resource_prefix, NEEDS.get(step.name, MODEST)
+    stem, needs = step.resource_prefix, step.needs
     pinned = ""
     if INPUT in needs.reads:
         pinned = f"""\

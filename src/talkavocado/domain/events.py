@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from talkavocado.domain.jobs import JobError, JobRecord
 from talkavocado.domain.keys import JOB_ID_PATTERN, TENANT_ID_PATTERN, Env, JobKeys
 from talkavocado.domain.manifest import Manifest
+from talkavocado.domain.pipeline import PIPELINE
 from talkavocado.errors import ErrorType
 from talkavocado.support.camel import CamelModel
 
@@ -134,18 +135,24 @@ class JobCancelled(JobOutcome):
     job_status = "cancelled"
 
 
-EVENT_TYPES: dict[str, type[PipelineEvent]] = {
-    cls.detail_type: cls
-    for cls in (
-        JobCreated,
-        AudioExtracted,
-        TranscriptReady,
-        CutPlanReady,
-        RenderCompleted,
-        JobCompleted,
-        JobFailed,
-        JobCancelled,
-    )
+_CLASSES: tuple[type[PipelineEvent], ...] = (
+    JobCreated,
+    AudioExtracted,
+    TranscriptReady,
+    CutPlanReady,
+    RenderCompleted,
+    JobCompleted,
+    JobFailed,
+    JobCancelled,
+)
+EVENT_TYPES: dict[str, type[PipelineEvent]] = {cls.detail_type: cls for cls in _CLASSES}
+# An event a step declares (domain/pipeline.py) and no class above names: a
+# pipeline event with the common fields, its schema written by ``make contracts``.
+EVENT_TYPES |= {
+    name: type(name, (PipelineEvent,), {"__module__": __name__})
+    for step in PIPELINE
+    for name in (step.consumes, step.emits)
+    if name not in EVENT_TYPES
 }
 OUTCOMES: tuple[str, ...] = ("JobCompleted", "JobFailed", "JobCancelled")
 

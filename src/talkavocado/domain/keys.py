@@ -11,7 +11,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 from talkavocado.errors import InvalidKey, ValidationFailed
 
@@ -73,6 +73,13 @@ def safe_filename(value: str) -> str:
             "originalFilename has no usable characters", field="input.originalFilename"
         )
     return base
+
+
+class Writer(Protocol):
+    """A pipeline step, as far as its keys go (domain/pipeline.py)."""
+
+    @property
+    def writes(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -171,19 +178,14 @@ class JobKeys:
     def preview_render(self) -> str:
         return self.prefix + "renders/preview.mp4"
 
-    def outputs_of(self, step: str) -> list[str]:
-        """What a pipeline step writes, which a later run may reuse."""
-        return {
-            "audio-extraction": [self.audio, self.audio_pcm, self.peaks],
-            "transcription": [self.transcript_json, self.captions_srt],
-            "smart-cut-planner": [self.cut_plan],
-            "video-render": [
-                self.base_cuts_render,
-                self.cut_captions_srt,
-                self.cut_captions_vtt,
-                self.cut_transcript,
-            ],
-        }.get(step, [])
+    def outputs_of(self, step: Writer) -> list[str]:
+        """What a pipeline step always writes (its declared ``writes``: key
+        properties of this class, or paths under the prefix), which a later
+        run may reuse."""
+        return [
+            self.check(self.prefix + name) if "/" in name else getattr(self, name)
+            for name in step.writes
+        ]
 
     def check(self, key: str) -> str:
         """Return ``key`` if it is a normalised key strictly inside this job's

@@ -278,7 +278,9 @@ class JobService:
         for name in STEP_NAMES:
             if name == failed or record.steps[name].status not in DONE_STEP_STATUSES:
                 return name
-            if not all(self._storage.exists(keys, key) for key in keys.outputs_of(name)):
+            if not all(
+                self._storage.exists(keys, key) for key in keys.outputs_of(step_named(name))
+            ):
                 logger.info("artifacts of an earlier step are gone", extra={"resumeAt": name})
                 return name
         return STEP_NAMES[0]
