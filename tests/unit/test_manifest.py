@@ -9,6 +9,7 @@ import pytest
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.keys import JobKeys
 from talkavocado.domain.manifest import (
+    SCHEMA_VERSION,
     AudioSection,
     LogEntry,
     Manifest,
@@ -37,7 +38,7 @@ def document(**overrides: Any) -> dict[str, Any]:
 def test_a_new_manifest_validates_and_states_its_schema_version() -> None:
     doc = new_manifest().to_document()
     validate_document(doc)
-    assert doc["schemaVersion"] == "1.4.0"
+    assert doc["schemaVersion"] == SCHEMA_VERSION
 
 
 def test_a_version_1_0_0_document_is_still_valid() -> None:
