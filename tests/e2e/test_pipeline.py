@@ -447,7 +447,7 @@ def test_a_late_event_for_an_earlier_step_changes_nothing(stack: Stack, media_di
     tenant = new_tenant()
     job_id = stack.submit(tenant, media_dir / "tone.mp4")
     done = stack.wait_until_finished(tenant, job_id)
-    manifest_before = manifest_of(stack, tenant, job_id)
+    manifest_before = manifest_of(stack, tenant, job_id, "completed")
 
     detail = {
         "env": "test",
