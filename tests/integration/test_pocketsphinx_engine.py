@@ -276,6 +276,18 @@ def test_the_second_look_finds_lone_fillers_and_never_takes_a_short_real_word(
     assert sum(word is not None for word in found) >= 3, found  # most, not every one
 
 
+def test_the_second_look_hears_each_sound_as_if_it_had_heard_nothing_before() -> None:
+    # Two short sounds of the 10-minute bench talk (bench.talks, seed 4) as
+    # the planner clips them: a lone "Well." (58.20 s) and a lone "um"
+    # (78.61 s). A decoder going on from the first heard no filler in the
+    # second.
+    pcm = pcm_of(REPO_ROOT / "tests" / "fixtures" / "second_look_well_then_um.wav").tobytes()
+    well, um = pcm[:15926], pcm[15926:]
+    spotter = PocketSphinxFillerSpotter(DEFAULT_FILLERS)
+    assert [spotter.spot(well), spotter.spot(um)] == [None, "um"]
+    assert [spotter.spot(um), spotter.spot(well), spotter.spot(um)] == ["um", None, "um"]
+
+
 def test_the_second_look_hears_a_clip_over_the_same_faint_noise_floor_every_time() -> None:
     clip = array("h", (round(8000 * math.sin(i / 9)) for i in range(12000)))
     floored = array("h", engine._over_floor(clip.tobytes()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -138,10 +139,14 @@ def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[fl
 # and the main transcript holds no real word there: a sentence's first word
 # after a long pause ("First,", "So,") is never cut, whatever the look heard.
 SECOND_LOOK_SECONDS = 0.8
-# A word is "there" when it spans at least this share of the sound, or the
-# sound at least this share of the word (a word's edges may stretch a
-# little into the quiet around it, or into a sound beside it).
+# Whisper's word times lag and stretch: a sentence's last word runs on into
+# the lone "erm" after it, its next sentence's first word starts in the lone
+# "uh" before it. So a word is tied to the one sound holding most of it, and
+# is spoken there only when at least WORD_THERE_SHARE of it lies there. A
+# word timed shorter than TIMED_WORD_SECONDS has no time to tie (Whisper's
+# "How?" of 20 ms inside an "um").
 WORD_THERE_SHARE = 0.5
+TIMED_WORD_SECONDS = 0.05
 
 
 def short_sounds(
@@ -166,29 +171,55 @@ def _filler_words(fillers: Sequence[str]) -> frozenset[str]:
     return frozenset(w for f in (*DEFAULT_FILLERS, *fillers) for w in f.lower().split())
 
 
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return min(a[1], b[1]) - max(a[0], b[0])
+
+
 def real_word_there(
-    sound: tuple[float, float], words: Sequence[Word], fillers: Sequence[str]
+    sound: tuple[float, float],
+    words: Sequence[Word],
+    fillers: Sequence[str],
+    sounds: Sequence[tuple[float, float]],
 ) -> Word | None:
-    """The main transcript's real word (not a filler) spoken in ``sound``."""
+    """The main transcript's real word (not a filler) spoken in ``sound``,
+    one of ``sounds`` (the recording's, from ``sounds_of``). None also where
+    the transcript heard a filler in the sound or the quiet around it: the
+    real word beside it claiming the same sound is its sentence's, stretched."""
     not_words = _filler_words(fillers)
-    return _word_in(sound, [w for w in words if _normalise(w.word) not in not_words])
+    before = max((b for a, b in sounds if b <= sound[0]), default=0.0)
+    after = min((a for a, b in sounds if a >= sound[1]), default=math.inf)
+    if any(
+        _overlap((before, after), (w.start, w.end)) > 0
+        for w in words
+        if _normalise(w.word) in not_words
+    ):
+        return None
+    return _tied_word(sound, [w for w in words if _normalise(w.word) not in not_words], sounds)
 
 
-def _word_in(sound: tuple[float, float], words: Sequence[Word]) -> Word | None:
-    """The first of ``words`` spoken in ``sound`` (WORD_THERE_SHARE)."""
-    start, end = sound
+def _tied_word(
+    sound: tuple[float, float], words: Sequence[Word], sounds: Sequence[tuple[float, float]]
+) -> Word | None:
+    """The first of ``words`` spoken in ``sound``: tied to it, not to
+    another of ``sounds``, by WORD_THERE_SHARE and TIMED_WORD_SECONDS."""
+    others = [s for s in sounds if s != sound]
     for word in words:
-        overlap = min(end, word.end) - max(start, word.start)
-        if overlap <= 0:
+        span = (word.start, word.end)
+        if word.end - word.start < TIMED_WORD_SECONDS:
             continue
-        shortest = min(end - start, word.end - word.start)
-        if overlap >= WORD_THERE_SHARE * shortest:
+        inside = _overlap(sound, span)
+        if inside >= WORD_THERE_SHARE * (word.end - word.start) and all(
+            inside >= _overlap(other, span) for other in others
+        ):
             return word
     return None
 
 
 def spotted_fillers(
-    looked: Sequence[tuple[float, float, str]], words: Sequence[Word], fillers: Sequence[str]
+    looked: Sequence[tuple[float, float, str]],
+    words: Sequence[Word],
+    fillers: Sequence[str],
+    sounds: Sequence[tuple[float, float]],
 ) -> list[tuple[float, float, str]]:
     """The sounds the second look heard as fillers that are cut: fillers the
     parameters name, where the main transcript holds no real word."""
@@ -196,7 +227,7 @@ def spotted_fillers(
     return [
         (start, end, text)
         for start, end, text in looked
-        if text.lower() in wanted and real_word_there((start, end), words, fillers) is None
+        if text.lower() in wanted and real_word_there((start, end), words, fillers, sounds) is None
     ]
 
 
@@ -216,7 +247,7 @@ def _apart_in_signal(
     )
 
 
-def _sounds(duration: float, quiet: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+def sounds_of(duration: float, quiet: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """The stretches of sound: the recording minus its quiet stretches."""
     found, cursor = [], 0.0
     for start, end in sorted(quiet):
@@ -236,23 +267,24 @@ def filler_sound(
 ) -> tuple[float, float] | None:
     """The sound that is a filler the recogniser heard, when the signal shows
     it: a sound in which none of ``speech`` (the transcript's words that are
-    no filler) is spoken, which the filler's
-    span overlaps or reaches through a quiet stretch at its edges (Whisper's
-    times can place a lone "um" in the pause after it, and stretch it into
-    the next sentence's first sound). The one it overlaps most, else the
+    no filler) is spoken, which the filler's span overlaps or reaches
+    through a quiet stretch at (or within FILLER_EDGE of) its edges
+    (Whisper's times can place a lone "um" in the pause after it, and
+    stretch it into the next sentence's first sound). The one it overlaps most, else the
     nearest. None when there is none (a filler spoken into the next word with
     no quiet between): its heard span stands."""
     start, end, _ = filler
     reach_start, reach_end = start, end
     for a, b in quiet:
-        if a <= start <= b:
+        if a - FILLER_EDGE <= start <= b + FILLER_EDGE:
             reach_start = min(reach_start, a)
-        if a <= end <= b:
+        if a - FILLER_EDGE <= end <= b + FILLER_EDGE:
             reach_end = max(reach_end, b)
+    sounds = sounds_of(duration, quiet)
     own = [
         (a, b)
-        for a, b in _sounds(duration, quiet)
-        if a <= reach_end and b >= reach_start and _word_in((a, b), speech) is None
+        for a, b in sounds
+        if a <= reach_end and b >= reach_start and _tied_word((a, b), speech, sounds) is None
     ]
     if not own:
         return None
@@ -305,7 +337,7 @@ def plan_cuts(
     Whisper's times can place a whole word in the pause after its sound)."""
     p = parameters
     heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
-    spotted_cut = spotted_fillers(spotted, words, p.fillers)
+    spotted_cut = spotted_fillers(spotted, words, p.fillers, sounds_of(duration, silences))
     pauses = [(a, min(b, duration)) for a, b in silences if min(b, duration) - a >= p.min_pause]
     # A filler's own words are not speech, wherever the signal places its cut.
     spoken = [

@@ -54,6 +54,7 @@ from talkavocado.media.planner import (
     plan_cuts,
     real_word_there,
     short_sounds,
+    sounds_of,
 )
 from talkavocado.media.transcript import Transcript, to_srt
 from talkavocado.ports import FillerSpotter, MediaTool, TranscriptionEngine
@@ -321,10 +322,11 @@ class MediaSteps:
         if parameters.fillers:  # none asked for: no filler is cut, spotted or heard
             # A sound in which the transcript holds a real word is never a
             # filler: it needs no second look.
+            every_sound = sounds_of(duration, quiet)
             sounds = [
                 sound
                 for sound in short_sounds(duration, quiet)
-                if real_word_there(sound, words, parameters.fillers) is None
+                if real_word_there(sound, words, parameters.fillers, every_sound) is None
             ]
             looked = self._second_look(audio, sounds, context.remaining_seconds)
         plan = plan_cuts(duration, quiet, words, parameters, looked)
