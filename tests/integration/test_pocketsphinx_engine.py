@@ -27,9 +27,9 @@ from bench.talks import SHORT_WORDS
 
 from talkavocado.adapters import ffmpeg
 from talkavocado.adapters import pocketsphinx_engine as engine
-from talkavocado.adapters.lone_words import LONE_WORDS
 from talkavocado.adapters.pocketsphinx_engine import PocketSphinxFillerSpotter
 from talkavocado.errors import ErrorType, StepFailed
+from talkavocado.media.lone_words import LONE_WORDS
 from talkavocado.media.planner import DEFAULT_FILLERS
 from talkavocado.media.transcript import Segment
 from tests.conftest import REPO_ROOT

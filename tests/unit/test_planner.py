@@ -392,3 +392,23 @@ def test_a_word_timed_too_short_to_tie_does_not_keep_a_filler() -> None:
     plan = plan_cuts(360.0, quiet, spoken, DEFAULTS, [(356.30, 356.65, "um")])
     assert cut_share(plan, 356.30, 356.65) == 1.0
     assert cut_share(plan, 354.0, 355.9) == 0.0 and cut_share(plan, 357.0, 359.0) == 0.0
+
+
+def test_an_unstressed_word_whisper_wrote_for_a_filler_does_not_keep_it() -> None:
+    # Whisper wrote the "uh" (6.61-6.85 s) as "A", all inside its sound.
+    sounds = [(3.94, 5.81), (6.61, 6.85), (7.05, 9.78)]
+    spoken = words(("plant", 5.32, 6.00), ("A", 6.62, 6.78), ("soil", 6.78, 7.52))
+    plan = plan_cuts(10.0, quiet_between(sounds, 10.0), spoken, DEFAULTS, [(6.61, 6.85, "uh")])
+    assert cut_share(plan, 6.61, 6.85) == 1.0
+    assert cut_share(plan, 3.94, 5.81) == 0.0 and cut_share(plan, 7.05, 9.78) == 0.0
+
+
+def test_a_lone_word_whisper_stretched_into_the_pause_after_it_still_keeps_its_sound() -> None:
+    # "yes" runs 1.2 s over a 0.42 s "Yes."; even were the look to hear a
+    # filler there, a word people say on their own covering the sound keeps it.
+    sounds = [(277.62, 278.91), (279.71, 280.13), (281.0, 283.0)]
+    spoken = words(("work", 278.60, 279.52), ("yes", 279.52, 280.72), ("we", 281.0, 281.3))
+    quiet = quiet_between(sounds, 284.0)
+    plan = plan_cuts(284.0, quiet, spoken, DEFAULTS, [(279.71, 280.13, "uh")])
+    assert all("filler" not in cut.reason for cut in plan.cuts())
+    assert cut_share(plan, 279.71, 280.13) == 0.0

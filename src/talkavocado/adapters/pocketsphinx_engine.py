@@ -33,8 +33,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO, Any
 
-from talkavocado.adapters.lone_words import LONE_WORDS
 from talkavocado.errors import ConfigurationError, ErrorType, StepFailed
+from talkavocado.media.lone_words import LONE_WORDS
 from talkavocado.media.transcript import Segment, Word
 
 _NOT_WORDS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "<unk>"}

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from talkavocado.media.lone_words import LONE_WORDS
 from talkavocado.media.transcript import Word
 from talkavocado.support import schema_files
 from talkavocado.support.camel import CamelModel
@@ -141,12 +142,19 @@ def find_fillers(words: Sequence[Word], fillers: Sequence[str]) -> list[tuple[fl
 SECOND_LOOK_SECONDS = 0.8
 # Whisper's word times lag and stretch: a sentence's last word runs on into
 # the lone "erm" after it, its next sentence's first word starts in the lone
-# "uh" before it. So a word is tied to the one sound holding most of it, and
-# is spoken there only when at least WORD_THERE_SHARE of it lies there. A
-# word timed shorter than TIMED_WORD_SECONDS has no time to tie (Whisper's
-# "How?" of 20 ms inside an "um").
+# "uh" before it, a lone "Yes." runs on into the pause after it. So a word
+# is tied to the one sound holding most of it, and is spoken there when at
+# least WORD_THERE_SHARE of it lies there, or (a word people say on their
+# own, LONE_WORDS) it covers that share of the sound. A word
+# timed shorter than TIMED_WORD_SECONDS has no time to tie (Whisper's "How?"
+# of 20 ms inside an "um").
 WORD_THERE_SHARE = 0.5
 TIMED_WORD_SECONDS = 0.05
+# The unstressed words Whisper writes for a filler it takes for speech ("A"
+# for an "uh", "the" for an "erm"). Alone between pauses they make no
+# sentence (LONE_WORDS leaves them out for that reason), so they never
+# overrule a filler the second look heard.
+FILLER_LOOKALIKES = frozenset({"a", "an", "the", "to", "of", "them", "than", "that"})
 
 
 def short_sounds(
@@ -181,8 +189,9 @@ def real_word_there(
     fillers: Sequence[str],
     sounds: Sequence[tuple[float, float]],
 ) -> Word | None:
-    """The main transcript's real word (not a filler) spoken in ``sound``,
-    one of ``sounds`` (the recording's, from ``sounds_of``). None also where
+    """The main transcript's real word (not a filler, nor one of
+    FILLER_LOOKALIKES) spoken in ``sound``, one of ``sounds`` (the
+    recording's, from ``sounds_of``). None also where
     the transcript heard a filler in the sound or the quiet around it: the
     real word beside it claiming the same sound is its sentence's, stretched."""
     not_words = _filler_words(fillers)
@@ -194,22 +203,24 @@ def real_word_there(
         if _normalise(w.word) in not_words
     ):
         return None
-    return _tied_word(sound, [w for w in words if _normalise(w.word) not in not_words], sounds)
+    real = [w for w in words if _normalise(w.word) not in not_words | FILLER_LOOKALIKES]
+    return _tied_word(sound, real, sounds)
 
 
 def _tied_word(
     sound: tuple[float, float], words: Sequence[Word], sounds: Sequence[tuple[float, float]]
 ) -> Word | None:
-    """The first of ``words`` spoken in ``sound``: tied to it, not to
-    another of ``sounds``, by WORD_THERE_SHARE and TIMED_WORD_SECONDS."""
+    """The first of ``words`` spoken in ``sound``: tied to it rather than
+    to another of ``sounds``, by WORD_THERE_SHARE and TIMED_WORD_SECONDS."""
     others = [s for s in sounds if s != sound]
     for word in words:
-        span = (word.start, word.end)
-        if word.end - word.start < TIMED_WORD_SECONDS:
-            continue
+        span, length = (word.start, word.end), word.end - word.start
         inside = _overlap(sound, span)
-        if inside >= WORD_THERE_SHARE * (word.end - word.start) and all(
-            inside >= _overlap(other, span) for other in others
+        if length < TIMED_WORD_SECONDS or any(_overlap(o, span) > inside for o in others):
+            continue
+        covered = inside / (sound[1] - sound[0])
+        if inside >= WORD_THERE_SHARE * length or (
+            covered >= WORD_THERE_SHARE and _normalise(word.word) in LONE_WORDS
         ):
             return word
     return None
