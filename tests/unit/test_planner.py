@@ -208,8 +208,14 @@ def test_no_cut_ever_touches_a_word_that_is_not_a_filler(
     duration, spoken, quiet = talk
     plan = plan_cuts(duration, quiet, spoken, DEFAULTS)
     check_shape(plan, duration)
-    fillers = find_fillers(spoken, DEFAULTS.fillers)
-    kept_words = [w for w in spoken if not any(a <= w.start < b for a, b, _ in fillers)]
+    # A word that is no filler is never cut, nor are a phrase's words ("you
+    # know") unless they stand apart as that filler.
+    phrases = find_fillers(spoken, DEFAULTS.fillers)
+    kept_words = [
+        w
+        for w in spoken
+        if w.word not in ("um", "uh") and not any(a <= w.start < b for a, b, _ in phrases)
+    ]
     for cut in plan.cuts():
         for word in kept_words:
             assert cut.end <= word.start + 1e-6 or cut.start >= word.end - 1e-6, (cut, word)
@@ -360,7 +366,7 @@ def test_a_first_word_mostly_in_the_pause_before_its_sentence_does_not_keep_a_fi
     assert cut_share(plan, 102.23, 105.54) == 0.0 and cut_share(plan, 106.52, 107.04) == 0.0
 
 
-def test_a_filler_the_transcript_heard_beside_a_sound_makes_it_that_fillers() -> None:
+def test_a_sentence_end_stretched_over_a_lone_erm_with_whisper_s_um_beside_it_is_cut() -> None:
     # "the" ends its sentence 0.4 s late, over the "erm"; Whisper's own "um"
     # follows it in the pause.
     sounds = [(267.89, 269.45), (269.85, 270.22), (270.42, 273.24)]
@@ -412,3 +418,16 @@ def test_a_lone_word_whisper_stretched_into_the_pause_after_it_still_keeps_its_s
     plan = plan_cuts(284.0, quiet, spoken, DEFAULTS, [(279.71, 280.13, "uh")])
     assert all("filler" not in cut.reason for cut in plan.cuts())
     assert cut_share(plan, 279.71, 280.13) == 0.0
+
+
+def test_a_filler_whisper_wrote_between_words_is_cut_where_the_signal_shows_it_alone() -> None:
+    # Whisper's "um" touches the words on both sides; the signal shows its
+    # sound standing apart (273.44-273.78 s), and the second look heard none.
+    sounds = [(270.42, 273.24), (273.44, 273.78), (274.18, 276.87)]
+    spoken = words(("water", 272.98, 273.44), ("um", 273.44, 274.04), ("for", 274.04, 274.50))
+    plan = plan_cuts(278.0, quiet_between(sounds, 278.0), spoken, DEFAULTS)
+    assert cut_share(plan, 273.44, 273.78) == 1.0
+    assert cut_share(plan, 270.42, 273.24) == 0.0 and cut_share(plan, 274.18, 276.87) == 0.0
+    only_uh = PlannerParameters(padding=0.15, fillers=["uh"])  # PLAN_FILLERS limits it
+    plan = plan_cuts(278.0, quiet_between(sounds, 278.0), spoken, only_uh)
+    assert all("filler" not in cut.reason for cut in plan.cuts())

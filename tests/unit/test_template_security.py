@@ -69,7 +69,7 @@ NEEDED: dict[str, dict[str, Any]] = {
     },
     "SmartCutPlannerFunction": {
         "actions": STEP,
-        "objects": reads_writes([MANIFEST, "audio/*.mp3", "transcripts/*"], [MANIFEST, "plan/*"]),
+        "objects": reads_writes([MANIFEST, "audio/*.wav", "transcripts/*"], [MANIFEST, "plan/*"]),
     },
     "VideoRenderFunction": {
         "actions": STEP,

@@ -81,7 +81,7 @@ PIPELINE: tuple[Step, ...] = (
         emits="CutPlanReady",
         writes=("cut_plan",),
         announces=(("plan_key", "cut_plan"),),
-        needs=Needs(120, 1024, reads=("audio/*.mp3", "transcripts/*"), writes=("plan/*",)),
+        needs=Needs(120, 1024, reads=("audio/*.wav", "transcripts/*"), writes=("plan/*",)),
     ),
     Step(
         "video-render",

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from talkavocado.media.lone_words import LONE_WORDS
+from talkavocado.media.lone_words import SAID_ALONE
 from talkavocado.media.transcript import Word
 from talkavocado.support import schema_files
 from talkavocado.support.camel import CamelModel
@@ -144,15 +144,15 @@ SECOND_LOOK_SECONDS = 0.8
 # the lone "erm" after it, its next sentence's first word starts in the lone
 # "uh" before it, a lone "Yes." runs on into the pause after it. So a word
 # is tied to the one sound holding most of it, and is spoken there when at
-# least WORD_THERE_SHARE of it lies there, or (a word people say on their
-# own, LONE_WORDS) it covers that share of the sound. A word
-# timed shorter than TIMED_WORD_SECONDS has no time to tie (Whisper's "How?"
-# of 20 ms inside an "um").
+# least WORD_THERE_SHARE of it lies there, or when it covers that share of
+# the sound and makes a sentence alone (SAID_ALONE: not "firm" or "storm",
+# which Whisper writes for an "erm"). A word timed shorter than
+# TIMED_WORD_SECONDS has no time to tie (Whisper's "How?" of 20 ms in an "um").
 WORD_THERE_SHARE = 0.5
 TIMED_WORD_SECONDS = 0.05
 # The unstressed words Whisper writes for a filler it takes for speech ("A"
 # for an "uh", "the" for an "erm"). Alone between pauses they make no
-# sentence (LONE_WORDS leaves them out for that reason), so they never
+# sentence (lone_words leaves them out for that reason), so they never
 # overrule a filler the second look heard.
 FILLER_LOOKALIKES = frozenset({"a", "an", "the", "to", "of", "them", "than", "that"})
 
@@ -191,20 +191,41 @@ def real_word_there(
 ) -> Word | None:
     """The main transcript's real word (not a filler, nor one of
     FILLER_LOOKALIKES) spoken in ``sound``, one of ``sounds`` (the
-    recording's, from ``sounds_of``). None also where
-    the transcript heard a filler in the sound or the quiet around it: the
-    real word beside it claiming the same sound is its sentence's, stretched."""
-    not_words = _filler_words(fillers)
+    recording's, from ``sounds_of``)."""
+    not_words = _filler_words(fillers) | FILLER_LOOKALIKES
+    return _tied_word(sound, [w for w in words if _normalise(w.word) not in not_words], sounds)
+
+
+def _with_quiet_around(
+    sound: tuple[float, float], sounds: Sequence[tuple[float, float]]
+) -> tuple[float, float]:
+    """``sound`` widened to the sounds before and after it."""
     before = max((b for a, b in sounds if b <= sound[0]), default=0.0)
     after = min((a for a, b in sounds if a >= sound[1]), default=math.inf)
-    if any(
-        _overlap((before, after), (w.start, w.end)) > 0
+    return before, after
+
+
+def _fillers_by_short_sounds(
+    words: Sequence[Word],
+    fillers: Sequence[str],
+    sounds: Sequence[tuple[float, float]],
+    shorts: Sequence[tuple[float, float]],
+) -> list[tuple[float, float, str]]:
+    """The transcript's single-word fillers in a short sound that holds no
+    real word, or in the quiet around it: the signal shows them standing
+    apart, however Whisper's word times run into the words beside them."""
+    alone = [
+        _with_quiet_around(s, sounds)
+        for s in shorts
+        if real_word_there(s, words, fillers, sounds) is None
+    ]
+    wanted = {f.lower().strip() for f in fillers if " " not in f.strip()}
+    return [
+        (w.start, w.end, text)
         for w in words
-        if _normalise(w.word) in not_words
-    ):
-        return None
-    real = [w for w in words if _normalise(w.word) not in not_words | FILLER_LOOKALIKES]
-    return _tied_word(sound, real, sounds)
+        if (text := _normalise(w.word)) in wanted
+        and any(_overlap(span, (w.start, w.end)) > 0 for span in alone)
+    ]
 
 
 def _tied_word(
@@ -220,7 +241,7 @@ def _tied_word(
             continue
         covered = inside / (sound[1] - sound[0])
         if inside >= WORD_THERE_SHARE * length or (
-            covered >= WORD_THERE_SHARE and _normalise(word.word) in LONE_WORDS
+            covered >= WORD_THERE_SHARE and _normalise(word.word) in SAID_ALONE
         ):
             return word
     return None
@@ -347,8 +368,17 @@ def plan_cuts(
     recogniser's word edges can stretch far into the quiet beside it, and
     Whisper's times can place a whole word in the pause after its sound)."""
     p = parameters
+    sounds = sounds_of(duration, silences)
     heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
-    spotted_cut = spotted_fillers(spotted, words, p.fillers, sounds_of(duration, silences))
+    heard += [
+        f
+        for f in _fillers_by_short_sounds(
+            words, p.fillers, sounds, short_sounds(duration, silences)
+        )
+        if not any(_overlap((f[0], f[1]), (a, b)) > 0 for a, b, _ in heard)
+    ]
+    heard.sort()
+    spotted_cut = spotted_fillers(spotted, words, p.fillers, sounds)
     pauses = [(a, min(b, duration)) for a, b in silences if min(b, duration) - a >= p.min_pause]
     # A filler's own words are not speech, wherever the signal places its cut.
     spoken = [

@@ -296,7 +296,11 @@ class MediaSteps:
         return StepOutcome("completed", f"{words} words in {len(segments)} segments", record)
 
     def plan(self, context: StepContext) -> StepOutcome:
-        audio = _fetch(context, context.keys.audio, "extracted audio")
+        # The lossless 16 kHz PCM the recogniser heard, not the MP3: the
+        # second look tells a lone "erm" from a word by a few formants.
+        audio = _fetch(
+            context, context.keys.audio_pcm, "extracted audio (16 kHz PCM for the recogniser)"
+        )
         try:
             document = context.storage.get(context.keys, context.keys.transcript_json).data
         except StorageObjectMissing:
