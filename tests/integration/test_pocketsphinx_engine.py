@@ -255,13 +255,13 @@ def test_the_second_look_finds_lone_fillers_and_never_takes_a_short_real_word(
 
     def spoken(text: str) -> bytes:
         """As the planner clips it: from where the sound rises above the
-        silence threshold to where it falls under it, with a 50 ms margin
+        silence threshold to where it falls under it, with an 80 ms margin
         (of digital silence here, as in a generated talk)."""
         path = tmp_path / "said.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), text], check=True)
         samples = pcm_of(path)
         loud = [i for i, s in enumerate(samples) if abs(s) > 32768 * 10 ** (-35 / 20)]
-        margin = bytes(2 * engine.SAMPLE_RATE // 20)
+        margin = bytes(2 * round(0.08 * engine.SAMPLE_RATE))
         return margin + samples[loud[0] : loud[-1] + 1].tobytes() + margin
 
     # The bench's own lone words, words the grammar does not hold (a word

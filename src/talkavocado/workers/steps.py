@@ -365,7 +365,7 @@ class MediaSteps:
         if self._spotter is None or not sounds:
             return []
         spotter = self._spotter()
-        margin = 0.05
+        margin = 0.08  # the spotter hears it trimmed as well
 
         def byte_at(seconds: float) -> int:  # 16-bit samples
             return max(0, round(seconds * spotter.sample_rate)) * 2
