@@ -376,18 +376,19 @@ class PocketSphinxFillerSpotter:
             # Each clip heard by a fresh fork of the decoder: one that goes
             # on from clip to clip hears each by the ones before it (on a
             # 10-minute talk, 4 of 46 lone fillers went unheard that way).
-            clip = pcm[cut : len(pcm) - cut]
-            word = _in_fork(lambda clip=clip: self._hear(clip) + "\n", "a short sound").strip()
+            heard = functools.partial(self._heard_line, pcm[cut : len(pcm) - cut])
+            word = _in_fork(heard, "a short sound").strip()
             if word in self._fillers:
                 return word
         return None
 
-    def _hear(self, pcm: bytes) -> str:
+    def _heard_line(self, pcm: bytes) -> str:
+        """The grammar's word heard in ``pcm`` (empty: none), as a line."""
         self._decoder.start_utt()
         self._decoder.process_raw(_over_floor(pcm), full_utt=True)
         self._decoder.end_utt()
         hypothesis = self._decoder.hyp()
-        return _ALTERNATE.sub("", hypothesis.hypstr).strip() if hypothesis else ""
+        return (_ALTERNATE.sub("", hypothesis.hypstr).strip() if hypothesis else "") + "\n"
 
 
 def _serve(source: IO[bytes], sink: IO[str]) -> None:
