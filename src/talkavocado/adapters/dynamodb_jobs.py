@@ -32,6 +32,8 @@ from talkavocado.domain.jobs import (
     history_prefix,
     history_sort_key,
     job_sort_key,
+    journal_of,
+    stored_journal,
 )
 from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
@@ -57,11 +59,17 @@ def _record(item: dict[str, Any]) -> JobRecord:
     return JobRecord.model_validate(plain(item))
 
 
+def _journal(item: dict[str, Any]) -> list[HistoryEntry]:
+    """The journal a record's item holds (projected with its error)."""
+    record = plain({name: item[name] for name in (JOURNAL, "error") if name in item})
+    return journal_of(record.get(JOURNAL, []), record.get("error"))
+
+
 class DynamoJobRepository:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
-        self._journals: dict[tuple[str, str, int], Any] = {}
+        self._journals: dict[tuple[str, str, int], list[HistoryEntry]] = {}
         self._lock = threading.Lock()
 
     def _key(self, tenant_id: str, job_id: str) -> dict[str, Any]:
@@ -70,15 +78,14 @@ class DynamoJobRepository:
     def _put(self, record: JobRecord, condition: dict[str, Any]) -> None:
         """The record under ``condition``, with its journal."""
         item = attributes(
-            {
-                **record.to_item(),
-                JOURNAL: [e.model_dump(by_alias=True, exclude_none=True) for e in record.journal],
-            }
+            {**record.to_item(), JOURNAL: stored_journal(record.journal, record.error)}
         )
         self._client.put_item(TableName=self._table, Item=item, **condition)
-        self._remember(record.tenant_id, record.job_id, record.version, item[JOURNAL])
+        self._remember(record.tenant_id, record.job_id, record.version, record.journal)
 
-    def _remember(self, tenant_id: str, job_id: str, version: int, journal: Any) -> None:
+    def _remember(
+        self, tenant_id: str, job_id: str, version: int, journal: list[HistoryEntry]
+    ) -> None:
         """The journal version ``version`` of the record holds (once written,
         a version never changes): what the change from it copies to history."""
         with self._lock:
@@ -86,34 +93,47 @@ class DynamoJobRepository:
             while len(self._journals) > _JOURNALS_KEPT:
                 self._journals.pop(next(iter(self._journals)))
 
-    def _stored_journal(self, tenant_id: str, job_id: str, version: int) -> Any:
+    def _stored_journal(self, tenant_id: str, job_id: str, version: int) -> list[HistoryEntry]:
         with self._lock:
             journal = self._journals.get((tenant_id, job_id, version))
         if journal is not None:
             return journal
-        item = self._client.get_item(
+        item = self._read_journal(tenant_id, job_id)
+        if item is None or int(item["version"]["N"]) != version:
+            raise ConcurrentUpdate(f"job {job_id} changed meanwhile")
+        return _journal(item)
+
+    def _read_journal(self, tenant_id: str, job_id: str) -> dict[str, Any] | None:
+        """The record's version and journal, with its error (its journal's
+        failure leaves it out)."""
+        item: dict[str, Any] | None = self._client.get_item(
             TableName=self._table,
             Key=self._key(tenant_id, job_id),
             ConsistentRead=True,
-            ProjectionExpression="#version, #journal",
-            ExpressionAttributeNames={"#version": "version", "#journal": JOURNAL},
+            ProjectionExpression="#version, #journal, #error",
+            ExpressionAttributeNames={
+                "#version": "version",
+                "#journal": JOURNAL,
+                "#error": "error",
+            },
         ).get("Item")
-        if item is None or int(item["version"]["N"]) != version:
-            raise ConcurrentUpdate(f"job {job_id} changed meanwhile")
-        return item.get(JOURNAL, {"L": []})
+        return item
 
-    def _copy_to_history(self, tenant_id: str, job_id: str, version: int, journal: Any) -> None:
+    def _copy_to_history(
+        self, tenant_id: str, job_id: str, version: int, journal: list[HistoryEntry]
+    ) -> None:
         """Version ``version``'s journal as history items: the same items
         whoever writes them, however often."""
-        for n, entry in enumerate(journal["L"]):
+        for n, entry in enumerate(journal):
             self._client.put_item(
                 TableName=self._table,
-                Item={
-                    **attributes(
-                        {"tenantId": tenant_id, "jobSort": history_sort_key(job_id, version, n)}
-                    ),
-                    **entry["M"],
-                },
+                Item=attributes(
+                    {
+                        "tenantId": tenant_id,
+                        "jobSort": history_sort_key(job_id, version, n),
+                        **entry.to_item(),
+                    }
+                ),
             )
 
     def create(self, record: JobRecord) -> None:
@@ -131,7 +151,7 @@ class DynamoJobRepository:
         if not item:
             return None
         record = _record(item)
-        self._remember(tenant_id, job_id, record.version, item.get(JOURNAL, {"L": []}))
+        self._remember(tenant_id, job_id, record.version, _journal(item))
         return record
 
     def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
@@ -174,13 +194,7 @@ class DynamoJobRepository:
     ) -> HistoryPage:
         """The history items, then the record's journal: read first, so the
         items the query finds cover every version before the record's."""
-        record = self._client.get_item(
-            TableName=self._table,
-            Key=self._key(tenant_id, job_id),
-            ConsistentRead=True,
-            ProjectionExpression="#version, #journal",
-            ExpressionAttributeNames={"#version": "version", "#journal": JOURNAL},
-        ).get("Item")
+        record = self._read_journal(tenant_id, job_id)
         arguments: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "tenantId = :tenant AND begins_with(jobSort, :prefix)",
@@ -195,10 +209,10 @@ class DynamoJobRepository:
             version = int(record["version"]["N"])
             after = str(cursor["jobSort"]["S"]) if cursor is not None else ""
             stored = {item["jobSort"]["S"] for item in items}
-            for n, entry in enumerate(record.get(JOURNAL, {"L": []})["L"]):
+            for n, entry in enumerate(_journal(record)):
                 sort_key = history_sort_key(job_id, version, n)
                 if sort_key > after and sort_key not in stored:
-                    items.append({"jobSort": {"S": sort_key}, **entry["M"]})
+                    items.append(attributes({"jobSort": sort_key, **entry.to_item()}))
             if len(items) > limit:
                 items = items[:limit]
                 following = {"tenantId": {"S": tenant_id}, "jobSort": items[-1]["jobSort"]}
