@@ -97,6 +97,32 @@ def test_every_write_of_a_fully_filled_record_with_its_journal_is_one_write_unit
     assert max(sizes) <= WRITE_UNIT, sizes
 
 
+def test_the_history_items_and_the_records_journal_hold_each_transition_once() -> None:
+    client = TableClient()
+    the_longest_job(client)
+    items = [item for key, item in sorted(client.items.items()) if key.startswith("HIST#")]
+    writes = [item for item in client.puts if item["jobSort"]["S"].startswith("HIST#")]
+    assert len(writes) == len(items) < 20  # each item written once; fewer than the changes
+    assert max(item_bytes(item) for item in items) <= WRITE_UNIT
+    record = client.items[f"JOB#{KEYS.job_id}"]
+    kinds = [entry["M"]["kind"]["S"] for item in items for entry in item["entries"]["L"]]
+    kinds += [entry["M"]["kind"]["S"] for entry in record["journal"]["L"]]
+    assert kinds == [
+        "created",
+        "started",
+        "step-started",
+        "step-retrying",
+        *["step-started", "step-completed"] * 3,
+        "awaiting-review",
+        "plan-approved",
+        "step-started",
+        "failed",
+        "retried",
+        *["step-started", "step-completed"] * 2,
+        "completed",
+    ]
+
+
 def test_the_stored_record_reads_back_as_it_was_written() -> None:
     client = TableClient()
     record = the_longest_job(client)

@@ -68,10 +68,10 @@ def history_prefix(job_id: str) -> str:
     return f"HIST#{job_id}#"
 
 
-def history_sort_key(job_id: str, version: int, n: int) -> str:
-    """The ``n``-th transition written with version ``version`` of the
-    record: sorts in the order they happened."""
-    return f"{history_prefix(job_id)}{version:010d}#{n:03d}"
+def history_key(job_id: str, version: int) -> str:
+    """The history item of the transitions from version ``version`` of the
+    record on: sorts in the order they happened."""
+    return f"{history_prefix(job_id)}{version:010d}"
 
 
 def status_sort_key(status: str, created_at: str, job_id: str) -> str:
