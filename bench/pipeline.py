@@ -40,6 +40,7 @@ import boto3
 
 from bench.quick import quick
 from talkavocado import wiring
+from talkavocado.adapters.dynamodb_support import item_bytes
 from talkavocado.adapters.local_storage import LocalStorage
 from talkavocado.domain.pipeline import FINALIZER, PIPELINE
 from talkavocado.ports import MediaTool
@@ -134,26 +135,6 @@ def table_shapes(template: Template) -> dict[str, TableShape]:
             keys, indexes
         )
     return shapes
-
-
-def item_bytes(item: Item) -> int:
-    """An item's size as DynamoDB bills it: attribute names plus values."""
-    return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
-
-
-def value_bytes(value: dict[str, Any]) -> int:
-    [(kind, inner)] = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
-    if kind == "N":
-        return len(str(inner).lstrip("-").replace(".", "")) // 2 + 2
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + 1 + value_bytes(v) for k, v in inner.items())
-    if kind == "L":
-        return 3 + sum(1 + value_bytes(v) for v in inner)
-    return len(str(inner))  # binary and sets: not written by this code
 
 
 def kilobytes(item: Item) -> int:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from moto.sqs.models import sqs_backends
 
+from talkavocado.domain.jobs import job_sort_key
 from talkavocado.support.observability import logger
 from talkavocado_local.template import ACCOUNT_ID, Template
 
@@ -200,12 +201,15 @@ def reconcile(storage_root: Path, env: str, jobs_table: str, session: Any) -> Mi
         .get_paginator("scan")
         .paginate(
             TableName=jobs_table,
-            ProjectionExpression="tenantId, jobId",
+            ProjectionExpression="tenantId, jobSort",
             FilterExpression="begins_with(jobSort, :record)",  # not the history items
             ExpressionAttributeValues={":record": {"S": "JOB#"}},
         )
     ):
-        records |= {f"{row['tenantId']['S']}/{row['jobId']['S']}" for row in page["Items"]}
+        records |= {
+            f"{row['tenantId']['S']}/{row['jobSort']['S'].removeprefix(job_sort_key(''))}"
+            for row in page["Items"]
+        }
     manifests = {
         f"{path.parent.parent.name}/{path.parent.name}"
         for path in (storage_root / env).glob("*/*/manifest.json")

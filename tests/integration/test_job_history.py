@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from talkavocado import wiring
+from talkavocado.adapters import dynamodb_jobs
 from talkavocado.adapters.dynamodb_jobs import DynamoJobRepository
 from talkavocado.domain.jobs import JobError
 from talkavocado.domain.pipeline import STEP_NAMES
@@ -151,7 +152,24 @@ def fresh(calls: Calls) -> DynamoJobRepository:
     return DynamoJobRepository(wiring.settings().jobs_table, calls.client)
 
 
-def test_a_change_is_one_conditional_put_after_copying_the_journal_it_read(
+def history_items(tenant_id: str) -> list[dict[str, Any]]:
+    client = wiring.session().client("dynamodb")
+    items: list[dict[str, Any]] = client.query(
+        TableName=wiring.settings().jobs_table,
+        KeyConditionExpression="tenantId = :tenant AND begins_with(jobSort, :history)",
+        ExpressionAttributeValues={":tenant": {"S": tenant_id}, ":history": {"S": "HIST#"}},
+        ConsistentRead=True,
+    )["Items"]
+    return items
+
+
+@pytest.fixture
+def tiny_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every change with a journal to carry on writes it to a history item first."""
+    monkeypatch.setattr(dynamodb_jobs, "RECORD_BYTES", 0)
+
+
+def test_a_change_is_one_conditional_put_while_the_journal_fits_the_record(
     aws: Template,
 ) -> None:
     invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
@@ -159,8 +177,20 @@ def test_a_change_is_one_conditional_put_after_copying_the_journal_it_read(
     jobs = fresh(calls)
     record = mutate_job(jobs, "tenant-h", JOB, lambda j: j.mark_started(NOW, None, "upload"))
     mutate_job(jobs, "tenant-h", JOB, lambda j: j.start_step(STEP_NAMES[0], NOW), known=record)
-    # No transaction: the read, the created entry copied, the record; then the
-    # started entry copied (remembered from the write), the record.
+    # No transaction, no history item: the read, then each change's record.
+    assert calls.made == [("GetItem", ""), ("PutItem", "JOB"), ("PutItem", "JOB")]
+    assert history_items("tenant-h") == []
+    assert [e["kind"] for e in read_all("tenant-h", 10)] == ["created", "started", "step-started"]
+
+
+def test_a_journal_that_would_not_fit_goes_to_one_history_item_before_the_record(
+    aws: Template, tiny_records: None
+) -> None:
+    invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
+    calls = Calls()
+    jobs = fresh(calls)
+    record = mutate_job(jobs, "tenant-h", JOB, lambda j: j.mark_started(NOW, None, "upload"))
+    mutate_job(jobs, "tenant-h", JOB, lambda j: j.start_step(STEP_NAMES[0], NOW), known=record)
     assert calls.made == [
         ("GetItem", ""),
         ("PutItem", "HIST"),
@@ -171,21 +201,96 @@ def test_a_change_is_one_conditional_put_after_copying_the_journal_it_read(
     assert [e["kind"] for e in read_all("tenant-h", 10)] == ["created", "started", "step-started"]
 
 
-def test_a_change_that_dies_before_its_record_is_written_leaves_the_history_exact(
-    aws: Template,
+def test_a_change_that_dies_between_history_item_and_record_leaves_the_history_exact(
+    aws: Template, tiny_records: None
 ) -> None:
     invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
     mutate_job(wiring.jobs(), "tenant-h", JOB, lambda j: j.mark_started(NOW, None, "upload"))
     start = STEP_NAMES[0]
 
-    with pytest.raises(Crash):  # the journal it read copied, its own change not written
-        mutate_job(
-            fresh(Calls(crash_on_record=True)), "tenant-h", JOB, lambda j: j.start_step(start, NOW)
-        )
+    crashing = Calls(crash_on_record=True)
+    with pytest.raises(Crash):  # the journal it read written to an item, its own change not
+        mutate_job(fresh(crashing), "tenant-h", JOB, lambda j: j.start_step(start, NOW))
+    assert ("PutItem", "HIST") in crashing.made
     assert [e["kind"] for e in read_all("tenant-h", 10)] == ["created", "started"]
 
-    # The redelivery, in another process, copies the same journal again and makes the change.
+    # The redelivery, in another process, writes the same item again and makes the change.
     mutate_job(fresh(Calls()), "tenant-h", JOB, lambda j: j.start_step(start, NOW))
     for limit in (1, 2, 10):
         entries = read_all("tenant-h", limit)
         assert [e["kind"] for e in entries] == ["created", "started", "step-started"]
+
+
+def test_a_late_change_never_shortens_a_history_item(
+    aws: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
+    late = fresh(Calls())
+    read = late.get("tenant-h", JOB)  # version 1: its journal the created entry
+    assert read is not None
+    jobs = fresh(Calls())
+    mutate_job(jobs, "tenant-h", JOB, lambda j: j.mark_started(NOW, None, "upload"))
+    mutate_job(jobs, "tenant-h", JOB, lambda j: j.start_step(STEP_NAMES[0], NOW))
+    monkeypatch.setattr(dynamodb_jobs, "RECORD_BYTES", 0)
+    mutate_job(jobs, "tenant-h", JOB, lambda j: j.release_step(STEP_NAMES[0]))
+    [item] = history_items("tenant-h")
+    assert len(item["entries"]["L"]) == 3  # versions 1 to 3: created, started, step-started
+
+    stale = read.model_copy(deep=True)
+    stale.cancel()
+    with pytest.raises(ConcurrentUpdate):  # its item of version 1 alone is refused
+        late.save(stale, expected_version=read.version)
+    assert history_items("tenant-h") == [item]
+    assert [e["kind"] for e in read_all("tenant-h", 2)] == ["created", "started", "step-started"]
+
+
+def test_a_jobs_history_takes_a_few_items_and_every_page_size_reads_it_whole(
+    aws: Template,
+) -> None:
+    invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
+    jobs = wiring.jobs()
+    kinds = ["created", "started"]
+    error = JobError(type=ErrorType.UNKNOWN, message="a late failure", step=STEP_NAMES[-1])
+
+    def change(apply: Any) -> None:
+        mutate_job(jobs, "tenant-h", JOB, apply)
+
+    change(lambda j: j.mark_started(NOW, None, "upload"))
+    for run in (1, 2):
+        for step in STEP_NAMES:
+            change(lambda j, step=step: j.start_step(step, NOW))
+            change(lambda j, step=step: j.finish_step(step, "completed", NOW))
+            kinds += ["step-started", "step-completed"]
+        if run == 1:
+            change(lambda j: j.fail(error, NOW))
+            change(lambda j: j.retry(STEP_NAMES[0]))
+            kinds += ["failed", "retried"]
+    change(lambda j: j.complete())
+    kinds.append("completed")
+
+    # 25 transitions: one item per transition but the last before, a few now.
+    items = history_items("tenant-h")
+    assert 1 <= len(items) <= 4
+    assert sum(len(item["entries"]["L"]) for item in items) < len(kinds)  # the rest: the record's
+    for limit in (1, 2, 3, 7, 100):
+        assert [e["kind"] for e in read_all("tenant-h", limit)] == kinds
+
+
+def test_a_history_cursor_of_no_page_of_the_job_is_refused(aws: Template) -> None:
+    invoke(create_event({"tenantId": "tenant-h", "jobId": JOB}))
+    mutate_job(wiring.jobs(), "tenant-h", JOB, lambda j: j.cancel())
+    _, body, _ = invoke(history_event("tenant-h", limit="1"))
+    token = json.loads(base64.urlsafe_b64decode(body["nextToken"]))
+    other = "0c2d7f1e-5b4a-4d3c-8e9f-a1b2c3d4e5f6"
+    for place in (
+        f"HIST#{other}#0000000001#0",
+        f"JOB#{JOB}",
+        f"HIST#{JOB}#0000000001",
+        f"HIST#{JOB}#1#0",
+        f"HIST#{JOB}#9999999999#0",  # after the record's journal
+        f"HIST#{JOB}#0000000001#x",
+    ):
+        token["cursor"]["jobSort"] = {"S": place}
+        forged = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+        status, refused, _ = invoke(history_event("tenant-h", limit="1", nextToken=forged))
+        assert (status, refused["error"]["details"]["field"]) == (400, "nextToken"), place

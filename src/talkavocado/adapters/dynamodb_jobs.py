@@ -1,46 +1,71 @@
 """The jobs table: partition ``tenantId``, sort ``jobSort``: a job's record
-(``JOB#{jobId}``) and its history (``HIST#{jobId}#{version}#{n}``) share the
-tenant's partition.
+(``JOB#{jobId}``) and its history items (``HIST#{jobId}#{version}``) share
+the tenant's partition.
 
 A change is one conditional put of the record, which carries the
-transitions of that change (``journal``): the change and its history are
-written together, and a change that loses its race writes neither. The next
-change, before it replaces the record, copies the journal it read into
-history items (puts keyed by the version that wrote them, so repeating
-them changes nothing): a crash between the two leaves the journal on the
-record for whichever change comes next. A history read is the history
-items and then the journal of the record, which no item holds yet.
+transitions made since the last history item (``journal``, begun by the
+version ``journalFrom``): the change and its history are written together,
+and a change that loses its race writes neither. The journal grows with
+each change while the record stays within a write unit (1 KB); a change
+whose record would not first writes the journal it read to one history item,
+keyed by the version that began it, and starts a new journal with its own
+transitions. A crash between the two leaves the journal on the record as
+well: the item is written again, the same, by whichever change comes next,
+and a read takes the record's journal over an item of the same key. An
+item is only ever replaced by a longer one (a condition on ``through``, the
+last version it holds), so a late change cannot shorten one.
+
+A history read is the items before the record's journal, then the journal;
+a page's cursor is an entry's place: the key of the item or journal that
+holds it, and its index there.
 
 Every read is keyed by tenant, so no query can reach another tenant's items.
 Index names must match template.yaml (a test checks)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from talkavocado.adapters.dynamodb_support import attributes, condition_failed, plain, query_page
+from talkavocado.adapters.dynamodb_support import (
+    attributes,
+    condition_failed,
+    item_bytes,
+    plain,
+    query_page,
+    start_key,
+)
 from talkavocado.domain.jobs import (
     OPEN_SHARDS,
     HistoryEntry,
     JobRecord,
+    history_key,
     history_prefix,
-    history_sort_key,
     job_sort_key,
+    journal_of,
+    stored_journal,
 )
-from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists
+from talkavocado.errors import ConcurrentUpdate, JobAlreadyExists, ValidationFailed
 from talkavocado.ports import HistoryPage, JobPage, JobQuery
 from talkavocado.support.clock import now_iso
 
 BY_STATUS_INDEX = "byStatus"
 BY_CREATED_AT_INDEX = "byCreatedAt"
 BY_OPEN_INDEX = "byOpen"
-JOURNAL = "journal"  # the record's attribute: the transitions of its version
+JOURNAL = "journal"  # the record's attribute: its transitions no history item holds
+JOURNAL_FROM = "journalFrom"  # the version whose change began the journal
+ENTRIES = "entries"  # a history item's transitions, oldest first
+THROUGH = "through"  # the last version whose transitions a history item holds
+# A write unit is 1 KB; the margin covers the size rule's approximation of numbers.
+RECORD_BYTES = 1000
 _JOURNALS_KEPT = 4096  # versions whose journal this process wrote or read
 _BATCH_GET = 100  # keys in one BatchGetItem
 _BATCH_ATTEMPTS = 8
@@ -51,78 +76,149 @@ _START_KEYS = {
     BY_CREATED_AT_INDEX: _TABLE_KEYS | {"createdAt"},
     BY_STATUS_INDEX: _TABLE_KEYS | {"statusSort"},
 }
+# A history item's key after the job's prefix: the version that began it;
+# earlier code wrote one item per transition, with its index after it.
+_HISTORY_KEY = re.compile(r"\d{10}(#\d{3})?")
+
+
+@dataclass(frozen=True)
+class Journal:
+    """A record's journal: the version that began it, and its transitions."""
+
+    start: int
+    entries: list[HistoryEntry]
 
 
 def _record(item: dict[str, Any]) -> JobRecord:
     return JobRecord.model_validate(plain(item))
 
 
+def _journal(item: dict[str, Any]) -> Journal:
+    """The journal a record's item holds (projected with its version and
+    error). A record of earlier code holds only its own version's."""
+    record = plain({name: item[name] for name in (JOURNAL, JOURNAL_FROM, "error") if name in item})
+    start = int(record.get(JOURNAL_FROM, item["version"]["N"]))
+    return Journal(start, journal_of(record.get(JOURNAL, []), record.get("error")))
+
+
+def _place(
+    cursor: Mapping[str, Any] | None, tenant_id: str, job_id: str, last: str
+) -> tuple[str, int] | None:
+    """The place of the entry a history page ended with: the key of the item
+    (or journal) that holds it, and its index there; ``ValidationFailed``
+    for a cursor that no history page of this job gave."""
+    if cursor is None:
+        return None
+    place = start_key(cursor, _TABLE_KEYS, tenant_id)["jobSort"]["S"]
+    key, _, n = place.rpartition("#")
+    prefix = history_prefix(job_id)
+    if (
+        not key.startswith(prefix)
+        or not _HISTORY_KEY.fullmatch(key.removeprefix(prefix))
+        or not re.fullmatch(r"\d{1,6}", n)
+        or key > last
+    ):
+        raise ValidationFailed("nextToken is not valid", field="nextToken")
+    return key, int(n)
+
+
+def _entries(item: dict[str, Any]) -> list[HistoryEntry]:
+    """A history item's transitions (earlier code's items are one each)."""
+    if ENTRIES not in item:
+        return [HistoryEntry.model_validate(plain(item))]
+    return [HistoryEntry.model_validate(entry) for entry in plain(item)[ENTRIES]]
+
+
 class DynamoJobRepository:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
-        self._journals: dict[tuple[str, str, int], Any] = {}
+        self._journals: dict[tuple[str, str, int], Journal] = {}
         self._lock = threading.Lock()
 
     def _key(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         return attributes({"tenantId": tenant_id, "jobSort": job_sort_key(job_id)})
 
-    def _put(self, record: JobRecord, condition: dict[str, Any]) -> None:
-        """The record under ``condition``, with its journal."""
-        item = attributes(
+    def _item(self, record: JobRecord, journal: Journal) -> dict[str, Any]:
+        return attributes(
             {
                 **record.to_item(),
-                JOURNAL: [e.model_dump(by_alias=True, exclude_none=True) for e in record.journal],
+                JOURNAL: stored_journal(journal.entries, record.error),
+                JOURNAL_FROM: journal.start,
             }
         )
-        self._client.put_item(TableName=self._table, Item=item, **condition)
-        self._remember(record.tenant_id, record.job_id, record.version, item[JOURNAL])
 
-    def _remember(self, tenant_id: str, job_id: str, version: int, journal: Any) -> None:
+    def _remember(self, tenant_id: str, job_id: str, version: int, journal: Journal) -> None:
         """The journal version ``version`` of the record holds (once written,
-        a version never changes): what the change from it copies to history."""
+        a version never changes): what the change from it goes on with."""
         with self._lock:
             self._journals[(tenant_id, job_id, version)] = journal
             while len(self._journals) > _JOURNALS_KEPT:
                 self._journals.pop(next(iter(self._journals)))
 
-    def _stored_journal(self, tenant_id: str, job_id: str, version: int) -> Any:
+    def _stored_journal(self, tenant_id: str, job_id: str, version: int) -> Journal:
         with self._lock:
             journal = self._journals.get((tenant_id, job_id, version))
         if journal is not None:
             return journal
-        item = self._client.get_item(
+        item = self._read_journal(tenant_id, job_id)
+        if item is None or int(item["version"]["N"]) != version:
+            raise ConcurrentUpdate(f"job {job_id} changed meanwhile")
+        return _journal(item)
+
+    def _read_journal(self, tenant_id: str, job_id: str) -> dict[str, Any] | None:
+        """The record's version and journal, with its error (its journal's
+        failure leaves it out)."""
+        item: dict[str, Any] | None = self._client.get_item(
             TableName=self._table,
             Key=self._key(tenant_id, job_id),
             ConsistentRead=True,
-            ProjectionExpression="#version, #journal",
-            ExpressionAttributeNames={"#version": "version", "#journal": JOURNAL},
+            ProjectionExpression="#version, #journal, #from, #error",
+            ExpressionAttributeNames={
+                "#version": "version",
+                "#journal": JOURNAL,
+                "#from": JOURNAL_FROM,
+                "#error": "error",
+            },
         ).get("Item")
-        if item is None or int(item["version"]["N"]) != version:
-            raise ConcurrentUpdate(f"job {job_id} changed meanwhile")
-        return item.get(JOURNAL, {"L": []})
+        return item
 
-    def _copy_to_history(self, tenant_id: str, job_id: str, version: int, journal: Any) -> None:
-        """Version ``version``'s journal as history items: the same items
-        whoever writes them, however often."""
-        for n, entry in enumerate(journal["L"]):
+    def _write_history(self, tenant_id: str, job_id: str, journal: Journal, through: int) -> None:
+        """``journal``, as version ``through`` of the record holds it, as one
+        history item: the same item whoever writes it, however often; never
+        in place of a longer one (then the record has moved on)."""
+        item = {
+            "tenantId": tenant_id,
+            "jobSort": history_key(job_id, journal.start),
+            THROUGH: through,
+            ENTRIES: [entry.to_item() for entry in journal.entries],
+        }
+        try:
             self._client.put_item(
                 TableName=self._table,
-                Item={
-                    **attributes(
-                        {"tenantId": tenant_id, "jobSort": history_sort_key(job_id, version, n)}
-                    ),
-                    **entry["M"],
-                },
+                Item=attributes(item),
+                ConditionExpression="attribute_not_exists(jobSort) OR #through <= :through",
+                ExpressionAttributeNames={"#through": THROUGH},
+                ExpressionAttributeValues=attributes({":through": through}),
             )
+        except ClientError as error:
+            if condition_failed(error):
+                raise ConcurrentUpdate(f"job {job_id} changed meanwhile") from None
+            raise
 
     def create(self, record: JobRecord) -> None:
+        journal = Journal(record.version, record.journal)
         try:
-            self._put(record, {"ConditionExpression": "attribute_not_exists(jobSort)"})
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._item(record, journal),
+                ConditionExpression="attribute_not_exists(jobSort)",
+            )
         except ClientError as error:
             if condition_failed(error):
                 raise JobAlreadyExists("job already exists", job=record.pointer) from None
             raise
+        self._remember(record.tenant_id, record.job_id, record.version, journal)
 
     def get(self, tenant_id: str, job_id: str) -> JobRecord | None:
         item = self._client.get_item(
@@ -131,24 +227,35 @@ class DynamoJobRepository:
         if not item:
             return None
         record = _record(item)
-        self._remember(tenant_id, job_id, record.version, item.get(JOURNAL, {"L": []}))
+        self._remember(tenant_id, job_id, record.version, _journal(item))
         return record
 
     def save(self, record: JobRecord, *, expected_version: int) -> JobRecord:
+        """The record as version ``expected_version + 1``, its transitions
+        added to the journal it read; that journal first goes to a history
+        item if the record would not fit a write unit with it."""
+        tenant_id, job_id = record.tenant_id, record.job_id
         saved = record.model_copy(update={"version": expected_version + 1, "updated_at": now_iso()})
-        journal = self._stored_journal(record.tenant_id, record.job_id, expected_version)
-        self._copy_to_history(record.tenant_id, record.job_id, expected_version, journal)
-        condition = {
-            "ConditionExpression": "#version = :expected",
-            "ExpressionAttributeNames": {"#version": "version"},
-            "ExpressionAttributeValues": attributes({":expected": expected_version}),
-        }
+        read = self._stored_journal(tenant_id, job_id, expected_version)
+        journal = Journal(read.start, read.entries + saved.journal)
+        item = self._item(saved, journal)
+        if read.entries and item_bytes(item) > RECORD_BYTES:
+            self._write_history(tenant_id, job_id, read, expected_version)
+            journal = Journal(saved.version, saved.journal)
+            item = self._item(saved, journal)
         try:
-            self._put(saved, condition)
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="#version = :expected",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues=attributes({":expected": expected_version}),
+            )
         except ClientError as error:
             if condition_failed(error):
-                raise ConcurrentUpdate(f"job {record.job_id} changed meanwhile") from None
+                raise ConcurrentUpdate(f"job {job_id} changed meanwhile") from None
             raise
+        self._remember(tenant_id, job_id, saved.version, journal)
         return saved.without_journal()
 
     def open_jobs(self, created_before: str) -> Iterator[tuple[str, str]]:
@@ -172,38 +279,58 @@ class DynamoJobRepository:
     def history(
         self, tenant_id: str, job_id: str, limit: int, cursor: Mapping[str, Any] | None
     ) -> HistoryPage:
-        """The history items, then the record's journal: read first, so the
-        items the query finds cover every version before the record's."""
-        record = self._client.get_item(
-            TableName=self._table,
-            Key=self._key(tenant_id, job_id),
-            ConsistentRead=True,
-            ProjectionExpression="#version, #journal",
-            ExpressionAttributeNames={"#version": "version", "#journal": JOURNAL},
-        ).get("Item")
+        """The history items before the record's journal, then the journal;
+        the record read first, so that the items the query finds cover every
+        version before its journal's. ``limit`` counts transitions."""
+        record = self._read_journal(tenant_id, job_id)
+        if record is None:
+            return HistoryPage([], None)
+        journal = _journal(record)
+        last = history_key(job_id, journal.start)
+        after = _place(cursor, tenant_id, job_id, last)
+        found: list[tuple[str, int, HistoryEntry]] = []
+        items = self._history_items(tenant_id, job_id, after, last, limit)
+        for key, entries in chain(items, [(last, journal.entries)]):
+            found += [
+                (key, n, e) for n, e in enumerate(entries) if after is None or (key, n) > after
+            ]
+            if len(found) > limit:
+                break
+        page = found[:limit]
+        following = None
+        if len(found) > limit:
+            key, n, _ = page[-1]
+            following = {"tenantId": {"S": tenant_id}, "jobSort": {"S": f"{key}#{n}"}}
+        return HistoryPage([entry for _, _, entry in page], following)
+
+    def _history_items(
+        self, tenant_id: str, job_id: str, after: tuple[str, int] | None, last: str, limit: int
+    ) -> Iterator[tuple[str, list[HistoryEntry]]]:
+        """(key, transitions) of the job's history items from the cursor's
+        item to the record's journal, leaving out the item of the journal's
+        own key (the journal holds as much, or more), and earlier code's
+        items of a version whose item holds them again."""
+        low = after[0] if after is not None else history_prefix(job_id)
         arguments: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "tenantId = :tenant AND begins_with(jobSort, :prefix)",
+            "KeyConditionExpression": "tenantId = :tenant AND jobSort BETWEEN :low AND :high",
             "ExpressionAttributeValues": attributes(
-                {":tenant": tenant_id, ":prefix": history_prefix(job_id)}
+                {":tenant": tenant_id, ":low": low, ":high": last}
             ),
             "ConsistentRead": True,
-            "Limit": limit,
+            "Limit": limit + 1,  # an item holds at least one transition
         }
-        items, following = query_page(self._client, arguments, tenant_id, cursor, _START_KEYS[None])
-        if following is None and record is not None:  # the items end here: the journal follows
-            version = int(record["version"]["N"])
-            after = str(cursor["jobSort"]["S"]) if cursor is not None else ""
-            stored = {item["jobSort"]["S"] for item in items}
-            for n, entry in enumerate(record.get(JOURNAL, {"L": []})["L"]):
-                sort_key = history_sort_key(job_id, version, n)
-                if sort_key > after and sort_key not in stored:
-                    items.append({"jobSort": {"S": sort_key}, **entry["M"]})
-            if len(items) > limit:
-                items = items[:limit]
-                following = {"tenantId": {"S": tenant_id}, "jobSort": items[-1]["jobSort"]}
-        entries = [HistoryEntry.model_validate(plain(item)) for item in items]
-        return HistoryPage(entries, following)
+        covered = ""  # the last item yielded that earlier code's items may repeat
+        while True:
+            page = self._client.query(**arguments)
+            for item in page.get("Items", []):
+                key = item["jobSort"]["S"]
+                if key != last and not key.startswith(f"{covered}#"):
+                    yield key, _entries(item)
+                    covered = key
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list_jobs(self, tenant_id: str, query: JobQuery) -> JobPage:
         """One Query on an index of the tenant's partition: ``byCreatedAt``, or

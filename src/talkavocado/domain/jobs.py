@@ -15,9 +15,10 @@ moves backwards whatever order events arrive in.
 from __future__ import annotations
 
 import zlib
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, computed_field, model_validator
 
 from talkavocado.domain.keys import Env, JobKeys
 from talkavocado.domain.manifest import JobStatus
@@ -28,7 +29,7 @@ from talkavocado.errors import (
     InvalidTransition,
 )
 from talkavocado.support.camel import CamelModel
-from talkavocado.support.clock import now_iso
+from talkavocado.support.clock import from_millis, now_iso, to_millis
 
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 # Open jobs carry ``openShard``, the partition key of the sparse index the
@@ -67,10 +68,10 @@ def history_prefix(job_id: str) -> str:
     return f"HIST#{job_id}#"
 
 
-def history_sort_key(job_id: str, version: int, n: int) -> str:
-    """The ``n``-th transition written with version ``version`` of the
-    record: sorts in the order they happened."""
-    return f"{history_prefix(job_id)}{version:010d}#{n:03d}"
+def history_key(job_id: str, version: int) -> str:
+    """The history item of the transitions from version ``version`` of the
+    record on: sorts in the order they happened."""
+    return f"{history_prefix(job_id)}{version:010d}"
 
 
 def status_sort_key(status: str, created_at: str, job_id: str) -> str:
@@ -81,6 +82,41 @@ def status_sort_key(status: str, created_at: str, job_id: str) -> str:
 class _Camel(CamelModel):
     # Table items also carry the index attributes (jobSort, statusSort, openShard).
     model_config = ConfigDict(extra="ignore")
+
+
+# A stored time stamp is epoch milliseconds where they give it back exactly:
+# a number of about 8 bytes against a 24-byte string (item sizes are billed
+# by the KB). ``createdAt`` stays a string: it is an index's sort key.
+_RECORD_TIMES = ("updatedAt", "startedAt", "finishedAt", "reviewSince")
+_STEP_TIMES = ("startedAt", "completedAt", "claimedUntil")
+# A step's attributes are stored under one letter each, its status as its
+# first letter, its run only where it is not the job's (0: none): five
+# steps' names and values repeated cost about 200 bytes of the record's 1 KB.
+_STEP_LETTERS = {
+    "status": "s",
+    "run": "r",
+    "attempts": "n",
+    "startedAt": "b",
+    "completedAt": "e",
+    "error": "x",
+    "claimedUntil": "c",
+}
+_STEP_NAMES_OF = {letter: name for name, letter in _STEP_LETTERS.items()}
+_STEP_STATUS_OF = {status[0]: status for status in get_args(StepStatus)}
+
+
+def _store_times(values: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        value = values.get(name)
+        if isinstance(value, str) and (millis := to_millis(value)) is not None:
+            values[name] = millis
+
+
+def _read_times(values: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        value = values.get(name)
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            values[name] = from_millis(int(value))
 
 
 class JobError(_Camel):
@@ -140,19 +176,85 @@ class HistoryEntry(_Camel):
     error: JobError | None = None
     plan_version: Annotated[int, Field(ge=1)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _of_item(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("at"), int | Decimal):
+            data = {**data}
+            _read_times(data, ("at",))
+        return data
+
+    def to_item(self) -> dict[str, Any]:
+        """As the jobs table stores it (its time in epoch milliseconds)."""
+        item = self.model_dump(by_alias=True, exclude_none=True)
+        _store_times(item, ("at",))
+        return item
+
+
+# Transitions whose entry always carries the error that ended the run.
+_FAILURES: frozenset[str] = frozenset({"failed", "expired"})
+
+
+def stored_journal(entries: list[HistoryEntry], error: JobError | None) -> list[dict[str, Any]]:
+    """``entries`` as a record whose error is ``error`` stores them: a
+    failure's error that is the record's own is left out (a record carries
+    it once), and given back by :func:`journal_of` from the same record."""
+    stored = []
+    for entry in entries:
+        item = entry.to_item()
+        if entry.kind in _FAILURES and error is not None and entry.error == error:
+            del item["error"]
+        stored.append(item)
+    return stored
+
+
+def journal_of(stored: list[dict[str, Any]], error: dict[str, Any] | None) -> list[HistoryEntry]:
+    """The entries of a record's stored journal, ``error`` the record's own
+    (as stored)."""
+    return [
+        HistoryEntry.model_validate(
+            {"error": error, **item}
+            if item.get("kind") in _FAILURES and "error" not in item
+            else item
+        )
+        for item in stored
+    ]
+
+
+def _step_of(stored: dict[str, Any], run: Any, error: Any, name: str) -> dict[str, Any]:
+    """A step's fields from its stored form (:meth:`JobRecord._stored_step`)."""
+    if "s" not in stored:  # as earlier code stored it
+        return stored
+    state = {_STEP_NAMES_OF.get(letter, letter): value for letter, value in stored.items()}
+    state["status"] = _STEP_STATUS_OF.get(state["status"], state["status"])
+    if "run" not in state:
+        state["run"] = run
+    elif state["run"] == 0:
+        state["run"] = None
+    _read_times(state, _STEP_TIMES)
+    failed = state["status"] == "failed" and "error" not in state
+    if failed and isinstance(error, dict) and error.get("step") == name:
+        state["error"] = error  # the job's own
+    return state
+
 
 def _initial_steps() -> dict[str, StepState]:
     return {name: StepState() for name in STEP_NAMES}
 
 
 class JobRecord(_Camel):
-    """One item of the jobs table (partition ``tenantId``, sort ``jobSort``)."""
+    """One item of the jobs table (partition ``tenantId``, sort ``jobSort``).
+
+    The item (:meth:`to_item`) leaves out what the keys give (the job id,
+    the manifest's and the input's keys, a plan edit's prefix), the steps
+    not started, and a failed step's error where it is the job's; its times
+    are epoch milliseconds. A finished job's record, its journal included,
+    stays under the 1 KB of a write unit. Validating an item gives them back."""
 
     tenant_id: str
     job_id: str
     env: Env
     status: JobStatus
-    manifest_key: str
     correlation_id: str
     created_at: str
     updated_at: str
@@ -214,7 +316,6 @@ class JobRecord(_Camel):
             job_id=keys.job_id,
             env=keys.env,
             status=status,
-            manifest_key=keys.manifest,
             correlation_id=correlation_id,
             created_at=created,
             updated_at=created,
@@ -233,13 +334,69 @@ class JobRecord(_Camel):
     def status_sort(self) -> str:
         return status_sort_key(self.status, self.created_at, self.job_id)
 
+    @property
+    def keys(self) -> JobKeys:
+        return JobKeys(self.env, self.tenant_id, self.job_id)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def manifest_key(self) -> str:
+        return self.keys.manifest
+
     def to_item(self) -> dict[str, Any]:
-        item = self.model_dump(by_alias=True, exclude_none=True)
+        derived = {"job_id", "manifest_key", "source_key", "plan_key", "steps"}
+        item = self.model_dump(by_alias=True, exclude_none=True, exclude=derived)
+        keys = self.keys
+        if self.source_key != keys.input:  # None (no input declared) is stored as NULL
+            item["sourceKey"] = self.source_key
+        if self.plan_key is not None:
+            item["planKey"] = self.plan_key.removeprefix(keys.prefix)
+        steps = {
+            name: self._stored_step(state)
+            for name, state in self.steps.items()
+            if state != StepState()
+        }
+        if steps:
+            item["steps"] = steps
+        _store_times(item, _RECORD_TIMES)
         item["jobSort"] = self.job_sort
         item["statusSort"] = self.status_sort
         if self.status not in TERMINAL_STATUSES:
             item["openShard"] = open_shard(self.job_id)
         return item
+
+    def _stored_step(self, state: StepState) -> dict[str, Any]:
+        stored = state.model_dump(by_alias=True, exclude_none=True)
+        stored["status"] = state.status[0]
+        if state.run == self.run:
+            del stored["run"]
+        elif state.run is None:
+            stored["run"] = 0
+        if state.status == "failed" and state.error is not None and state.error == self.error:
+            del stored["error"]  # the job's own error: stored once
+        _store_times(stored, _STEP_TIMES)
+        return {_STEP_LETTERS[name]: value for name, value in stored.items()}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _of_item(cls, data: Any) -> Any:
+        """A table item (:meth:`to_item`, or as earlier code wrote it) as the
+        record's fields; anything else as it is."""
+        if not isinstance(data, dict) or "jobSort" not in data:
+            return data
+        values = {**data}
+        values.setdefault("jobId", str(values["jobSort"]).removeprefix(job_sort_key("")))
+        keys = JobKeys(values["env"], values["tenantId"], values["jobId"])
+        values.setdefault("sourceKey", keys.input)
+        plan_key = values.get("planKey")
+        if isinstance(plan_key, str) and not plan_key.startswith(keys.prefix):
+            values["planKey"] = keys.prefix + plan_key
+        _read_times(values, _RECORD_TIMES)
+        steps: dict[str, Any] = {name: {} for name in STEP_NAMES}
+        for name, stored in (values.get("steps") or {}).items():
+            steps[name] = _step_of(stored, values.get("run", 1), values.get("error"), name)
+        values["steps"] = steps
+        return values
 
     @property
     def pointer(self) -> dict[str, str]:
