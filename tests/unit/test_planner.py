@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from talkavocado.media.planner import (
     CutPlan,
     PlannerParameters,
+    Ties,
     find_fillers,
     plan_cuts,
     real_word_there,
@@ -256,16 +257,17 @@ def test_a_sound_is_a_filler_only_where_the_look_heard_a_wanted_filler_and_no_wo
     # transcript's own "um" is no real word; 7.0: "erm" is not wanted.
     wanted = ["um", "uh"]
     sounds = [(0.1, 0.9), *((start, end) for start, end, _ in looked)]
-    assert spotted_fillers(looked, spoken, wanted, sounds) == [(1.0, 1.3, "um"), (5.0, 5.3, "um")]
-    assert spotted_fillers(looked, spoken, ["uh"], sounds) == []
+    ties = Ties(spoken, sounds)
+    assert spotted_fillers(looked, ties, wanted) == [(1.0, 1.3, "um"), (5.0, 5.3, "um")]
+    assert spotted_fillers(looked, ties, ["uh"]) == []
 
 
 def test_a_word_that_only_touches_a_sound_is_not_there() -> None:
     # Whisper's "It" stretched 0.02 s back into the "uh" before it.
     spoken = words(("It", 11.68, 12.22))
-    sounds = [(11.3, 11.7), (11.9, 12.2)]
-    assert real_word_there((11.3, 11.7), spoken, ["uh"], sounds) is None
-    assert real_word_there((11.9, 12.2), spoken, ["uh"], sounds) == spoken[0]
+    ties = Ties(spoken, [(11.3, 11.7), (11.9, 12.2)])
+    assert real_word_there((11.3, 11.7), ties, ["uh"]) is None
+    assert real_word_there((11.9, 12.2), ties, ["uh"]) == spoken[0]
 
 
 def test_plan_fillers_limits_every_path_that_cuts_a_filler() -> None:

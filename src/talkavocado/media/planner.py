@@ -10,6 +10,7 @@ sentence between two pauses.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import math
@@ -183,17 +184,50 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
     return min(a[1], b[1]) - max(a[0], b[0])
 
 
-def real_word_there(
-    sound: tuple[float, float],
-    words: Sequence[Word],
-    fillers: Sequence[str],
-    sounds: Sequence[tuple[float, float]],
-) -> Word | None:
+class Ties:
+    """Each of the transcript's words under the one sound holding most of
+    it (WORD_THERE_SHARE), worked out once: a plan asks of hundreds of
+    sounds which words are spoken there."""
+
+    def __init__(self, words: Sequence[Word], sounds: Sequence[tuple[float, float]]) -> None:
+        self.sounds = list(sounds)  # sorted and apart, as ``sounds_of`` gives them
+        self._words: dict[tuple[float, float], list[Word]] = {}
+        ends = [b for _, b in self.sounds]
+        for word in words:
+            span = (word.start, word.end)
+            if word.end - word.start < TIMED_WORD_SECONDS:
+                continue
+            best, most = None, 0.0
+            # The sounds the word reaches: from the first one ending after its start.
+            for sound in self.sounds[bisect.bisect_right(ends, word.start) :]:
+                if sound[0] >= word.end:
+                    break
+                if (overlap := _overlap(sound, span)) > most:
+                    best, most = sound, overlap
+            if best is not None:
+                self._words.setdefault(best, []).append(word)
+
+    def spoken_in(self, sound: tuple[float, float]) -> list[Word]:
+        """The words tied to ``sound`` that are spoken there: at least
+        WORD_THERE_SHARE of the word lies there, or it covers that share of
+        the sound and makes a sentence alone."""
+        return [
+            word
+            for word in self._words.get(sound, [])
+            if (inside := _overlap(sound, (word.start, word.end)))
+            >= WORD_THERE_SHARE * (word.end - word.start)
+            or (
+                inside >= WORD_THERE_SHARE * (sound[1] - sound[0])
+                and _normalise(word.word) in SAID_ALONE
+            )
+        ]
+
+
+def real_word_there(sound: tuple[float, float], ties: Ties, fillers: Sequence[str]) -> Word | None:
     """The main transcript's real word (not a filler, nor one of
-    FILLER_LOOKALIKES) spoken in ``sound``, one of ``sounds`` (the
-    recording's, from ``sounds_of``)."""
+    FILLER_LOOKALIKES) spoken in ``sound``, one of ``ties.sounds``."""
     not_words = _filler_words(fillers) | FILLER_LOOKALIKES
-    return _tied_word(sound, [w for w in words if _normalise(w.word) not in not_words], sounds)
+    return next((w for w in ties.spoken_in(sound) if _normalise(w.word) not in not_words), None)
 
 
 def _with_quiet_around(
@@ -208,16 +242,16 @@ def _with_quiet_around(
 def _fillers_by_short_sounds(
     words: Sequence[Word],
     fillers: Sequence[str],
-    sounds: Sequence[tuple[float, float]],
+    ties: Ties,
     shorts: Sequence[tuple[float, float]],
 ) -> list[tuple[float, float, str]]:
     """The transcript's single-word fillers in a short sound that holds no
     real word, or in the quiet around it: the signal shows them standing
     apart, however Whisper's word times run into the words beside them."""
     alone = [
-        _with_quiet_around(s, sounds)
+        _with_quiet_around(s, ties.sounds)
         for s in shorts
-        if real_word_there(s, words, fillers, sounds) is None
+        if real_word_there(s, ties, fillers) is None
     ]
     wanted = {f.lower().strip() for f in fillers if " " not in f.strip()}
     return [
@@ -228,30 +262,8 @@ def _fillers_by_short_sounds(
     ]
 
 
-def _tied_word(
-    sound: tuple[float, float], words: Sequence[Word], sounds: Sequence[tuple[float, float]]
-) -> Word | None:
-    """The first of ``words`` spoken in ``sound``: tied to it rather than
-    to another of ``sounds``, by WORD_THERE_SHARE and TIMED_WORD_SECONDS."""
-    others = [s for s in sounds if s != sound]
-    for word in words:
-        span, length = (word.start, word.end), word.end - word.start
-        inside = _overlap(sound, span)
-        if length < TIMED_WORD_SECONDS or any(_overlap(o, span) > inside for o in others):
-            continue
-        covered = inside / (sound[1] - sound[0])
-        if inside >= WORD_THERE_SHARE * length or (
-            covered >= WORD_THERE_SHARE and _normalise(word.word) in SAID_ALONE
-        ):
-            return word
-    return None
-
-
 def spotted_fillers(
-    looked: Sequence[tuple[float, float, str]],
-    words: Sequence[Word],
-    fillers: Sequence[str],
-    sounds: Sequence[tuple[float, float]],
+    looked: Sequence[tuple[float, float, str]], ties: Ties, fillers: Sequence[str]
 ) -> list[tuple[float, float, str]]:
     """The sounds the second look heard as fillers that are cut: fillers the
     parameters name, where the main transcript holds no real word."""
@@ -259,7 +271,7 @@ def spotted_fillers(
     return [
         (start, end, text)
         for start, end, text in looked
-        if text.lower() in wanted and real_word_there((start, end), words, fillers, sounds) is None
+        if text.lower() in wanted and real_word_there((start, end), ties, fillers) is None
     ]
 
 
@@ -294,16 +306,15 @@ def sounds_of(duration: float, quiet: Sequence[tuple[float, float]]) -> list[tup
 def filler_sound(
     filler: tuple[float, float, str],
     quiet: Sequence[tuple[float, float]],
-    duration: float,
-    speech: Sequence[Word],
+    speech: Ties,
 ) -> tuple[float, float] | None:
     """The sound that is a filler the recogniser heard, when the signal shows
     it: a sound in which none of ``speech`` (the transcript's words that are
     no filler) is spoken, which the filler's span overlaps or reaches
     through a quiet stretch at (or within FILLER_EDGE of) its edges
     (Whisper's times can place a lone "um" in the pause after it, and
-    stretch it into the next sentence's first sound). The one it overlaps most, else the
-    nearest. None when there is none (a filler spoken into the next word with
+    stretch it into the next sentence's first sound). The one it overlaps
+    most, else the nearest. None when there is none (a filler spoken into the next word with
     no quiet between): its heard span stands."""
     start, end, _ = filler
     reach_start, reach_end = start, end
@@ -312,11 +323,10 @@ def filler_sound(
             reach_start = min(reach_start, a)
         if a - FILLER_EDGE <= end <= b + FILLER_EDGE:
             reach_end = max(reach_end, b)
-    sounds = sounds_of(duration, quiet)
     own = [
         (a, b)
-        for a, b in sounds
-        if a <= reach_end and b >= reach_start and _tied_word((a, b), speech, sounds) is None
+        for a, b in speech.sounds
+        if a <= reach_end and b >= reach_start and not speech.spoken_in((a, b))
     ]
     if not own:
         return None
@@ -369,16 +379,15 @@ def plan_cuts(
     Whisper's times can place a whole word in the pause after its sound)."""
     p = parameters
     sounds = sounds_of(duration, silences)
+    ties = Ties(words, sounds)
     heard = [f for f in find_fillers(words, p.fillers) if _apart_in_signal(f, silences, duration)]
     heard += [
         f
-        for f in _fillers_by_short_sounds(
-            words, p.fillers, sounds, short_sounds(duration, silences)
-        )
+        for f in _fillers_by_short_sounds(words, p.fillers, ties, short_sounds(duration, silences))
         if not any(_overlap((f[0], f[1]), (a, b)) > 0 for a, b, _ in heard)
     ]
     heard.sort()
-    spotted_cut = spotted_fillers(spotted, words, p.fillers, sounds)
+    spotted_cut = spotted_fillers(spotted, ties, p.fillers)
     pauses = [(a, min(b, duration)) for a, b in silences if min(b, duration) - a >= p.min_pause]
     # A filler's own words are not speech, wherever the signal places its cut.
     spoken = [
@@ -387,6 +396,7 @@ def plan_cuts(
         if not any(s <= w.start < e or s < w.end <= e for s, e, _ in [*heard, *spotted_cut])
     ]
     speech = [piece for w in spoken for piece in _heard_in_sound(w, pauses)]
+    speech_ties = Ties(spoken, sounds)
     # Where the signal shows a filler's sound (the second look's are such
     # sounds), that sound is cut, not the words' times: True. Else its words'
     # times, less the words around it: False.
@@ -395,7 +405,7 @@ def plan_cuts(
         + [
             (*sound, text, True) if sound is not None else (start, end, text, False)
             for start, end, text in heard
-            for sound in [filler_sound((start, end, text), silences, duration, spoken)]
+            for sound in [filler_sound((start, end, text), silences, speech_ties)]
         ]
     )
 

@@ -51,6 +51,7 @@ from talkavocado.media.planner import (
     QUIET_POINT_SECONDS,
     CutPlan,
     PlannerParameters,
+    Ties,
     plan_cuts,
     real_word_there,
     short_sounds,
@@ -326,11 +327,11 @@ class MediaSteps:
         if parameters.fillers:  # none asked for: no filler is cut, spotted or heard
             # A sound in which the transcript holds a real word is never a
             # filler: it needs no second look.
-            every_sound = sounds_of(duration, quiet)
+            ties = Ties(words, sounds_of(duration, quiet))
             sounds = [
                 sound
                 for sound in short_sounds(duration, quiet)
-                if real_word_there(sound, words, parameters.fillers, every_sound) is None
+                if real_word_there(sound, ties, parameters.fillers) is None
             ]
             looked = self._second_look(audio, sounds, context.remaining_seconds)
         plan = plan_cuts(duration, quiet, words, parameters, looked)
