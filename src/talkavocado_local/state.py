@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from moto.sqs.models import sqs_backends
 
-from talkavocado.domain.jobs import job_sort_key
+from talkavocado.domain.jobs import STEP_CLAIM_ATTRIBUTE, job_sort_key
 from talkavocado.support.observability import logger
 from talkavocado_local.template import ACCOUNT_ID, Template
 
@@ -42,7 +42,8 @@ _BATCH = 10  # SQS SendMessageBatch; DynamoDB BatchWriteItem takes 25
 def _unclaimed(row: dict[str, Any]) -> dict[str, Any]:
     """A job record's row without the claims of its running steps."""
     for state in row.get("steps", {}).get("M", {}).values():
-        state.get("M", {}).pop("claimedUntil", None)
+        for claim in (STEP_CLAIM_ATTRIBUTE, "claimedUntil"):  # as stored now, and earlier
+            state.get("M", {}).pop(claim, None)
     return row
 
 

@@ -298,3 +298,18 @@ def test_the_second_look_hears_a_clip_over_the_same_faint_noise_floor_every_time
     assert abs(sum(added) / len(added)) < level / 10
     assert engine._over_floor(clip.tobytes()) == floored.tobytes()
     assert engine._over_floor(bytes(200)) == bytes(200)  # digital silence has no level to go under
+
+
+def test_the_second_look_runs_apart_and_starts_again_after_an_interrupt() -> None:
+    pcm = pcm_of(REPO_ROOT / "tests" / "fixtures" / "second_look_well_then_um.wav").tobytes()
+    um = pcm[15926:]
+    spotter = PocketSphinxFillerSpotter(DEFAULT_FILLERS)
+    assert spotter.spot(um) == "um"
+    # Its search is a process of its own, which the local runtime stops
+    # with the decoders once its grace is over; the next look starts another.
+    assert engine.interrupt_all() >= 1
+    try:  # the look that meets the stopping process fails as retryable
+        assert spotter.spot(um) == "um"
+    except StepFailed as stopped:
+        assert stopped.type is ErrorType.TRANSIENT_DEPENDENCY
+    assert spotter.spot(um) == "um"

@@ -43,3 +43,19 @@ def test_a_symlink_out_of_the_job_directory_is_refused(
     (job_dir / "input").symlink_to(secret)
     with pytest.raises(InvalidKey):
         storage.get(KEYS, KEYS.prefix + "input/manifest.json")
+
+
+def test_a_restart_drops_the_claims_of_running_steps_as_the_record_stores_them() -> None:
+    from talkavocado.adapters.dynamodb_support import attributes, plain
+    from talkavocado.domain.jobs import JobRecord
+    from talkavocado.domain.keys import JobKeys
+    from talkavocado_local.state import _unclaimed
+
+    keys = JobKeys("dev", "tenant-a", "5c33b614-0e80-4922-90af-b65e29412c16")
+    record = JobRecord.for_job(keys, correlation_id="c")
+    record.start_step("transcription", "2026-03-14T09:40:00.000Z", "2026-03-14T09:55:00.000Z")
+    row = attributes(record.to_item())
+    restored = JobRecord.model_validate(plain(_unclaimed(row)))
+    assert record.steps["transcription"].claimed_until is not None
+    assert restored.steps["transcription"].status == "running"
+    assert restored.steps["transcription"].claimed_until is None

@@ -317,41 +317,46 @@ FILLER_PRONUNCIATIONS = {"erm": ("ER M", "EH R M"), "uhm": ("AH M",)}
 TRIMS_SECONDS = (0.03, 0.0)
 
 
-class PocketSphinxFillerSpotter:
-    """A search among the fillers and the words people say on their own (a
-    JSGF grammar of one word): a lone "um" the recogniser heard as "bomb" is
-    found, and a short real word ("Yes.", "Great.", "Three.") finds itself
-    rather than the nearest filler."""
+def _filler_grammar(fillers: Iterable[str]) -> tuple[set[str], dict[str, list[str]]]:
+    """The single-word fillers the dictionary knows, and the pronunciations
+    of the search's words: those fillers and LONE_WORDS."""
+    import pocketsphinx
 
-    sample_rate = SAMPLE_RATE
+    wanted = {f.strip().lower() for f in fillers if " " not in f.strip()}
+    pronunciations: dict[str, list[str]] = {}
+    for line in Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8").splitlines():
+        word, _, phones = line.partition(" ")
+        if (word := _ALTERNATE.sub("", word)) in wanted or word in LONE_WORDS:
+            pronunciations.setdefault(word, []).append(phones.strip())
+    for filler, variants in FILLER_PRONUNCIATIONS.items():
+        pronunciations.setdefault(filler, []).extend(variants)
+    known = wanted & set(pronunciations)
+    if not known:
+        raise ConfigurationError("no single-word filler the recogniser's dictionary knows")
+    words = known | (LONE_WORDS & set(pronunciations))
+    return known, {word: pronunciations[word] for word in sorted(words)}
+
+
+class _FillerSearch:
+    """The one-word search, in the process that hears the clips (one thread:
+    each view is heard by a fork of its decoder)."""
 
     def __init__(self, fillers: Iterable[str]) -> None:
         import pocketsphinx
 
         pocketsphinx.set_loglevel("FATAL")
-        wanted = {f.strip().lower() for f in fillers if " " not in f.strip()}
-        pronunciations: dict[str, list[str]] = {}
-        for line in Path(pocketsphinx.Config()["dict"]).read_text(encoding="utf-8").splitlines():
-            word, _, phones = line.partition(" ")
-            if (word := _ALTERNATE.sub("", word)) in wanted or word in LONE_WORDS:
-                pronunciations.setdefault(word, []).append(phones.strip())
-        for filler, variants in FILLER_PRONUNCIATIONS.items():
-            pronunciations.setdefault(filler, []).extend(variants)
-        self._fillers = wanted & set(pronunciations)
-        if not self._fillers:
-            raise ConfigurationError("no single-word filler the recogniser's dictionary knows")
-        vocabulary = sorted(self._fillers | (LONE_WORDS & set(pronunciations)))
+        self.fillers, pronunciations = _filler_grammar(fillers)
         with tempfile.TemporaryDirectory() as scratch:
             grammar = Path(scratch) / "sound.gram"
-            choices = " | ".join(vocabulary)
+            choices = " | ".join(pronunciations)
             grammar.write_text(f"#JSGF V1.0;\ngrammar sound;\npublic <sound> = {choices} ;\n")
             # Only the grammar's words: a small dictionary loads in milliseconds.
             dictionary = Path(scratch) / "sound.dict"
             dictionary.write_text(
                 "".join(
                     f"{word}{f'({n})' if n > 1 else ''} {phones}\n"
-                    for word in vocabulary
-                    for n, phones in enumerate(pronunciations[word], 1)
+                    for word, variants in pronunciations.items()
+                    for n, phones in enumerate(variants, 1)
                 )
             )
             # Batch CMN: a clip of a second has too few frames to adapt live
@@ -365,22 +370,23 @@ class PocketSphinxFillerSpotter:
                 bestpath=False,
             )
 
-    def spot(self, pcm: bytes) -> str | None:
+    def spot(self, pcm: bytes) -> str:
         """The filler heard in ``pcm`` as given or with TRIMS_SECONDS cut
-        from both ends: the search's answer turns on a few milliseconds at
-        a clip's edges (the same "erm" 1 ms later was heard as no filler)."""
+        from both ends (empty: none): the search's answer turns on a few
+        milliseconds at a clip's edges (the same "erm" 1 ms later was heard
+        as no filler)."""
         for trim in TRIMS_SECONDS:
             cut = round(trim * SAMPLE_RATE) * 2
             if len(pcm) <= 2 * cut:
                 continue
-            # Each clip heard by a fresh fork of the decoder: one that goes
+            # Each view heard by a fresh fork of the decoder: one that goes
             # on from clip to clip hears each by the ones before it (on a
             # 10-minute talk, 4 of 46 lone fillers went unheard that way).
             heard = functools.partial(self._heard_line, pcm[cut : len(pcm) - cut])
             word = _in_fork(heard, "a short sound").strip()
-            if word in self._fillers:
+            if word in self.fillers:
                 return word
-        return None
+        return ""
 
     def _heard_line(self, pcm: bytes) -> str:
         """The grammar's word heard in ``pcm`` (empty: none), as a line."""
@@ -389,6 +395,60 @@ class PocketSphinxFillerSpotter:
         self._decoder.end_utt()
         hypothesis = self._decoder.hyp()
         return (_ALTERNATE.sub("", hypothesis.hypstr).strip() if hypothesis else "") + "\n"
+
+
+class PocketSphinxFillerSpotter:
+    """A search among the fillers and the words people say on their own (a
+    JSGF grammar of one word): a lone "um" the recogniser heard as "bomb" is
+    found, and a short real word ("Yes.", "Great.", "Three.") finds itself
+    rather than the nearest filler.
+
+    The search runs in a process of its own, started on first use and kept:
+    it forks for every view of a clip, and a fork is only safe in a process
+    of one thread (beside Whisper's threads, in the local runtime's one
+    process, a fork waited forever on a lock one of them held)."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, fillers: Iterable[str]) -> None:
+        self._fillers = sorted(_filler_grammar(fillers)[0])  # a bad configuration fails here
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def spot(self, pcm: bytes) -> str | None:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen(  # noqa: S603 - this module, by this interpreter
+                    [sys.executable, "-m", __name__, "--spot", *self._fillers],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    start_new_session=True,  # a Ctrl-C is the runtime's to pass on
+                )
+                RUNNING.add(self._process)
+            stdin, stdout = self._process.stdin, self._process.stdout
+            assert stdin is not None and stdout is not None
+            try:
+                stdin.write(_HEADER.pack(0.0, len(pcm)) + pcm)
+                stdin.flush()
+                answer = stdout.readline()
+            except BrokenPipeError:
+                answer = b""
+            if not answer.endswith(b"\n"):  # stopped: interrupted, or killed
+                RUNNING.discard(self._process)
+                self._process = None
+                raise StepFailed(
+                    ErrorType.TRANSIENT_DEPENDENCY, "the second look stopped; the step is retried"
+                )
+        return answer.decode().strip() or None
+
+
+def _serve_spots(source: IO[bytes], sink: IO[str], fillers: list[str]) -> None:
+    """A search process: each clip read is answered with the filler heard."""
+    search = _FillerSearch(fillers)
+    while header := source.read(_HEADER.size):
+        _, size = _HEADER.unpack(header)
+        sink.write(search.spot(source.read(size)) + "\n")
+        sink.flush()
 
 
 def _serve(source: IO[bytes], sink: IO[str]) -> None:
@@ -402,6 +462,9 @@ def _serve(source: IO[bytes], sink: IO[str]) -> None:
 
 if __name__ == "__main__":
     try:
-        _serve(sys.stdin.buffer, sys.stdout)
+        if sys.argv[1:2] == ["--spot"]:
+            _serve_spots(sys.stdin.buffer, sys.stdout, sys.argv[2:])
+        else:
+            _serve(sys.stdin.buffer, sys.stdout)
     except KeyboardInterrupt:  # Ctrl-C of the local runtime: the step is retried
         sys.exit(130)

@@ -102,6 +102,9 @@ _STEP_LETTERS = {
     "claimedUntil": "c",
 }
 _STEP_NAMES_OF = {letter: name for name, letter in _STEP_LETTERS.items()}
+# A running step's claim as a stored step holds it (the local runtime drops it on a
+# restart: the invocation that made it is gone).
+STEP_CLAIM_ATTRIBUTE = _STEP_LETTERS["claimedUntil"]
 _STEP_STATUS_OF = {status[0]: status for status in get_args(StepStatus)}
 
 
