@@ -349,23 +349,32 @@ def cut_share(plan: CutPlan, start: float, end: float) -> float:
     return cut / (end - start)
 
 
+def assert_only_the_middle_sound_is_cut(
+    duration: float,
+    sounds: list[tuple[float, float]],
+    spoken: list[Word],
+    spotted: list[tuple[float, float, str]],
+) -> None:
+    """Three sounds (a sentence, a lone filler, a sentence): the filler's
+    is cut whole, the sentences' not at all."""
+    plan = plan_cuts(duration, quiet_between(sounds, duration), spoken, DEFAULTS, spotted)
+    before, filler, after = sounds
+    assert cut_share(plan, *filler) == 1.0
+    assert cut_share(plan, *before) == 0.0 and cut_share(plan, *after) == 0.0
+
+
 def test_a_word_stretched_over_a_lone_filler_from_the_sentence_before_does_not_keep_it() -> None:
     # "in," runs 2.8 s, from its sentence over the "uh" into the next pause.
     sounds = [(41.73, 44.72), (45.12, 45.36), (47.2, 49.0)]
     spoken = words(("visit", 43.54, 43.88), ("in,", 44.42, 47.22), ("the", 47.3, 47.6))
-    plan = plan_cuts(50.0, quiet_between(sounds, 50.0), spoken, DEFAULTS, [(45.12, 45.36, "uh")])
-    assert cut_share(plan, 45.12, 45.36) == 1.0
-    assert cut_share(plan, 41.73, 44.72) == 0.0 and cut_share(plan, 47.2, 49.0) == 0.0
+    assert_only_the_middle_sound_is_cut(50.0, sounds, spoken, [(45.12, 45.36, "uh")])
 
 
 def test_a_first_word_mostly_in_the_pause_before_its_sentence_does_not_keep_a_filler() -> None:
     # "The" starts in the "erm" and lies mostly in the pause and its own sound.
     sounds = [(102.23, 105.54), (105.94, 106.31), (106.52, 107.04)]
     spoken = words(("waterlight", 104.98, 105.92), ("The", 105.92, 106.72), ("fence", 106.72, 107))
-    quiet = quiet_between(sounds, 108.0)
-    plan = plan_cuts(108.0, quiet, spoken, DEFAULTS, [(105.94, 106.31, "erm")])
-    assert cut_share(plan, 105.94, 106.31) == 1.0
-    assert cut_share(plan, 102.23, 105.54) == 0.0 and cut_share(plan, 106.52, 107.04) == 0.0
+    assert_only_the_middle_sound_is_cut(108.0, sounds, spoken, [(105.94, 106.31, "erm")])
 
 
 def test_a_sentence_end_stretched_over_a_lone_erm_with_whisper_s_um_beside_it_is_cut() -> None:
@@ -376,10 +385,7 @@ def test_a_sentence_end_stretched_over_a_lone_erm_with_whisper_s_um_beside_it_is
         ("to", 269.22, 269.70), ("the", 269.70, 270.04), ("um", 270.04, 270.50),
         ("sunflowers", 270.50, 271.08),
     )  # fmt: skip
-    quiet = quiet_between(sounds, 274.0)
-    plan = plan_cuts(274.0, quiet, spoken, DEFAULTS, [(269.85, 270.22, "erm")])
-    assert cut_share(plan, 269.85, 270.22) == 1.0
-    assert cut_share(plan, 267.89, 269.45) == 0.0 and cut_share(plan, 270.42, 273.24) == 0.0
+    assert_only_the_middle_sound_is_cut(274.0, sounds, spoken, [(269.85, 270.22, "erm")])
 
 
 def test_a_filler_heard_just_past_the_quiet_after_it_cuts_its_sound_not_the_next_word() -> None:
@@ -387,28 +393,21 @@ def test_a_filler_heard_just_past_the_quiet_after_it_cuts_its_sound_not_the_next
     # into the next sentence's sound, past the quiet between them.
     sounds = [(465.81, 467.73), (468.53, 468.87), (469.07, 470.98)]
     spoken = words(("teachers,", 467.38, 468.38), ("um,", 469.10, 469.18), ("seeds", 469.36, 470))
-    plan = plan_cuts(472.0, quiet_between(sounds, 472.0), spoken, DEFAULTS)
-    assert cut_share(plan, 468.53, 468.87) == 1.0
-    assert cut_share(plan, 465.81, 467.73) == 0.0 and cut_share(plan, 469.07, 470.98) == 0.0
+    assert_only_the_middle_sound_is_cut(472.0, sounds, spoken, [])
 
 
 def test_a_word_timed_too_short_to_tie_does_not_keep_a_filler() -> None:
     # Whisper's "How?" of 20 ms inside an "um".
     sounds = [(354.0, 355.9), (356.30, 356.65), (357.0, 359.0)]
     spoken = words(("done.", 355.5, 355.9), ("How?", 356.34, 356.36), ("we", 357.0, 357.3))
-    quiet = quiet_between(sounds, 360.0)
-    plan = plan_cuts(360.0, quiet, spoken, DEFAULTS, [(356.30, 356.65, "um")])
-    assert cut_share(plan, 356.30, 356.65) == 1.0
-    assert cut_share(plan, 354.0, 355.9) == 0.0 and cut_share(plan, 357.0, 359.0) == 0.0
+    assert_only_the_middle_sound_is_cut(360.0, sounds, spoken, [(356.30, 356.65, "um")])
 
 
 def test_an_unstressed_word_whisper_wrote_for_a_filler_does_not_keep_it() -> None:
     # Whisper wrote the "uh" (6.61-6.85 s) as "A", all inside its sound.
     sounds = [(3.94, 5.81), (6.61, 6.85), (7.05, 9.78)]
     spoken = words(("plant", 5.32, 6.00), ("A", 6.62, 6.78), ("soil", 6.78, 7.52))
-    plan = plan_cuts(10.0, quiet_between(sounds, 10.0), spoken, DEFAULTS, [(6.61, 6.85, "uh")])
-    assert cut_share(plan, 6.61, 6.85) == 1.0
-    assert cut_share(plan, 3.94, 5.81) == 0.0 and cut_share(plan, 7.05, 9.78) == 0.0
+    assert_only_the_middle_sound_is_cut(10.0, sounds, spoken, [(6.61, 6.85, "uh")])
 
 
 def test_a_lone_word_whisper_stretched_into_the_pause_after_it_still_keeps_its_sound() -> None:
@@ -427,9 +426,7 @@ def test_a_filler_whisper_wrote_between_words_is_cut_where_the_signal_shows_it_a
     # sound standing apart (273.44-273.78 s), and the second look heard none.
     sounds = [(270.42, 273.24), (273.44, 273.78), (274.18, 276.87)]
     spoken = words(("water", 272.98, 273.44), ("um", 273.44, 274.04), ("for", 274.04, 274.50))
-    plan = plan_cuts(278.0, quiet_between(sounds, 278.0), spoken, DEFAULTS)
-    assert cut_share(plan, 273.44, 273.78) == 1.0
-    assert cut_share(plan, 270.42, 273.24) == 0.0 and cut_share(plan, 274.18, 276.87) == 0.0
+    assert_only_the_middle_sound_is_cut(278.0, sounds, spoken, [])
     only_uh = PlannerParameters(padding=0.15, fillers=["uh"])  # PLAN_FILLERS limits it
     plan = plan_cuts(278.0, quiet_between(sounds, 278.0), spoken, only_uh)
     assert all("filler" not in cut.reason for cut in plan.cuts())
